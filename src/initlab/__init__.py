@@ -1,0 +1,23 @@
+"""initlab: a laboratory for neural-network weight initialization."""
+
+from initlab.compare import Comparison, Run, compare
+from initlab.datasets import Dataset, circles
+from initlab.network import MLP, Layer, init_params
+from initlab.train import History, TrainResult, train
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MLP",
+    "Comparison",
+    "Dataset",
+    "History",
+    "Layer",
+    "Run",
+    "TrainResult",
+    "__version__",
+    "circles",
+    "compare",
+    "init_params",
+    "train",
+]

@@ -1,0 +1,220 @@
+"""A fully connected network of any depth: spec, parameters, forward and backward passes.
+
+Notation follows the course. Layer ``l`` has weights ``W[l]`` of shape ``(n[l], n[l-1])``
+(initlab's layout: see :mod:`initlab.initializers`) and bias ``b[l]`` of shape ``(n[l], 1)``::
+
+    Z[l] = W[l] · A[l-1] + b[l]        A[l] = φ_l(Z[l])        A[0] = Xᵀ
+
+Inside this module activations are *feature-major*: one column per example, as in the
+course's equations. That keeps the arithmetic identical to the notebook's, operation for
+operation, which is what lets the chaotic ×10 run be reproduced. Every public function takes
+and returns samples in rows.
+
+The output layer is a sigmoid unit trained with binary cross-entropy, computed from the logits
+``Z[L]`` so that saturated outputs give a large finite loss, never ``log(0)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from initlab import activations, initializers, losses
+from initlab.rng import RandomSource
+
+Array = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class MLP:
+    """Architecture of a multi-layer perceptron: depth is data.
+
+    Parameters
+    ----------
+    layer_sizes
+        ``[n_features, hidden_1, ..., hidden_k, 1]``; the course's network is ``[2, 10, 5, 1]``.
+    activation
+        Hidden-layer activation: one name for all hidden layers, or one per hidden layer.
+
+    >>> MLP([2, 10, 5, 1]).hidden_activations
+    ('relu', 'relu')
+    """
+
+    layer_sizes: tuple[int, ...]
+    activation: str | tuple[str, ...] = "relu"
+    output: str = field(default="sigmoid", init=False)
+
+    def __init__(self, layer_sizes: Sequence[int], activation: str | Sequence[str] = "relu"):
+        sizes = tuple(layer_sizes)
+        if len(sizes) < 2:
+            raise ValueError(
+                "Argument `layer_sizes` needs at least an input and an output size, e.g. "
+                f"[2, 10, 5, 1]. Received: layer_sizes={list(sizes)!r}"
+            )
+        for size in sizes:
+            if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 1:
+                raise ValueError(
+                    "Argument `layer_sizes` must hold positive integers. "
+                    f"Received: layer_sizes={list(sizes)!r}"
+                )
+        if sizes[-1] != 1:
+            raise ValueError(
+                "The output layer must have 1 unit (binary sigmoid output). "
+                f"Received: layer_sizes={list(sizes)!r}"
+            )
+        n_hidden = len(sizes) - 2
+        if isinstance(activation, str):
+            acts = (activation,) * n_hidden
+        else:
+            acts = tuple(activation)
+            if len(acts) != n_hidden:
+                raise ValueError(
+                    f"Got {len(acts)} activations for {n_hidden} hidden layers: "
+                    f"activation={list(acts)!r}; give one name, or one per hidden layer"
+                )
+        acts = tuple(activations.ACTIVATIONS.canonical(a) for a in acts)
+        object.__setattr__(self, "layer_sizes", tuple(int(s) for s in sizes))
+        object.__setattr__(self, "activation", acts[0] if len(set(acts)) == 1 else acts)
+        object.__setattr__(self, "output", "sigmoid")
+        object.__setattr__(self, "_acts", acts)
+        fns = tuple(activations.get(a) for a in (*acts, "sigmoid"))
+        object.__setattr__(self, "_fns", fns)
+
+    @property
+    def hidden_activations(self) -> tuple[str, ...]:
+        acts: tuple[str, ...] = self._acts  # type: ignore[attr-defined]
+        return acts
+
+    @property
+    def layer_activations(self) -> tuple[str, ...]:
+        """The activation of every layer, the output's included."""
+        return (*self.hidden_activations, self.output)
+
+    @property
+    def activation_fns(self) -> tuple[activations.Activation, ...]:
+        """The :class:`~initlab.activations.Activation` of every layer, resolved once."""
+        fns: tuple[activations.Activation, ...] = self._fns  # type: ignore[attr-defined]
+        return fns
+
+    @property
+    def n_layers(self) -> int:
+        """Number of weight layers L (the course's network has 3)."""
+        return len(self.layer_sizes) - 1
+
+    @property
+    def n_features(self) -> int:
+        return self.layer_sizes[0]
+
+    def weight_shapes(self) -> list[tuple[int, int]]:
+        return [(n_out, n_in) for n_in, n_out in zip(self.layer_sizes, self.layer_sizes[1:])]
+
+
+@dataclass
+class Layer:
+    """One layer's parameters: ``W`` of shape ``(fan_out, fan_in)``, ``b`` of ``(fan_out, 1)``."""
+
+    W: Array
+    b: Array
+
+    def copy(self) -> Layer:
+        return Layer(self.W.copy(), self.b.copy())
+
+
+Params = list[Layer]
+
+
+def init_params(
+    mlp: MLP,
+    rng: RandomSource,
+    weight_init: initializers.Identifier = "he",
+    bias_init: initializers.Identifier = "zeros",
+) -> Params:
+    """Initialize every layer in order, drawing from one generator.
+
+    Weights of layer 1 are drawn first, then layer 2, … — the order of the course's
+    ``initialize_parameters_*`` loops, so ``rng=notebook_init_rng()`` reproduces them exactly.
+    """
+    w_init, b_init = initializers.get(weight_init), initializers.get(bias_init)
+    params = []
+    for n_out, n_in in mlp.weight_shapes():
+        W = np.asarray(w_init(rng, (n_out, n_in)), dtype=np.float64)
+        b = np.asarray(b_init(rng, (n_out, 1)), dtype=np.float64)
+        params.append(Layer(W, b))
+    return params
+
+
+@dataclass
+class Cache:
+    """Pre-activations ``Z[l]`` and activations ``A[l]``, feature-major; ``A[0]`` is the input."""
+
+    Z: list[Array]
+    A: list[Array]
+
+    @property
+    def logits(self) -> Array:
+        return self.Z[-1]
+
+
+def forward_columns(mlp: MLP, params: Params, A0: Array) -> Cache:
+    """Forward pass on feature-major input ``A0`` of shape ``(n_features, m)``."""
+    Z: list[Array] = []
+    A = [A0]
+    for layer, act in zip(params, mlp.activation_fns):
+        z = layer.W @ A[-1] + layer.b
+        Z.append(z)
+        A.append(act.forward(z))
+    return Cache(Z, A)
+
+
+def backward_columns(mlp: MLP, params: Params, cache: Cache, Y: Array) -> Params:
+    """Gradients of the mean cross-entropy w.r.t. every ``W[l]`` and ``b[l]``.
+
+    Output layer (sigmoid + cross-entropy): dZ[L] = (A[L] − Y) / m. Then, going down,
+    dW[l] = dZ[l] · A[l-1]ᵀ, db[l] = Σ_examples dZ[l], dZ[l-1] = (W[l]ᵀ · dZ[l]) ⊙ φ′(Z[l-1]).
+    """
+    m = Y.shape[1]
+    dZ = losses.bce_logits_grad(cache.A[-1], Y, m)
+    grads: Params = []
+    for k in range(mlp.n_layers - 1, -1, -1):
+        A_prev = cache.A[k]
+        grads.append(Layer(dZ @ A_prev.T, np.sum(dZ, axis=1, keepdims=True)))
+        if k > 0:
+            act = mlp.activation_fns[k - 1]
+            dZ = (params[k].W.T @ dZ) * act.derivative(cache.Z[k - 1], A_prev)
+    grads.reverse()
+    return grads
+
+
+def forward(mlp: MLP, params: Params, X: Array) -> Cache:
+    """Forward pass on ``X`` of shape ``(n_samples, n_features)``; the cache is feature-major."""
+    return forward_columns(mlp, params, np.asarray(X, dtype=np.float64).T)
+
+
+def loss(mlp: MLP, params: Params, X: Array, y: NDArray[np.integer] | Array) -> float:
+    """Mean binary cross-entropy of the network on ``(X, y)``, from the logits."""
+    logits = forward(mlp, params, X).logits
+    return losses.bce_logits(logits, np.asarray(y, dtype=np.float64).reshape(1, -1))
+
+
+def gradients(mlp: MLP, params: Params, X: Array, y: NDArray[np.integer] | Array) -> Params:
+    """Gradients of :func:`loss` with respect to every layer's ``W`` and ``b``."""
+    cache = forward(mlp, params, X)
+    return backward_columns(mlp, params, cache, np.asarray(y, dtype=np.float64).reshape(1, -1))
+
+
+def predict_proba(mlp: MLP, params: Params, X: Array) -> Array:
+    """P(y = 1 | x) for every row of ``X``; shape ``(n_samples,)``."""
+    return forward(mlp, params, X).A[-1].reshape(-1)
+
+
+def predict(mlp: MLP, params: Params, X: Array) -> NDArray[np.int64]:
+    """Class labels: 1 where P(y = 1 | x) > 0.5, as the course thresholds."""
+    return (predict_proba(mlp, params, X) > 0.5).astype(np.int64)
+
+
+def accuracy(mlp: MLP, params: Params, X: Array, y: NDArray[np.integer]) -> float:
+    """Fraction of rows of ``X`` whose predicted label equals ``y``."""
+    return float(np.mean(predict(mlp, params, X) == np.asarray(y).reshape(-1)))
