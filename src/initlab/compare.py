@@ -57,8 +57,8 @@ class Comparison:
                     "iterations_run": run.result.iterations_run,
                     "diverged_at": run.result.diverged_at,
                     "final_cost": num(run.result.final_cost),
-                    "train_accuracy": run.train_accuracy,
-                    "test_accuracy": run.test_accuracy,
+                    "train_accuracy": num(run.train_accuracy),
+                    "test_accuracy": num(run.test_accuracy),
                     "why": run.why,
                     **(
                         {

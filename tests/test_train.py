@@ -1,0 +1,128 @@
+"""Training loop: history, immutability, divergence and input validation."""
+
+import math
+
+import numpy as np
+import pytest
+
+from initlab import MLP, circles, compare, init_params, train
+from initlab.rng import notebook_init_rng
+
+
+@pytest.fixture
+def data():
+    return circles()
+
+
+def _he(mlp):
+    return init_params(mlp, notebook_init_rng(), "he")
+
+
+def test_history_records_every_n_iterations_and_params_are_not_mutated(data):
+    mlp = MLP([2, 10, 5, 1])
+    params = _he(mlp)
+    before = [layer.W.copy() for layer in params]
+    result = train(mlp, params, data.X_train, data.y_train, iterations=250, record_every=100)
+    assert result.history.iterations == [0, 100, 200]
+    assert result.iterations_run == 250
+    assert result.status == "completed"
+    for layer, W in zip(params, before, strict=True):
+        np.testing.assert_array_equal(layer.W, W)
+    np.testing.assert_array_equal(result.initial_params[0].W, before[0])
+    assert not np.array_equal(result.params[0].W, before[0])
+    assert result.final_cost < result.history.costs[0]
+
+
+def test_divergence_is_reported_not_raised(data):
+    # A linear network with ×10 weights and learning rate 10 overflows within a few steps.
+    # (With ReLU the same setting kills every unit instead: the cost stays finite.)
+    mlp = MLP([2, 10, 5, 1], "linear")
+    params = init_params(mlp, notebook_init_rng(), "random")
+    result = train(mlp, params, data.X_train, data.y_train, learning_rate=10, iterations=1000)
+    assert result.status == "diverged"
+    assert result.diverged
+    assert 0 < result.diverged_at < 20
+    assert result.iterations_run == result.diverged_at
+    assert not math.isfinite(result.history.costs[-1])
+    assert result.history.iterations[-1] == result.diverged_at
+
+
+def test_diverged_run_in_comparison_is_labelled(data):
+    run = compare(["random"], activation="linear", learning_rate=10, iterations=100).runs[0]
+    assert run.result.status == "diverged"
+    assert run.why.startswith("diverged")
+    assert math.isnan(run.train_accuracy)
+
+
+def test_comparison_to_dict_is_json_safe():
+    import json
+
+    c = compare(["he", "random"], activation="linear", learning_rate=10, iterations=50)
+    text = json.dumps(c.to_dict(), allow_nan=False)
+    out = json.loads(text)
+    assert [r["init"] for r in out["runs"]] == ["he", "random"]
+    assert out["runs"][1]["status"] == "diverged"
+    assert out["runs"][1]["checkpoints"]["costs"][-1] is None
+
+
+def test_integer_seed_uses_same_stream_for_every_init():
+    c = compare(["he", {"name": "variance_scaling", "scale": 2.0, "distribution": "normal"}],
+                seed=7, iterations=10)  # fmt: skip
+    a, b = (run.result.initial_params for run in c.runs)
+    for la, lb in zip(a, b, strict=True):
+        np.testing.assert_array_equal(la.W, lb.W)
+    c2 = compare(["he"], seed=8, iterations=10)
+    assert not np.array_equal(c2.runs[0].result.initial_params[0].W, a[0].W)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"learning_rate": 0}, r"learning_rate.*Received: learning_rate=0"),
+        ({"learning_rate": -0.1}, r"Received: learning_rate=-0.1"),
+        ({"learning_rate": float("nan")}, r"learning_rate=nan"),
+        ({"iterations": 0}, r"iterations.*positive integer.*Received: iterations=0"),
+        ({"iterations": 2.5}, r"Received: iterations=2.5"),
+        ({"record_every": -1}, r"Received: record_every=-1"),
+    ],
+)
+def test_bad_training_arguments(data, kwargs, match):
+    mlp = MLP([2, 3, 1])
+    with pytest.raises(ValueError, match=match):
+        train(mlp, _he(mlp), data.X_train, data.y_train, **kwargs)
+
+
+def test_layer_sizes_must_match_data(data):
+    mlp = MLP([3, 4, 1])
+    with pytest.raises(ValueError, match=r"X has 2 features per sample but .* input layer has 3"):
+        train(mlp, _he(mlp), data.X_train, data.y_train)
+    with pytest.raises(ValueError, match=r"layer_sizes\[0\]=3 but dataset 'circles' has 2"):
+        compare(["he"], layer_sizes=[3, 4, 1])
+
+
+def test_non_binary_labels(data):
+    mlp = MLP([2, 3, 1])
+    y = data.y_train.copy()
+    y[4] = 2
+    with pytest.raises(ValueError, match=r"binary, labels 0 and 1 only. Received labels \[2\]"):
+        train(mlp, _he(mlp), data.X_train, y)
+
+
+def test_nan_in_data(data):
+    mlp = MLP([2, 3, 1])
+    X = data.X_train.copy()
+    X[7, 1] = np.nan
+    with pytest.raises(ValueError, match=r"NaN or infinite.*row 7, column 1"):
+        train(mlp, _he(mlp), X, data.y_train)
+
+
+def test_unknown_initializer_lists_known_names():
+    with pytest.raises(ValueError, match=r"Unknown initializer 'hee'. Known initializers: .*he"):
+        compare(["he", "hee"], iterations=1)
+    with pytest.raises(ValueError, match="at least one initializer"):
+        compare([])
+
+
+def test_bad_seed():
+    with pytest.raises(ValueError, match=r"Received: seed=-1"):
+        compare(["he"], seed=-1, iterations=1)
