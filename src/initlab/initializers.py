@@ -15,6 +15,7 @@ it are separate steps, and every initializer serialises with :func:`get_config`.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -268,7 +269,10 @@ def get_config(init: Initializer) -> dict[str, Any]:
     True
     """
     name = getattr(init, "name", None)
-    fields = getattr(init, "__dataclass_fields__", None)
+    try:
+        fields = dataclasses.fields(init)  # type: ignore[arg-type]
+    except TypeError:
+        fields = None
     if not isinstance(name, str) or fields is None or isinstance(init, type):
         raise TypeError(f"Cannot serialise initializer {init!r}: it is not a registered scheme")
-    return {"name": name, **{key: getattr(init, key) for key in fields}}
+    return {"name": name, **{f.name: getattr(init, f.name) for f in fields}}
