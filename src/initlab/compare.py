@@ -111,7 +111,7 @@ def compare(
     resolved = [(init, initializers.get(init)) for init in inits]  # validate all before training
     runs = []
     for identifier, init in resolved:
-        params = init_params(mlp, init_rng(seed), init)
+        params = init_params(mlp, init_rng(seed), init, X=data.X_train)
         result = train(
             mlp,
             params,
@@ -149,7 +149,9 @@ def _label(identifier: initializers.Identifier) -> str:
     return getattr(identifier, "name", type(identifier).__name__)
 
 
-def _config(init: initializers.Initializer) -> dict[str, Any]:
+def _config(
+    init: initializers.Initializer | initializers.DataDependentInitializer,
+) -> dict[str, Any]:
     try:
         return initializers.get_config(init)
     except TypeError:

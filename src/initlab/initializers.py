@@ -19,13 +19,16 @@ import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
 from initlab._registry import Registry
 from initlab.rng import RandomSource, standard_normal
+
+if TYPE_CHECKING:
+    from initlab.network import MLP, Params
 
 Mode = Literal["fan_in", "fan_out", "fan_avg"]
 Distribution = Literal["truncated_normal", "normal", "uniform"]
@@ -42,6 +45,16 @@ class Initializer(Protocol):
     def __call__(
         self, rng: RandomSource, shape: tuple[int, ...], dtype: DTypeLike = np.float64
     ) -> NDArray[Any]: ...
+
+
+@runtime_checkable
+class DataDependentInitializer(Protocol):
+    """An initializer that needs the network and a batch of inputs (e.g. LSUV).
+
+    ``init_network(mlp, rng, X)`` returns every layer's parameters; ``X`` holds samples in rows.
+    """
+
+    def init_network(self, mlp: MLP, rng: RandomSource, X: NDArray[np.float64]) -> Params: ...
 
 
 def compute_fans(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -232,10 +245,10 @@ INITIALIZERS.register("variance_scaling", VarianceScaling, "var scale/n, n from 
 INITIALIZERS.register("normal", Normal, "N(mean, std²)")
 INITIALIZERS.register("constant", Constant, "every weight = value")
 
-Identifier = str | dict[str, Any] | Initializer
+Identifier = str | dict[str, Any] | Initializer | DataDependentInitializer
 
 
-def get(identifier: Identifier) -> Initializer:
+def get(identifier: Identifier) -> Initializer | DataDependentInitializer:
     """Resolve a name, a config ``{"name": ..., **args}`` or a callable to an initializer.
 
     >>> get("he")
@@ -262,7 +275,7 @@ def get(identifier: Identifier) -> Initializer:
     )
 
 
-def get_config(init: Initializer) -> dict[str, Any]:
+def get_config(init: Initializer | DataDependentInitializer) -> dict[str, Any]:
     """A small JSON-able config that :func:`get` turns back into an equal initializer.
 
     >>> get(get_config(he())) == he()
