@@ -4,17 +4,18 @@ import numpy as np
 import pytest
 
 from initlab import MLP, init_params
+from initlab.activations import ACTIVATIONS
 from initlab.network import Layer, forward, gradients, loss, predict, predict_proba
 
 
 def _problem(sizes, seed=0, m=17):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(m, sizes[0]))
-    y = rng.integers(0, 2, size=m)
+    y = rng.integers(0, max(2, sizes[-1]), size=m)
     return X, y
 
 
-def _numerical_gradients(mlp, params, X, y, h=1e-6):
+def _numerical_gradients(mlp, params, X, y, h=1e-6, l2=0.0):
     """Central differences of the loss, one parameter at a time."""
     grads = []
     for layer in params:
@@ -24,9 +25,9 @@ def _numerical_gradients(mlp, params, X, y, h=1e-6):
             for idx in np.ndindex(array.shape):
                 old = array[idx]
                 array[idx] = old + h
-                up = loss(mlp, params, X, y)
+                up = loss(mlp, params, X, y, l2)
                 array[idx] = old - h
-                down = loss(mlp, params, X, y)
+                down = loss(mlp, params, X, y, l2)
                 array[idx] = old
                 d[idx] = (up - down) / (2 * h)
             g.append(d)
@@ -34,25 +35,31 @@ def _numerical_gradients(mlp, params, X, y, h=1e-6):
     return grads
 
 
+ALL_ACTIVATIONS = sorted(ACTIVATIONS.names())
+
+
 @pytest.mark.parametrize(
-    ("sizes", "activation"),
+    ("sizes", "activation", "l2"),
     [
-        ([2, 10, 5, 1], "relu"),
-        ([2, 1], "relu"),
-        ([3, 4, 1], "tanh"),
-        ([4, 6, 6, 6, 1], "sigmoid"),
-        ([2, 3, 3, 1], "linear"),
-        ([5, 8, 3, 7, 2, 1], ("relu", "tanh", "sigmoid", "linear")),
+        ([2, 10, 5, 1], "relu", 0.0),
+        ([2, 1], "relu", 0.0),
+        *[([3, 4, 4, 1], name, 0.0) for name in ALL_ACTIVATIONS],
+        *[([3, 5, 4, 3], name, 0.0) for name in ALL_ACTIVATIONS],  # softmax head
+        ([2, 6, 2], "tanh", 0.0),  # a two-unit softmax
+        ([4, 6, 6, 1], "tanh", 0.3),  # L2, binary
+        ([4, 6, 6, 3], "gelu", 0.7),  # L2, softmax
+        ([3, 6, 6, 6, 6, 6, 6, 6, 1], "tanh", 0.0),  # depth 8
+        ([5, 8, 3, 7, 2, 1], ("relu", "tanh", "sigmoid", "linear"), 0.0),
     ],
 )
-def test_backward_matches_finite_differences(sizes, activation):
+def test_backward_matches_finite_differences(sizes, activation, l2):
     mlp = MLP(sizes, activation)
     X, y = _problem(sizes)
     params = init_params(mlp, np.random.default_rng(1), {"name": "normal", "std": 0.7})
     for layer in params:  # non-zero biases, so their gradients are exercised too
         layer.b += np.random.default_rng(2).normal(scale=0.1, size=layer.b.shape)
-    analytic = gradients(mlp, params, X, y)
-    numeric = _numerical_gradients(mlp, params, X, y)
+    analytic = gradients(mlp, params, X, y, l2)
+    numeric = _numerical_gradients(mlp, params, X, y, l2=l2)
     for a, n in zip(analytic, numeric, strict=True):
         # Central differences with h=1e-6 have truncation error O(h²)·|f‴| and rounding
         # error O(ε/h) ≈ 1e-10; 1e-7 absolute leaves room for both, far below a real bug.
@@ -94,11 +101,41 @@ def test_predict_thresholds_at_one_half():
     [
         ([2], "relu", "at least an input and an output"),
         ([2, 0, 1], "relu", "positive integers"),
-        ([2, 3, 2], "relu", "1 unit"),
-        ([2, 3, 1], "swish", "Unknown activation 'swish'. Known activations: linear, relu"),
+        ([2, 3, 1], "swish", "Unknown activation 'swish'. Known activations: elu, gelu, .*relu"),
         ([2, 3, 3, 1], ("relu",), "1 activations for 2 hidden layers"),
     ],
 )
 def test_bad_architecture_is_rejected_with_the_value(sizes, activation, match):
     with pytest.raises(ValueError, match=match):
         MLP(sizes, activation)
+
+
+def test_softmax_head_shapes_and_loss():
+    mlp = MLP([2, 4, 3])
+    assert mlp.output == "softmax"
+    assert mlp.n_classes == 3
+    params = init_params(mlp, np.random.default_rng(0), "he")
+    X, y = _problem([2, 4, 3], m=11)
+    P = predict_proba(mlp, params, X)
+    assert P.shape == (11, 3)
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, rtol=1e-14)
+    assert np.array_equal(predict(mlp, params, X), P.argmax(axis=1))
+    # Cross-entropy is −mean log p_y.
+    expected = -np.mean(np.log(P[np.arange(11), y]))
+    assert loss(mlp, params, X, y) == pytest.approx(expected, rel=1e-12)
+
+
+def test_softmax_loss_is_finite_when_saturated():
+    mlp = MLP([1, 2])
+    params = [Layer(np.array([[800.0], [-800.0]]), np.zeros((2, 1)))]
+    X, y = np.array([[1.0]]), np.array([1])
+    assert loss(mlp, params, X, y) == pytest.approx(1600.0, rel=1e-12)
+
+
+def test_l2_penalty_follows_the_course_convention():
+    mlp = MLP([2, 3, 1])
+    params = init_params(mlp, np.random.default_rng(0), "he")
+    X, y = _problem([2, 3, 1], m=10)
+    sum_sq = sum(float((layer.W**2).sum()) for layer in params)
+    extra = loss(mlp, params, X, y, l2=0.5) - loss(mlp, params, X, y)
+    assert extra == pytest.approx(0.5 / (2 * 10) * sum_sq, rel=1e-12)

@@ -42,12 +42,25 @@ class OutputSaturation:
 def output_saturation(
     mlp: MLP, params: Params, X: NDArray[np.float64], y: NDArray[np.integer]
 ) -> OutputSaturation:
-    with np.errstate(over="ignore"):
+    """How saturated the output is on ``(X, y)``.
+
+    Sigmoid head: |z| > :data:`SATURATION_LOGIT`. Softmax head: a logit gap larger than that
+    (the top class's probability rounds to exactly 1).
+    """
+    with np.errstate(over="ignore", under="ignore"):
         cache = forward(mlp, params, X)
-    z, p = cache.logits.reshape(-1), cache.A[-1].reshape(-1)
+    Z, P = cache.logits, cache.A[-1]
+    y = np.asarray(y).reshape(-1)
+    if mlp.head.n_outputs == 1:
+        saturated = np.abs(Z.reshape(-1)) > SATURATION_LOGIT
+        infinite = losses.naive_bce_is_infinite(P.reshape(-1), y)
+    else:
+        top2 = np.sort(Z, axis=0)[-2:]
+        saturated = top2[1] - top2[0] > SATURATION_LOGIT
+        infinite = P[y, np.arange(y.size)] == 0.0
     return OutputSaturation(
-        fraction_saturated=float(np.mean(np.abs(z) > SATURATION_LOGIT)),
-        fraction_infinite_naive_loss=float(np.mean(losses.naive_bce_is_infinite(p, np.asarray(y)))),
+        fraction_saturated=float(np.mean(saturated)),
+        fraction_infinite_naive_loss=float(np.mean(infinite)),
     )
 
 

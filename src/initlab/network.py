@@ -10,14 +10,15 @@ course's equations. That keeps the arithmetic identical to the notebook's, opera
 operation, which is what lets the chaotic ×10 run be reproduced. Every public function takes
 and returns samples in rows.
 
-The output layer is a sigmoid unit trained with binary cross-entropy, computed from the logits
-``Z[L]`` so that saturated outputs give a large finite loss, never ``log(0)``.
+The output layer is a sigmoid unit (binary) or a softmax (K classes), trained with
+cross-entropy computed from the logits ``Z[L]`` so that saturated outputs give a large finite
+loss, never ``log(0)``: see :mod:`initlab.losses`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -28,24 +29,27 @@ from initlab.rng import RandomSource
 Array = NDArray[np.float64]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class MLP:
     """Architecture of a multi-layer perceptron: depth is data.
 
     Parameters
     ----------
     layer_sizes
-        ``[n_features, hidden_1, ..., hidden_k, 1]``; the course's network is ``[2, 10, 5, 1]``.
+        ``[n_features, hidden_1, ..., hidden_k, n_outputs]``; the course's network is
+        ``[2, 10, 5, 1]``. One output unit: sigmoid + binary cross-entropy (labels 0/1);
+        K ≥ 2 output units: softmax + cross-entropy (labels 0..K−1).
     activation
         Hidden-layer activation: one name for all hidden layers, or one per hidden layer.
 
     >>> MLP([2, 10, 5, 1]).hidden_activations
     ('relu', 'relu')
+    >>> MLP([2, 8, 3], "tanh").output
+    'softmax'
     """
 
     layer_sizes: tuple[int, ...]
-    activation: str | tuple[str, ...] = "relu"
-    output: str = field(default="sigmoid", init=False)
+    activation: str | tuple[str, ...]
 
     def __init__(self, layer_sizes: Sequence[int], activation: str | Sequence[str] = "relu"):
         sizes = tuple(layer_sizes)
@@ -60,28 +64,23 @@ class MLP:
                     "Argument `layer_sizes` must hold positive integers. "
                     f"Received: layer_sizes={list(sizes)!r}"
                 )
-        if sizes[-1] != 1:
-            raise ValueError(
-                "The output layer must have 1 unit (binary sigmoid output). "
-                f"Received: layer_sizes={list(sizes)!r}"
-            )
         n_hidden = len(sizes) - 2
+        stored: str | tuple[str, ...]
         if isinstance(activation, str):
-            acts = (activation,) * n_hidden
+            stored = activations.ACTIVATIONS.canonical(activation)
+            acts = (stored,) * n_hidden
         else:
-            acts = tuple(activation)
+            acts = stored = tuple(activations.ACTIVATIONS.canonical(a) for a in activation)
             if len(acts) != n_hidden:
                 raise ValueError(
                     f"Got {len(acts)} activations for {n_hidden} hidden layers: "
                     f"activation={list(acts)!r}; give one name, or one per hidden layer"
                 )
-        acts = tuple(activations.ACTIVATIONS.canonical(a) for a in acts)
         object.__setattr__(self, "layer_sizes", tuple(int(s) for s in sizes))
-        object.__setattr__(self, "activation", acts[0] if len(set(acts)) == 1 else acts)
-        object.__setattr__(self, "output", "sigmoid")
+        object.__setattr__(self, "activation", stored)
         object.__setattr__(self, "_acts", acts)
-        fns = tuple(activations.get(a) for a in (*acts, "sigmoid"))
-        object.__setattr__(self, "_fns", fns)
+        object.__setattr__(self, "_fns", tuple(activations.get(a) for a in acts))
+        object.__setattr__(self, "_head", losses.Head(int(sizes[-1])))
 
     @property
     def hidden_activations(self) -> tuple[str, ...]:
@@ -89,15 +88,26 @@ class MLP:
         return acts
 
     @property
+    def activation_fns(self) -> tuple[activations.Activation, ...]:
+        """The :class:`~initlab.activations.Activation` of every hidden layer, resolved once."""
+        fns: tuple[activations.Activation, ...] = self._fns  # type: ignore[attr-defined]
+        return fns
+
+    @property
+    def head(self) -> losses.Head:
+        """The output layer's activation and loss."""
+        head: losses.Head = self._head  # type: ignore[attr-defined]
+        return head
+
+    @property
+    def output(self) -> str:
+        """``"sigmoid"`` (one output unit) or ``"softmax"``."""
+        return self.head.name
+
+    @property
     def layer_activations(self) -> tuple[str, ...]:
         """The activation of every layer, the output's included."""
         return (*self.hidden_activations, self.output)
-
-    @property
-    def activation_fns(self) -> tuple[activations.Activation, ...]:
-        """The :class:`~initlab.activations.Activation` of every layer, resolved once."""
-        fns: tuple[activations.Activation, ...] = self._fns  # type: ignore[attr-defined]
-        return fns
 
     @property
     def n_layers(self) -> int:
@@ -107,6 +117,10 @@ class MLP:
     @property
     def n_features(self) -> int:
         return self.layer_sizes[0]
+
+    @property
+    def n_classes(self) -> int:
+        return self.head.n_classes
 
     def weight_shapes(self) -> list[tuple[int, int]]:
         return [(n_out, n_in) for n_in, n_out in zip(self.layer_sizes, self.layer_sizes[1:])]
@@ -178,21 +192,28 @@ def forward_columns(mlp: MLP, params: Params, A0: Array) -> Cache:
         z = layer.W @ A[-1] + layer.b
         Z.append(z)
         A.append(act.forward(z))
+    z = params[-1].W @ A[-1] + params[-1].b
+    Z.append(z)
+    A.append(mlp.head.activate(z))
     return Cache(Z, A)
 
 
-def backward_columns(mlp: MLP, params: Params, cache: Cache, Y: Array) -> Params:
-    """Gradients of the mean cross-entropy w.r.t. every ``W[l]`` and ``b[l]``.
+def backward_columns(mlp: MLP, params: Params, cache: Cache, Y: Array, l2: float = 0.0) -> Params:
+    """Gradients of the mean cross-entropy (+ L2 penalty) w.r.t. every ``W[l]`` and ``b[l]``.
 
-    Output layer (sigmoid + cross-entropy): dZ[L] = (A[L] − Y) / m. Then, going down,
-    dW[l] = dZ[l] · A[l-1]ᵀ, db[l] = Σ_examples dZ[l], dZ[l-1] = (W[l]ᵀ · dZ[l]) ⊙ φ′(Z[l-1]).
+    Output layer (sigmoid or softmax + cross-entropy): dZ[L] = (A[L] − Y) / m. Then, going
+    down, dW[l] = dZ[l] · A[l-1]ᵀ (+ (λ/m)·W[l]), db[l] = Σ_examples dZ[l],
+    dZ[l-1] = (W[l]ᵀ · dZ[l]) ⊙ φ′(Z[l-1]).
     """
     m = Y.shape[1]
-    dZ = losses.bce_logits_grad(cache.A[-1], Y, m)
+    dZ = losses.logits_grad(cache.A[-1], Y, m)
     grads: Params = []
     for k in range(mlp.n_layers - 1, -1, -1):
         A_prev = cache.A[k]
-        grads.append(Layer(dZ @ A_prev.T, np.sum(dZ, axis=1, keepdims=True)))
+        dW = dZ @ A_prev.T
+        if l2:
+            dW = dW + (l2 / m) * params[k].W
+        grads.append(Layer(dW, np.sum(dZ, axis=1, keepdims=True)))
         if k > 0:
             act = mlp.activation_fns[k - 1]
             dZ = (params[k].W.T @ dZ) * act.derivative(cache.Z[k - 1], A_prev)
@@ -200,31 +221,49 @@ def backward_columns(mlp: MLP, params: Params, cache: Cache, Y: Array) -> Params
     return grads
 
 
+def l2_penalty(params: Params, l2: float, m: int) -> float:
+    """The course's L2 term (λ / 2m)·Σ_l ‖W[l]‖², biases excluded."""
+    if not l2:
+        return 0.0
+    return l2 / (2 * m) * sum(float(np.sum(layer.W * layer.W)) for layer in params)
+
+
 def forward(mlp: MLP, params: Params, X: Array) -> Cache:
     """Forward pass on ``X`` of shape ``(n_samples, n_features)``; the cache is feature-major."""
     return forward_columns(mlp, params, np.asarray(X, dtype=np.float64).T)
 
 
-def loss(mlp: MLP, params: Params, X: Array, y: NDArray[np.integer] | Array) -> float:
-    """Mean binary cross-entropy of the network on ``(X, y)``, from the logits."""
+def loss(
+    mlp: MLP, params: Params, X: Array, y: NDArray[np.integer] | Array, l2: float = 0.0
+) -> float:
+    """Mean cross-entropy of the network on ``(X, y)``, from the logits, plus the L2 term."""
     logits = forward(mlp, params, X).logits
-    return losses.bce_logits(logits, np.asarray(y, dtype=np.float64).reshape(1, -1))
+    Y = mlp.head.encode(np.asarray(y).astype(np.int64))
+    return mlp.head.loss(logits, Y) + l2_penalty(params, l2, Y.shape[1])
 
 
-def gradients(mlp: MLP, params: Params, X: Array, y: NDArray[np.integer] | Array) -> Params:
+def gradients(
+    mlp: MLP, params: Params, X: Array, y: NDArray[np.integer] | Array, l2: float = 0.0
+) -> Params:
     """Gradients of :func:`loss` with respect to every layer's ``W`` and ``b``."""
     cache = forward(mlp, params, X)
-    return backward_columns(mlp, params, cache, np.asarray(y, dtype=np.float64).reshape(1, -1))
+    Y = mlp.head.encode(np.asarray(y).astype(np.int64))
+    return backward_columns(mlp, params, cache, Y, l2)
 
 
 def predict_proba(mlp: MLP, params: Params, X: Array) -> Array:
-    """P(y = 1 | x) for every row of ``X``; shape ``(n_samples,)``."""
-    return forward(mlp, params, X).A[-1].reshape(-1)
+    """Class probabilities for every row of ``X``.
+
+    Binary networks return P(y = 1 | x), shape ``(n_samples,)``; softmax networks return
+    shape ``(n_samples, K)``.
+    """
+    P = forward(mlp, params, X).A[-1]
+    return P.reshape(-1) if mlp.head.n_outputs == 1 else P.T
 
 
 def predict(mlp: MLP, params: Params, X: Array) -> NDArray[np.int64]:
-    """Class labels: 1 where P(y = 1 | x) > 0.5, as the course thresholds."""
-    return (predict_proba(mlp, params, X) > 0.5).astype(np.int64)
+    """Class labels: 1 where P(y = 1 | x) > 0.5 (as the course thresholds), or the arg-max."""
+    return mlp.head.labels(forward(mlp, params, X).A[-1])
 
 
 def accuracy(mlp: MLP, params: Params, X: Array, y: NDArray[np.integer]) -> float:

@@ -1,22 +1,24 @@
-"""The training loop: full-batch gradient descent with a cost history and divergence check."""
+"""The training loop: gradient descent (full-batch or mini-batch, any optimizer) with a cost
+history and a divergence check."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
-from initlab import losses
+from initlab import optim
 from initlab.datasets import check_xy
-from initlab.network import MLP, Params, backward_columns, forward_columns
+from initlab.network import MLP, Params, backward_columns, forward_columns, l2_penalty
 from initlab.network import accuracy as _accuracy
 from initlab.network import loss as _loss
 from initlab.network import predict as _predict
 from initlab.network import predict_proba as _predict_proba
-from initlab.optim import GradientDescent
+from initlab.rng import streams
 
 Status = Literal["completed", "diverged"]
 
@@ -78,6 +80,21 @@ def check_iterations(iterations: int, name: str = "iterations") -> int:
     return int(iterations)
 
 
+def check_l2(l2: float) -> float:
+    if isinstance(l2, bool) or not isinstance(l2, int | float) or not 0 <= l2 < math.inf:
+        raise ValueError(f"Argument `l2` must be a finite float ≥ 0. Received: l2={l2!r}")
+    return float(l2)
+
+
+def minibatches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[NDArray[np.intp]]:
+    """Endless index batches: each epoch is a fresh permutation of ``range(n)`` cut into
+    ``batch_size`` pieces, the last one possibly smaller (as the course's mini-batches)."""
+    while True:
+        order = rng.permutation(n)
+        for start in range(0, n, batch_size):
+            yield order[start : start + batch_size]
+
+
 def train(
     mlp: MLP,
     params: Params,
@@ -87,25 +104,48 @@ def train(
     learning_rate: float = 0.01,
     iterations: int = 15_000,
     record_every: int = 1000,
+    optimizer: str | dict[str, Any] | optim.Optimizer = "gd",
+    batch_size: int | None = None,
+    l2: float = 0.0,
+    seed: int = 0,
 ) -> TrainResult:
-    """Train ``mlp`` from ``params`` on ``(X, y)`` by full-batch gradient descent.
+    """Train ``mlp`` from ``params`` on ``(X, y)``; ``params`` is not modified.
 
-    Each iteration runs the forward pass, the cost, the backward pass and the update, in the
-    course's order; the cost is recorded every ``record_every`` iterations, starting at 0.
-    ``params`` is not modified. A non-finite cost stops training and is reported as
-    ``status="diverged"`` with the iteration, never as an exception or a silent NaN.
+    Each iteration runs the forward pass, the cost, the backward pass and one optimizer
+    update, in the course's order. With ``batch_size=None`` every iteration uses the whole
+    training set (the course's full-batch gradient descent); otherwise each iteration uses
+    the next mini-batch of a per-epoch shuffle drawn from the ``batch`` stream of ``seed``.
+
+    The recorded cost, every ``record_every`` iterations from 0, is the training cost
+    (cross-entropy + L2 term) before that iteration's update, on the whole training set.
+    A non-finite cost stops training and is reported as ``status="diverged"`` with the
+    iteration, never as an exception or a silent NaN.
     """
-    optimizer = GradientDescent(learning_rate)
+    learning_rate = optim.check_learning_rate(learning_rate)
+    opt = optim.get(optimizer)
     iterations = check_iterations(iterations)
     record_every = check_iterations(record_every, "record_every")
-    X, y_int = check_xy(X, y, n_features=mlp.n_features)
-    if len(params) != mlp.n_layers:
-        raise ValueError(f"Got parameters for {len(params)} layers; the network has {mlp.n_layers}")
+    l2 = check_l2(l2)
+    X, y_int = check_xy(X, y, n_features=mlp.n_features, n_classes=mlp.n_classes)
+    n = X.shape[0]
+    if batch_size is not None:
+        batch_size = check_iterations(batch_size, "batch_size")
+    full_batch = batch_size is None or batch_size >= n
+    if len(params) != mlp.n_layers or any(
+        layer.W.shape != shape for layer, shape in zip(params, mlp.weight_shapes())
+    ):
+        raise ValueError(
+            f"The parameters' shapes {[layer.W.shape for layer in params]} do not match the "
+            f"network's weight shapes {mlp.weight_shapes()}"
+        )
 
     initial = [layer.copy() for layer in params]
     params = [layer.copy() for layer in params]
+    state = opt.init(params)
+    head = mlp.head
     A0 = X.T
-    Y = y_int.astype(np.float64).reshape(1, -1)
+    Y = head.encode(y_int)
+    batches = None if full_batch else minibatches(n, batch_size or n, streams(seed).batch)
     history = History()
     status: Status = "completed"
     diverged_at = None
@@ -114,24 +154,30 @@ def train(
     # below catches and reports; NumPy's warnings would only repeat it.
     with np.errstate(over="ignore", invalid="ignore"):
         for i in range(iterations):
-            cache = forward_columns(mlp, params, A0)
-            cost = losses.bce_logits(cache.logits, Y)
+            if batches is None:
+                A_batch, Y_batch = A0, Y
+            else:
+                index = next(batches)
+                A_batch, Y_batch = A0[:, index], Y[:, index]
+            cache = forward_columns(mlp, params, A_batch)
+            cost = head.loss(cache.logits, Y_batch) + l2_penalty(params, l2, Y_batch.shape[1])
             if not math.isfinite(cost):
                 status, diverged_at = "diverged", i
                 history.append(i, cost)
                 break
             if i % record_every == 0:
-                history.append(i, cost)
-            optimizer.step(params, backward_columns(mlp, params, cache, Y))
+                history.append(i, cost if batches is None else _loss(mlp, params, X, y_int, l2))
+            grads = backward_columns(mlp, params, cache, Y_batch, l2)
+            opt.step(params, grads, state, learning_rate)
         else:
             i = iterations
-        final_cost = _loss(mlp, params, X, y_int)
+        final_cost = _loss(mlp, params, X, y_int, l2)
     return TrainResult(
         mlp=mlp,
         initial_params=initial,
         params=params,
         history=history,
-        learning_rate=optimizer.learning_rate,
+        learning_rate=learning_rate,
         iterations=iterations,
         iterations_run=i,
         status=status,
