@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from initlab import initializers
-from initlab.datasets import Dataset, circles
+from initlab import initializers, optim
+from initlab.datasets import Dataset, circles, load
 from initlab.diagnostics import verdict
 from initlab.network import MLP, init_params
 from initlab.rng import NOTEBOOK, Seed, check_seed, init_rng
@@ -46,6 +46,7 @@ class Comparison:
             "dataset": self.dataset.name,
             "layer_sizes": list(self.mlp.layer_sizes),
             "activation": self.mlp.activation,
+            "output": self.mlp.output,
             "seed": self.seed,
             "runs": [
                 {
@@ -79,20 +80,28 @@ class Comparison:
 def compare(
     inits: Sequence[initializers.Identifier] = NOTEBOOK_INITS,
     *,
-    dataset: Dataset | None = None,
-    layer_sizes: Sequence[int] = NOTEBOOK_LAYERS,
-    activation: str = "relu",
+    dataset: Dataset | str | None = None,
+    layer_sizes: Sequence[int] | None = None,
+    activation: str | Sequence[str] = "relu",
     learning_rate: float = 0.01,
     iterations: int = 15_000,
     seed: Seed = NOTEBOOK,
     record_every: int = 1000,
+    optimizer: str | dict[str, Any] | optim.Optimizer = "gd",
+    batch_size: int | None = None,
+    l2: float = 0.0,
 ) -> Comparison:
     """Train one network per initializer on the same data from the same seed.
 
     The defaults are the course notebook's experiment: circles, ``[2, 10, 5, 1]`` ReLU,
-    learning rate 0.01, 15,000 iterations, zeros vs ×10 random vs He, each initialized from a
-    fresh ``RandomState(3)``. With an integer ``seed`` each initializer draws from the same
-    fresh ``init`` stream of that seed instead.
+    learning rate 0.01, 15,000 iterations of full-batch gradient descent, zeros vs ×10 random
+    vs He, each initialized from a fresh ``RandomState(3)``. With an integer ``seed`` each
+    initializer draws from the same fresh ``init`` stream of that seed instead (and mini-batches
+    come from its ``batch`` stream; under notebook seeding, from that of seed 0).
+
+    ``dataset`` is a :class:`Dataset` or a registered name (built with its defaults).
+    ``layer_sizes`` defaults to ``[n_features, 10, 5, n_outputs]``, with one output unit for
+    two classes and K for K classes.
 
     >>> c = compare(["he"], iterations=1000)
     >>> round(c.runs[0].result.history.costs[0], 6)
@@ -101,14 +110,22 @@ def compare(
     if not inits:
         raise ValueError("Give at least one initializer to compare. Received: inits=[]")
     seed = check_seed(seed)
-    data = dataset if dataset is not None else circles()
-    mlp = MLP(layer_sizes, activation)
+    data = load(dataset) if isinstance(dataset, str) else dataset or circles()
+    n_outputs = 1 if data.n_classes == 2 else data.n_classes
+    sizes = layer_sizes or (data.n_features, *NOTEBOOK_LAYERS[1:-1], n_outputs)
+    mlp = MLP(sizes, activation)
     if data.n_features != mlp.n_features:
         raise ValueError(
             f"layer_sizes[0]={mlp.n_features} but dataset {data.name!r} has "
             f"{data.n_features} features; the input layer must match the data"
         )
-    resolved = [(init, initializers.get(init)) for init in inits]  # validate all before training
+    if data.n_classes > mlp.n_classes:
+        raise ValueError(
+            f"layer_sizes[-1]={mlp.layer_sizes[-1]} but dataset {data.name!r} has "
+            f"{data.n_classes} classes; use {n_outputs} output units"
+        )
+    optim.get(optimizer)  # validate everything before any training
+    resolved = [(init, initializers.get(init)) for init in inits]
     runs = []
     for identifier, init in resolved:
         params = init_params(mlp, init_rng(seed), init, X=data.X_train)
@@ -120,6 +137,10 @@ def compare(
             learning_rate=learning_rate,
             iterations=iterations,
             record_every=record_every,
+            optimizer=optimizer,
+            batch_size=batch_size,
+            l2=l2,
+            seed=0 if seed == NOTEBOOK else seed,
         )
         runs.append(
             Run(
