@@ -1,0 +1,394 @@
+"""Figures: cost curves, decision boundaries and the course's side-by-side comparison.
+
+Every function draws on a :class:`matplotlib.figure.Figure` it creates (or on the ``ax`` it is
+given) and never touches pyplot's global state, never calls ``show()`` and never prints, so it
+works headless, in threads and in tests. Plot functions take ``ax=None`` and return the axes;
+:func:`plot_comparison` returns the whole figure. Saving is the caller's job
+(``fig.savefig("comparison.png")``).
+
+Samples are in rows, as everywhere in initlab: ``X`` has shape ``(n_samples, 2)``.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+from matplotlib.ticker import LogFormatter
+from numpy.typing import ArrayLike, NDArray
+
+from initlab.compare import Comparison, Run
+from initlab.train import History, TrainResult
+
+CMAP = "Spectral"
+"""The course's colormap: label 0 is red, label 1 is blue."""
+
+MAX_GRID_POINTS = 1_000_000
+"""Upper bound on the points a decision-boundary grid evaluates; the step is coarsened beyond."""
+
+DIVERGED_COLOR = "crimson"
+
+Predict = Callable[[NDArray[np.float64]], ArrayLike]
+"""Maps points ``(n, 2)`` (samples in rows) to ``n`` labels or probabilities of label 1."""
+
+
+def new_figure(figsize: tuple[float, float] = (6.0, 4.5)) -> tuple[Figure, Axes]:
+    """A fresh, pyplot-free figure with one axes."""
+    fig = Figure(figsize=figsize, layout="constrained")
+    ax: Axes = fig.add_subplot()
+    return fig, ax
+
+
+# --- cost ------------------------------------------------------------------------------
+
+
+def plot_cost(
+    history_or_result: History | TrainResult,
+    ax: Axes | None = None,
+    label: str | None = None,
+    *,
+    logy: bool = False,
+    **line_kwargs: Any,
+) -> Axes:
+    """Cost against iteration, from a :class:`~initlab.train.History` or a ``TrainResult``.
+
+    The x axis is in iterations (not the course's "hundreds"). A diverged run, whose last
+    recorded cost is NaN or infinite, is drawn up to its last finite cost and marked with a
+    red ✕ annotated "diverged at iteration N" at the iteration where the cost stopped being
+    finite. ``logy=True`` uses a logarithmic cost axis, which keeps a huge first cost (a
+    saturated output at initialization) from flattening the rest of the curve.
+
+    >>> from initlab.train import History
+    >>> ax = plot_cost(History([0, 1000], [0.69, 0.3]), label="he")
+    >>> ax.get_xlabel()
+    'iteration'
+    """
+    history = (
+        history_or_result.history
+        if isinstance(history_or_result, TrainResult)
+        else history_or_result
+    )
+    if not isinstance(history, History):
+        raise TypeError(
+            "plot_cost needs a History or a TrainResult. "
+            f"Received: {type(history_or_result).__name__}"
+        )
+    if not history.costs:
+        raise ValueError("The history is empty: there is no recorded cost to plot")
+    if ax is None:
+        _, ax = new_figure()
+
+    iterations = np.asarray(history.iterations, dtype=np.float64)
+    costs = np.asarray(history.costs, dtype=np.float64)
+    finite = np.isfinite(costs)
+    ax.plot(iterations[finite], costs[finite], label=label, **line_kwargs)
+    if not finite.all():
+        at = int(iterations[~finite][0])
+        # Stand the mark on the last finite cost (on 1.0 if the very first cost was not finite).
+        y = float(costs[finite][-1]) if finite.any() else 1.0
+        ax.plot(
+            [at],
+            [y],
+            marker="x",
+            markersize=11,
+            markeredgewidth=2.5,
+            color=DIVERGED_COLOR,
+            linestyle="none",
+            zorder=3,
+        )
+        ax.annotate(
+            f"diverged at iteration {at}",
+            xy=(at, y),
+            xytext=(-8, 8),
+            textcoords="offset points",
+            ha="right",
+            color=DIVERGED_COLOR,
+            fontsize="small",
+        )
+        if not finite.any():
+            ax.set_ylim(*((0.1, 10.0) if logy else (0.0, 2.0)))
+    if logy:
+        ax.set_yscale("log")
+        # Plain numbers (0.6, 2, 100) read better on a cost axis than 6×10⁻¹.
+        ax.yaxis.set_major_formatter(_PlainLogFormatter(labelOnlyBase=False))
+        ax.yaxis.set_minor_formatter(_PlainLogFormatter(labelOnlyBase=False))
+    _widen_flat_ylim(ax, logy)
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("cost (log scale)" if logy else "cost")
+    ax.grid(True, alpha=0.3)
+    if label is not None:
+        ax.legend()
+    return ax
+
+
+class _PlainLogFormatter(LogFormatter):
+    """Label the ticks matplotlib's log formatter would label, as plain numbers (``0.6``)."""
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return f"{x:g}" if super().__call__(x, pos) else ""
+
+
+def _widen_flat_ylim(ax: Axes, logy: bool) -> None:
+    """Give a (nearly) constant cost, like the zeros run's 0.693…, a readable y range.
+
+    Left alone, matplotlib zooms into a spread of a few ulps: tick labels of ±1e-16 on a
+    linear axis, and no tick at all on a log axis.
+    """
+    ys = [np.asarray(line.get_ydata(), dtype=np.float64) for line in ax.get_lines()]
+    values = np.concatenate(ys) if ys else np.empty(0)
+    values = values[np.isfinite(values) & ((values > 0) if logy else True)]
+    if values.size == 0:
+        return
+    low, high = float(values.min()), float(values.max())
+    if high - low > 1e-6 * max(abs(high), abs(low)):
+        return
+    center = (low + high) / 2
+    if logy:
+        ax.set_ylim(center / 3, center * 3)
+    else:
+        half = max(abs(center), 1.0) / 2
+        ax.set_ylim(center - half, center + half)
+
+
+# --- decision boundary -----------------------------------------------------------------
+
+
+def _grid_axis(low: float, high: float, step: float) -> NDArray[np.float64]:
+    return np.arange(low, high, step, dtype=np.float64)
+
+
+def decision_grid(
+    X: NDArray[np.float64],
+    step: float = 0.01,
+    pad: float = 1.0,
+    max_points: int = MAX_GRID_POINTS,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The course's evaluation grid: ``step`` apart over the data's range padded by ``pad``.
+
+    When that grid would hold more than ``max_points`` points (a wide data range), the step is
+    coarsened so that it does not; the grid never holds more than ``max_points``.
+    """
+    x_min, x_max = float(X[:, 0].min()) - pad, float(X[:, 0].max()) + pad
+    y_min, y_max = float(X[:, 1].min()) - pad, float(X[:, 1].max()) + pad
+    nx = math.ceil((x_max - x_min) / step)
+    ny = math.ceil((y_max - y_min) / step)
+    if nx * ny > max_points:
+        step *= math.sqrt(nx * ny / max_points)
+        while math.ceil((x_max - x_min) / step) * math.ceil((y_max - y_min) / step) > max_points:
+            step *= 1.01
+    xx, yy = np.meshgrid(_grid_axis(x_min, x_max, step), _grid_axis(y_min, y_max, step))
+    return xx, yy
+
+
+def _check_points(X: ArrayLike, y: ArrayLike) -> tuple[NDArray[np.float64], NDArray[Any]]:
+    X_arr = np.asarray(X, dtype=np.float64)
+    if X_arr.ndim != 2:
+        raise ValueError(
+            "plot_decision_boundary needs X of shape (n_samples, 2), samples in rows. "
+            f"Received shape {X_arr.shape}"
+        )
+    if X_arr.shape[1] != 2:
+        raise ValueError(
+            "plot_decision_boundary draws 2-D inputs only, but X has "
+            f"{X_arr.shape[1]} features (shape {X_arr.shape}); project to 2 features first"
+        )
+    if X_arr.shape[0] == 0:
+        raise ValueError("X has no samples (shape[0] == 0): nothing to draw a boundary around")
+    if not np.isfinite(X_arr).all():
+        raise ValueError("X contains NaN or infinite values; only finite points can be drawn")
+    y_arr = np.asarray(y).reshape(-1)
+    if y_arr.shape[0] != X_arr.shape[0]:
+        raise ValueError(
+            f"y must hold one label per sample: X has {X_arr.shape[0]} samples, "
+            f"y has {y_arr.shape[0]}"
+        )
+    return X_arr, y_arr
+
+
+def plot_decision_boundary(
+    predict: Predict,
+    X: ArrayLike,
+    y: ArrayLike,
+    ax: Axes | None = None,
+    step: float = 0.01,
+    pad: float = 1.0,
+    *,
+    cmap: str = CMAP,
+    max_points: int = MAX_GRID_POINTS,
+    levels: ArrayLike | None = None,
+) -> Axes:
+    """Filled contour of ``predict`` over a grid around ``X``, with the points colored by ``y``.
+
+    As in the course, ``predict`` is evaluated on a grid ``step`` apart that covers the data's
+    range padded by ``pad`` on every side; the grid is coarsened if it would exceed
+    ``max_points`` points. ``predict`` maps an ``(n, 2)`` array (samples in rows) to ``n``
+    labels or probabilities of label 1. Labels get one band of color each, the color of
+    their points (with the Spectral map, 0 is red and 1 blue); probabilities are banded every
+    0.1 on the same 0-to-1 scale; other scores use matplotlib's default levels. Grid points
+    where ``predict`` returns NaN (a diverged network) are left blank.
+
+    Raises ``ValueError`` for inputs that are not 2-D points, naming the feature count.
+
+    >>> import numpy as np
+    >>> X = np.array([[0.0, 0.0], [1.0, 1.0]])
+    >>> ax = plot_decision_boundary(lambda P: P[:, 0] > 0.5, X, [0, 1], step=0.1)
+    >>> ax.get_xlabel()
+    'x1'
+    """
+    X_arr, y_arr = _check_points(X, y)
+    if isinstance(step, bool) or not (isinstance(step, int | float) and 0 < step < math.inf):
+        raise ValueError(
+            f"Argument `step` must be a positive finite float. Received: step={step!r}"
+        )
+    if isinstance(pad, bool) or not (isinstance(pad, int | float) and 0 <= pad < math.inf):
+        raise ValueError(f"Argument `pad` must be a finite float ≥ 0. Received: pad={pad!r}")
+    if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 4:
+        raise ValueError(
+            f"Argument `max_points` must be an integer ≥ 4. Received: max_points={max_points!r}"
+        )
+    if ax is None:
+        _, ax = new_figure()
+
+    xx, yy = decision_grid(X_arr, step, pad, max_points)
+    grid = np.column_stack([xx.ravel(), yy.ravel()])
+    raw = np.asarray(predict(grid))
+    if raw.size != grid.shape[0]:
+        raise ValueError(
+            f"predict must return one value per point: it got {grid.shape[0]} points of shape "
+            f"(n, 2) and returned shape {raw.shape}"
+        )
+    Z = raw.astype(np.float64).reshape(xx.shape)
+    finite = np.isfinite(Z)
+    y_float = y_arr.astype(np.float64)
+    norm: Normalize | None = None
+    if finite.any():
+        values = Z[finite]
+        if levels is None and np.all(values == np.round(values)):
+            # Labels: one band centred on each label, so regions take their points' colors.
+            low = min(float(values.min()), float(y_float.min()))
+            high = max(float(values.max()), float(y_float.max()), low + 1.0)
+            norm = Normalize(vmin=low, vmax=high)
+            levels = np.arange(low - 0.5, high + 1.0)
+        elif levels is None and values.min() >= 0.0 and values.max() <= 1.0:
+            norm = Normalize(vmin=0.0, vmax=1.0)  # probabilities of label 1
+            levels = np.linspace(0.0, 1.0, 11)
+        ax.contourf(
+            xx, yy, np.ma.masked_invalid(Z), levels=levels, cmap=cmap, norm=norm, alpha=0.55
+        )
+    else:
+        ax.text(
+            0.5,
+            0.5,
+            "predict returned no finite value",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            color=DIVERGED_COLOR,
+        )
+    if norm is None:
+        norm = Normalize(vmin=min(float(y_float.min()), 0.0), vmax=max(float(y_float.max()), 1.0))
+    ax.scatter(
+        X_arr[:, 0],
+        X_arr[:, 1],
+        c=y_float,
+        cmap=cmap,
+        norm=norm,
+        s=14,
+        edgecolors="black",
+        linewidths=0.3,
+    )
+    ax.set_xlim(float(xx.min()), float(xx.max()))
+    ax.set_ylim(float(yy.min()), float(yy.max()))
+    ax.set_xlabel("x1")
+    ax.set_ylabel("x2")
+    return ax
+
+
+# --- the comparison --------------------------------------------------------------------
+
+
+def _fmt_accuracy(value: float) -> str:
+    return "n/a" if not math.isfinite(value) else f"{value:.4g}"
+
+
+def run_title(run: Run, width: int = 38) -> str:
+    """``init``, then train/test accuracy, then the wrapped one-line "why"."""
+    why = textwrap.fill(run.why, width=width)
+    return (
+        f"{run.init}\n"
+        f"train {_fmt_accuracy(run.train_accuracy)} · test {_fmt_accuracy(run.test_accuracy)}\n"
+        f"{why}"
+    )
+
+
+def plot_run_boundary(run: Run, X: ArrayLike, y: ArrayLike, ax: Axes | None = None) -> Axes:
+    """The decision boundary of one run's trained network; a diverged run shows its data only."""
+    if not run.result.diverged:
+        return plot_decision_boundary(run.result.predict, X, y, ax=ax)
+    X_arr, y_arr = _check_points(X, y)
+    if ax is None:
+        _, ax = new_figure()
+    ax.scatter(
+        X_arr[:, 0],
+        X_arr[:, 1],
+        c=y_arr.astype(np.float64),
+        cmap=CMAP,
+        norm=Normalize(0.0, 1.0),
+        s=14,
+        edgecolors="black",
+        linewidths=0.3,
+    )
+    ax.text(
+        0.5,
+        0.5,
+        f"diverged at iteration {run.result.diverged_at}:\nno decision boundary",
+        transform=ax.transAxes,
+        ha="center",
+        va="center",
+        color=DIVERGED_COLOR,
+        bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": DIVERGED_COLOR},
+    )
+    ax.set_xlabel("x1")
+    ax.set_ylabel("x2")
+    return ax
+
+
+def plot_comparison(comparison: Comparison, *, logy: bool = True) -> Figure:
+    """The course's experiment in one figure: one column per initialization.
+
+    Top row: the cost curve (log scale by default, so the ×10 random run's huge first cost
+    does not flatten the others). Bottom row: the decision boundary on the training data.
+    Each column is titled with the init's name, its train/test accuracy and the one-line
+    diagnosis ("why"). Returns the :class:`~matplotlib.figure.Figure`; nothing is shown.
+    """
+    runs = comparison.runs
+    if not runs:
+        raise ValueError("The comparison has no runs to plot")
+    data = comparison.dataset
+    n = len(runs)
+    fig = Figure(figsize=(4.6 * n, 9.0), layout="constrained")
+    axes = fig.subplots(2, n, squeeze=False)
+    for column, run in enumerate(runs):
+        cost_ax: Axes = axes[0, column]
+        boundary_ax: Axes = axes[1, column]
+        plot_cost(run.result, ax=cost_ax, logy=logy, marker=".")
+        cost_ax.set_title(run_title(run), fontsize="medium")
+        plot_run_boundary(run, data.X_train, data.y_train, ax=boundary_ax)
+        boundary_ax.set_aspect("equal")
+        boundary_ax.set_title(f"{run.init}: decision boundary (train set)", fontsize="medium")
+    first = runs[0].result
+    sizes = ", ".join(str(s) for s in comparison.mlp.layer_sizes)
+    activation = comparison.mlp.activation
+    act = activation if isinstance(activation, str) else "/".join(activation)
+    fig.suptitle(
+        f"{data.name}: [{sizes}] {act}, learning rate {first.learning_rate:g}, "
+        f"{first.iterations:,} iterations, seed {comparison.seed}",
+        fontsize="large",
+    )
+    return fig

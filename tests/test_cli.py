@@ -1,0 +1,376 @@
+"""The command line, driven in-process through typer's CliRunner."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner, Result
+
+import initlab
+from initlab import activations, datasets, initializers
+from initlab.cli import app, finite_or_none, parse_layers
+from initlab.compare import compare
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+# Wide enough that rich never wraps a table cell, so substrings can be checked.
+runner = CliRunner(env={"COLUMNS": "250", "NO_COLOR": "1"})
+
+# A linear network with a large step diverges within a few iterations (ReLU networks die
+# instead: their cost stays finite).
+DIVERGING = ["--init", "random", "--activation", "linear", "--lr", "10", "--iterations", "200"]
+
+
+def invoke(*args: str) -> Result:
+    return runner.invoke(app, list(args))
+
+
+def strict_json(text: str) -> Any:
+    """Parse JSON, rejecting the NaN/Infinity extensions Python's json accepts by default."""
+
+    def reject(constant: str) -> None:
+        raise AssertionError(f"invalid JSON constant {constant}")
+
+    return json.loads(text, parse_constant=reject)
+
+
+def squash(text: str) -> str:
+    """Help text with rich's panel borders and line breaks collapsed to single spaces."""
+    return re.sub(r"[\s│╭╮╰╯─]+", " ", text)
+
+
+# --- help and version ------------------------------------------------------------------
+
+
+def test_help_lists_the_commands() -> None:
+    result = invoke("--help")
+    assert result.exit_code == 0
+    text = squash(result.stdout)
+    assert "compare" in text
+    assert "list" in text
+    assert "--version" in text
+    assert "initialization" in text
+
+
+def test_no_arguments_shows_help() -> None:
+    result = invoke()
+    assert "compare" in result.output
+    assert "Usage" in result.output
+
+
+def test_compare_help_describes_the_notebook_defaults() -> None:
+    result = invoke("compare", "--help")
+    assert result.exit_code == 0
+    text = squash(result.stdout)
+    for expected in [
+        "course notebook",
+        "[2, 10, 5, 1]",
+        "15,000 iterations",
+        "learning rate 0.01",
+        "zeros, random, he",
+        "--init",
+        "--iterations",
+        "--learning-rate",
+        "--lr",
+        "--seed",
+        "notebook",
+        "--layers",
+        "2,10,5,1",
+        "--activation",
+        "relu",
+        "--out",
+        "initlab-out",
+        "--no-plots",
+        "--checkpoints",
+        "--record-every",
+        "--json",
+    ]:
+        assert expected in text, expected
+
+
+def test_list_help() -> None:
+    result = invoke("list", "--help")
+    assert result.exit_code == 0
+    assert "initializers" in squash(result.stdout)
+
+
+def test_version() -> None:
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"initlab {initlab.__version__}"
+
+
+def test_installed_console_script_runs() -> None:
+    script = Path(sys.executable).parent / "initlab"
+    if not script.exists():
+        pytest.skip("the initlab console script is not installed in this environment")
+    done = subprocess.run(
+        [str(script), "--help"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "compare" in done.stdout
+    assert "Traceback" not in done.stderr
+
+
+# --- compare: output -------------------------------------------------------------------
+
+
+def test_compare_prints_a_table_without_plots(tmp_path: Path) -> None:
+    out = tmp_path / "figures"
+    result = invoke("compare", "--iterations", "300", "--no-plots", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    for header in ["init", "status", "final cost", "train acc", "test acc", "why"]:
+        assert header in result.stdout
+    for name in ["zeros", "random", "he"]:
+        assert name in result.stdout
+    assert result.stdout.count("completed") == 3
+    assert "symmetry not broken" in result.stdout
+    assert "Figures" not in result.stdout
+    assert not out.exists()
+    assert result.stderr == ""  # stderr is not a terminal: no spinner
+
+
+def test_compare_writes_valid_pngs_into_a_new_folder(tmp_path: Path) -> None:
+    out = tmp_path / "nested" / "figures"
+    result = invoke(
+        "compare", "--iterations", "200", "--init", "he", "--init", "zeros", "--out", str(out)
+    )
+    assert result.exit_code == 0, result.output
+    expected = {
+        "comparison.png",
+        "cost_he.png",
+        "boundary_he.png",
+        "cost_zeros.png",
+        "boundary_zeros.png",
+    }
+    assert {p.name for p in out.iterdir()} == expected  # no temporary files left behind
+    for name in expected:
+        data = (out / name).read_bytes()
+        assert data.startswith(PNG_SIGNATURE), name
+        assert data.endswith(b"IEND\xaeB`\x82"), name  # complete, not truncated
+        assert str(out / name) in result.stdout
+
+
+def test_compare_same_init_twice_gets_distinct_files(tmp_path: Path) -> None:
+    result = invoke(
+        "compare", "--iterations", "100", "--init", "he", "--init", "he", "--out", str(tmp_path)
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "cost_he.png").exists()
+    assert (tmp_path / "cost_he_2.png").exists()
+
+
+def test_compare_json_is_the_only_stdout(tmp_path: Path) -> None:
+    result = invoke("compare", "--iterations", "300", "--json", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    payload = strict_json(result.stdout)
+    assert payload == strict_json(json.dumps(compare(iterations=300).to_dict()))
+    assert [run["init"] for run in payload["runs"]] == ["zeros", "random", "he"]
+    assert result.stderr == ""
+    assert (tmp_path / "comparison.png").exists()  # figures still written, silently
+
+
+def test_compare_options_reach_the_library() -> None:
+    result = invoke(
+        "compare",
+        "--json",
+        "--no-plots",
+        "--init",
+        "glorot_uniform",
+        "--layers",
+        "2, 8,1",
+        "--activation",
+        "tanh",
+        "--learning-rate",
+        "0.05",
+        "--iterations",
+        "250",
+        "--seed",
+        "7",
+        "--record-every",
+        "50",
+    )
+    assert result.exit_code == 0, result.output
+    payload = strict_json(result.stdout)
+    expected = compare(
+        ["glorot_uniform"],
+        layer_sizes=[2, 8, 1],
+        activation="tanh",
+        learning_rate=0.05,
+        iterations=250,
+        seed=7,
+        record_every=50,
+    )
+    assert payload == strict_json(json.dumps(expected.to_dict()))
+    assert payload["seed"] == 7
+    assert payload["layer_sizes"] == [2, 8, 1]
+    assert payload["runs"][0]["checkpoints"]["iterations"] == [0, 50, 100, 150, 200]
+
+
+def test_compare_checkpoints_prints_every_cost_in_full() -> None:
+    result = invoke(
+        "compare", "--iterations", "300", "--record-every", "100", "--no-plots", "--checkpoints"
+    )
+    assert result.exit_code == 0, result.output
+    reference = compare(iterations=300, record_every=100)
+    lines = result.stdout.splitlines()
+    for index, iteration in enumerate([0, 100, 200]):
+        costs = [repr(run.result.history.costs[index]) for run in reference.runs]
+        rows = [line for line in lines if re.search(rf"│\s*{iteration}\s*│", line)]
+        assert len(rows) == 1, (iteration, rows)
+        cells = [cell.strip() for cell in rows[0].strip("│ ").split("│")]
+        assert cells == [str(iteration), *costs]
+
+
+def test_compare_reports_divergence_in_the_table() -> None:
+    result = invoke("compare", *DIVERGING, "--no-plots")
+    assert result.exit_code == 0, result.output
+    match = re.search(r"diverged at iteration (\d+)", result.stdout)
+    assert match is not None, result.stdout
+    assert 0 < int(match.group(1)) < 200
+
+
+def test_compare_json_of_a_diverged_run_is_valid(tmp_path: Path) -> None:
+    result = invoke("compare", *DIVERGING, "--json", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    (run,) = strict_json(result.stdout)["runs"]
+    assert run["status"] == "diverged"
+    assert isinstance(run["diverged_at"], int)
+    assert run["final_cost"] is None
+    assert run["train_accuracy"] is None
+    assert run["test_accuracy"] is None
+    assert run["checkpoints"]["costs"][-1] is None
+    assert (tmp_path / "boundary_random.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_compare_checkpoints_of_a_diverged_run() -> None:
+    result = invoke("compare", *DIVERGING, "--init", "he", "--no-plots", "--checkpoints")
+    assert result.exit_code == 0, result.output
+    assert "nan" in result.stdout
+
+
+# --- compare: errors -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--init", "bogus"], "'bogus'"),
+        (["--init", "he", "--init", "nope"], "'nope'"),
+        (["--layers", "2,x,1"], "'x'"),
+        (["--layers", ""], "''"),
+        (["--layers", "3,10,1"], "layer_sizes[0]=3"),
+        (["--layers", "2,10,0,1"], "[2, 10, 0, 1]"),
+        (["--layers", "2"], "layer_sizes=[2]"),
+        (["--lr", "0"], "learning_rate=0.0"),
+        (["--learning-rate", "-1"], "learning_rate=-1.0"),
+        (["--lr", "inf"], "learning_rate=inf"),
+        (["--iterations", "0"], "iterations=0"),
+        (["--iterations", "-5"], "iterations=-5"),
+        (["--record-every", "0"], "record_every=0"),
+        (["--seed", "abc"], "seed='abc'"),
+        (["--seed", "-1"], "seed=-1"),
+        (["--activation", "bogus"], "'bogus'"),
+    ],
+)
+def test_compare_errors_exit_2_with_the_bad_value(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    out = tmp_path / "figures"
+    result = invoke("compare", "--iterations", "50", *args, "--out", str(out))
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("Error: "), result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
+    assert not out.exists()  # nothing is written when training fails
+
+
+def test_compare_error_in_json_mode_keeps_stdout_empty() -> None:
+    result = invoke("compare", "--json", "--init", "bogus")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "Known initializers" in result.stderr
+
+
+def test_compare_unwritable_out_folder(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = invoke("compare", "--iterations", "50", "--init", "he", "--out", str(blocker))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: cannot write the figures")
+    assert "Traceback" not in result.output
+
+
+def test_parse_layers() -> None:
+    assert parse_layers("2,10,5,1") == [2, 10, 5, 1]
+    assert parse_layers(" 2 , 3 ,1 ") == [2, 3, 1]
+    with pytest.raises(ValueError, match=r"'1\.5' in '2,1\.5,1' is not an integer"):
+        parse_layers("2,1.5,1")
+
+
+def test_finite_or_none_makes_strict_json() -> None:
+    value = {
+        "a": [1.0, math.nan, (math.inf, np.float64(-np.inf))],
+        "b": np.int64(3),
+        "c": np.array([0.5, np.nan]),
+        "d": "x",
+        "e": None,
+    }
+    assert finite_or_none(value) == {
+        "a": [1.0, None, [None, None]],
+        "b": 3,
+        "c": [0.5, None],
+        "d": "x",
+        "e": None,
+    }
+    json.dumps(finite_or_none(value), allow_nan=False)
+
+
+# --- list ------------------------------------------------------------------------------
+
+
+def test_list_names_everything_registered() -> None:
+    result = invoke("list")
+    assert result.exit_code == 0, result.output
+    for registry in (initializers.INITIALIZERS, activations.ACTIVATIONS, datasets.DATASETS):
+        for entry in registry:
+            assert entry.name in result.stdout
+            assert entry.description in result.stdout
+            for alias in entry.aliases:
+                assert alias in result.stdout
+    for title in ["Initializers", "Activations", "Datasets"]:
+        assert title in result.stdout
+
+
+# --- the notebook, in full -------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_default_compare_reproduces_the_notebook() -> None:
+    result = invoke("compare", "--json", "--no-plots")
+    assert result.exit_code == 0, result.output
+    payload = strict_json(result.stdout)
+    assert payload["layer_sizes"] == [2, 10, 5, 1]
+    assert payload["seed"] == "notebook"
+    runs = {run["init"]: run for run in payload["runs"]}
+    assert list(runs) == ["zeros", "random", "he"]
+    assert (runs["zeros"]["train_accuracy"], runs["zeros"]["test_accuracy"]) == (0.5, 0.5)
+    assert (runs["random"]["train_accuracy"], runs["random"]["test_accuracy"]) == (0.83, 0.86)
+    assert (runs["he"]["train_accuracy"], runs["he"]["test_accuracy"]) == (
+        0.9933333333333333,
+        0.96,
+    )
+    he = runs["he"]["checkpoints"]
+    assert he["iterations"] == list(range(0, 15_000, 1000))
+    assert math.isclose(he["costs"][0], 0.8830537463419761, rel_tol=1e-9)
+    assert math.isclose(he["costs"][14], 0.07357895962677362, rel_tol=1e-9)
+    assert all(run["status"] == "completed" for run in runs.values())

@@ -1,0 +1,282 @@
+"""Figures: cost curves, decision boundaries and the comparison, drawn headless (Agg)."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import pytest
+from matplotlib.axes import Axes
+from matplotlib.collections import PathCollection
+from matplotlib.contour import ContourSet
+from matplotlib.figure import Figure
+
+from initlab.compare import Comparison, compare
+from initlab.plots import (
+    MAX_GRID_POINTS,
+    decision_grid,
+    new_figure,
+    plot_comparison,
+    plot_cost,
+    plot_decision_boundary,
+)
+from initlab.train import History
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def small_comparison() -> Comparison:
+    return compare(iterations=300, record_every=100)
+
+
+@pytest.fixture(scope="module")
+def diverged_comparison() -> Comparison:
+    # A linear network with a large step diverges within a few iterations (ReLU ones die).
+    comparison = compare(["random", "he"], activation="linear", learning_rate=10, iterations=200)
+    assert all(run.result.diverged for run in comparison.runs)
+    return comparison
+
+
+def png_bytes(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def scatter_of(ax: Axes) -> PathCollection:
+    scatters = [c for c in ax.collections if isinstance(c, PathCollection)]
+    assert len(scatters) == 1
+    return scatters[0]
+
+
+# --- plot_cost -------------------------------------------------------------------------
+
+
+def test_plot_cost_draws_history_in_iterations() -> None:
+    history = History([0, 1000, 2000], [0.9, 0.5, 0.2])
+    ax = plot_cost(history, label="he")
+    assert isinstance(ax, Axes)
+    (line,) = ax.get_lines()
+    np.testing.assert_array_equal(line.get_xdata(), [0, 1000, 2000])
+    np.testing.assert_array_equal(line.get_ydata(), [0.9, 0.5, 0.2])
+    assert ax.get_xlabel() == "iteration"
+    assert ax.get_yscale() == "linear"
+    legend = ax.get_legend()
+    assert legend is not None
+    assert [t.get_text() for t in legend.get_texts()] == ["he"]
+
+
+def test_plot_cost_accepts_a_train_result_and_draws_on_the_given_axes(
+    small_comparison: Comparison,
+) -> None:
+    fig, ax = new_figure()
+    result = small_comparison.runs[2].result
+    returned = plot_cost(result, ax=ax, logy=True)
+    assert returned is ax
+    assert ax.get_yscale() == "log"
+    assert ax.get_legend() is None
+    np.testing.assert_array_equal(ax.get_lines()[0].get_xdata(), [0, 100, 200])
+    assert png_bytes(fig).startswith(PNG_SIGNATURE)
+
+
+def test_plot_cost_overlays_runs_on_one_axes(small_comparison: Comparison) -> None:
+    _, ax = new_figure()
+    for run in small_comparison.runs:
+        plot_cost(run.result, ax=ax, label=run.init)
+    assert len(ax.get_lines()) == 3
+    legend = ax.get_legend()
+    assert legend is not None
+    assert [t.get_text() for t in legend.get_texts()] == ["zeros", "random", "he"]
+
+
+@pytest.mark.parametrize("logy", [False, True])
+def test_plot_cost_gives_a_flat_cost_a_readable_range(logy: bool) -> None:
+    # The zeros run's cost is 0.693… up to a few ulps; matplotlib would zoom into the ulps.
+    flat = [0.6931471805599453, 0.6931471805599455, 0.6931471805599455]
+    ax = plot_cost(History([0, 1000, 2000], flat), logy=logy)
+    low, high = ax.get_ylim()
+    assert low < 0.5 < 0.7 < high
+    assert high - low < 3
+
+
+def test_plot_cost_marks_a_diverged_history() -> None:
+    history = History([0, 1000, 1500], [0.7, 0.5, math.nan])
+    ax = plot_cost(history)
+    curve, mark = ax.get_lines()
+    np.testing.assert_array_equal(curve.get_xdata(), [0, 1000])
+    assert mark.get_marker() == "x"
+    np.testing.assert_array_equal(mark.get_xdata(), [1500])
+    np.testing.assert_array_equal(mark.get_ydata(), [0.5])
+    assert [t.get_text() for t in ax.texts] == ["diverged at iteration 1500"]
+
+
+def test_plot_cost_marks_a_diverged_run(diverged_comparison: Comparison) -> None:
+    result = diverged_comparison.runs[0].result
+    ax = plot_cost(result, logy=True)
+    assert ax.texts[0].get_text() == f"diverged at iteration {result.diverged_at}"
+    assert png_bytes(ax.figure).startswith(PNG_SIGNATURE)  # type: ignore[arg-type]
+
+
+def test_plot_cost_handles_divergence_at_the_first_iteration() -> None:
+    ax = plot_cost(History([0], [math.inf]), logy=True)
+    assert ax.texts[0].get_text() == "diverged at iteration 0"
+    assert png_bytes(ax.figure).startswith(PNG_SIGNATURE)  # type: ignore[arg-type]
+
+
+def test_plot_cost_rejects_empty_and_wrong_inputs() -> None:
+    with pytest.raises(ValueError, match="empty"):
+        plot_cost(History())
+    with pytest.raises(TypeError, match="History or a TrainResult"):
+        plot_cost([0.1, 0.2])  # type: ignore[arg-type]
+
+
+# --- plot_decision_boundary ------------------------------------------------------------
+
+
+def inside_unit_circle(points: np.ndarray) -> np.ndarray:
+    inside: np.ndarray = np.hypot(points[:, 0], points[:, 1]) < 0.5
+    return inside.astype(np.int64)
+
+
+def test_decision_boundary_has_contour_and_colored_points() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(50, 2))
+    y = inside_unit_circle(X)
+    ax = plot_decision_boundary(inside_unit_circle, X, y)
+    contours = [c for c in ax.collections if isinstance(c, ContourSet)]
+    assert len(contours) == 1
+    np.testing.assert_array_equal(contours[0].levels, [-0.5, 0.5, 1.5])
+    assert contours[0].get_cmap().name == "Spectral"
+    scatter = scatter_of(ax)
+    np.testing.assert_array_equal(scatter.get_offsets(), X)
+    np.testing.assert_array_equal(scatter.get_array(), y)
+    # The course's grid: the data's range padded by 1 on every side.
+    low_x, high_x = ax.get_xlim()
+    assert low_x == pytest.approx(X[:, 0].min() - 1)
+    assert high_x == pytest.approx(X[:, 0].max() + 1, abs=0.011)
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("x1", "x2")
+
+
+def test_decision_boundary_evaluates_the_course_grid_rows_as_samples() -> None:
+    X = np.array([[-1.0, -1.0], [1.0, 1.0]])
+    seen: list[tuple[int, ...]] = []
+
+    def predict(points: np.ndarray) -> np.ndarray:
+        seen.append(points.shape)
+        return points[:, 0] > 0
+
+    plot_decision_boundary(predict, X, [0, 1])
+    assert seen == [(400 * 400, 2)]  # range 4 per axis at step 0.01
+
+
+def test_decision_boundary_with_probabilities_uses_finer_levels() -> None:
+    X = np.array([[-1.0, 0.0], [1.0, 0.0]])
+    ax = plot_decision_boundary(lambda P: 1 / (1 + np.exp(-P[:, 0])), X, [0, 1], step=0.05)
+    (contour,) = [c for c in ax.collections if isinstance(c, ContourSet)]
+    np.testing.assert_allclose(np.asarray(contour.levels), np.linspace(0, 1, 11))
+
+
+def test_decision_boundary_grid_is_bounded() -> None:
+    X = np.array([[0.0, 0.0], [5000.0, 5000.0]])  # 500,200² points at step 0.01
+    xx, _ = decision_grid(X)
+    assert xx.size <= MAX_GRID_POINTS
+    assert xx.size > MAX_GRID_POINTS * 0.9
+    sizes: list[int] = []
+
+    def predict(points: np.ndarray) -> np.ndarray:
+        sizes.append(len(points))
+        return np.zeros(len(points))
+
+    plot_decision_boundary(predict, X, [0, 1], max_points=10_000)
+    assert 9_000 < sizes[0] <= 10_000
+
+
+def test_decision_boundary_leaves_nan_predictions_blank() -> None:
+    X = np.array([[-1.0, 0.0], [1.0, 0.0]])
+    ax = plot_decision_boundary(lambda P: np.where(P[:, 0] > 0, np.nan, 0.0), X, [0, 1], step=0.05)
+    assert any(isinstance(c, ContourSet) for c in ax.collections)
+    ax = plot_decision_boundary(lambda P: np.full(len(P), np.nan), X, [0, 1], step=0.05)
+    assert not any(isinstance(c, ContourSet) for c in ax.collections)
+    assert "no finite value" in ax.texts[0].get_text()
+    assert png_bytes(ax.figure).startswith(PNG_SIGNATURE)  # type: ignore[arg-type]
+
+
+def test_decision_boundary_rejects_other_than_two_features() -> None:
+    with pytest.raises(ValueError, match="X has 3 features"):
+        plot_decision_boundary(inside_unit_circle, np.zeros((5, 3)), np.zeros(5))
+    with pytest.raises(ValueError, match="X has 1 features"):
+        plot_decision_boundary(inside_unit_circle, np.zeros((5, 1)), np.zeros(5))
+    with pytest.raises(ValueError, match=r"shape \(5,\)"):
+        plot_decision_boundary(inside_unit_circle, np.zeros(5), np.zeros(5))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"y": np.zeros(4)}, "X has 5 samples, y has 4"),
+        ({"step": 0.0}, "step=0.0"),
+        ({"step": math.nan}, "step=nan"),
+        ({"pad": -1.0}, "pad=-1.0"),
+        ({"X": np.full((5, 2), np.nan)}, "NaN or infinite"),
+        ({"X": np.zeros((0, 2)), "y": np.zeros(0)}, "no samples"),
+        ({"predict": lambda P: np.zeros(3)}, "returned shape"),
+    ],
+)
+def test_decision_boundary_rejects_bad_input(kwargs: dict[str, object], message: str) -> None:
+    args: dict[str, object] = {
+        "predict": inside_unit_circle,
+        "X": np.zeros((5, 2)),
+        "y": np.zeros(5),
+    }
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=message):
+        plot_decision_boundary(**args)  # type: ignore[arg-type]
+
+
+# --- plot_comparison -------------------------------------------------------------------
+
+
+def test_plot_comparison_one_column_per_run(small_comparison: Comparison) -> None:
+    fig = plot_comparison(small_comparison)
+    assert isinstance(fig, Figure)
+    axes = fig.get_axes()
+    assert len(axes) == 6
+    # subplots(2, n) orders axes row by row: three cost axes, then three boundary axes.
+    top, bottom = axes[:3], axes[3:]
+    for ax, run in zip(top, small_comparison.runs):
+        title = ax.get_title()
+        assert title.startswith(run.init + "\n")
+        assert f"train {run.train_accuracy:.4g}" in title
+        assert f"test {run.test_accuracy:.4g}" in title
+        assert run.why.split()[0] in title
+        assert ax.get_yscale() == "log"
+        assert ax.get_xlabel() == "iteration"
+    for ax, run in zip(bottom, small_comparison.runs):
+        assert run.init in ax.get_title()
+        assert any(isinstance(c, ContourSet) for c in ax.collections)
+        assert len(np.asarray(scatter_of(ax).get_offsets())) == len(
+            small_comparison.dataset.X_train
+        )
+    assert "300 iterations" in fig.get_suptitle()
+    assert png_bytes(fig).startswith(PNG_SIGNATURE)
+
+
+def test_plot_comparison_wraps_the_why_line(small_comparison: Comparison) -> None:
+    fig = plot_comparison(small_comparison)
+    for ax in fig.get_axes()[:3]:
+        assert all(len(line) <= 40 for line in ax.get_title().splitlines())
+
+
+def test_plot_comparison_of_diverged_runs(diverged_comparison: Comparison) -> None:
+    fig = plot_comparison(diverged_comparison)
+    axes = fig.get_axes()
+    assert len(axes) == 4
+    for ax in axes[:2]:
+        assert "train n/a" in ax.get_title()
+        assert ax.texts[0].get_text().startswith("diverged at iteration")
+    for ax in axes[2:]:
+        assert not any(isinstance(c, ContourSet) for c in ax.collections)
+        assert "no decision boundary" in ax.texts[0].get_text()
+    assert png_bytes(fig).startswith(PNG_SIGNATURE)
