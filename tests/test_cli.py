@@ -99,7 +99,9 @@ def test_compare_help_describes_the_notebook_defaults() -> None:
 def test_list_help() -> None:
     result = invoke("list", "--help")
     assert result.exit_code == 0
-    assert "initializers" in squash(result.stdout)
+    text = squash(result.stdout)
+    for kind in ("initializer", "activation", "optimizer", "dataset"):
+        assert kind in text, kind
 
 
 def test_version() -> None:

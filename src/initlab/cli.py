@@ -23,7 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 import initlab
-from initlab import activations, datasets, initializers
+from initlab import activations, datasets, initializers, optim
 from initlab._registry import Registry
 from initlab.compare import NOTEBOOK_INITS, NOTEBOOK_LAYERS, Comparison, compare
 from initlab.rng import NOTEBOOK, Seed
@@ -217,6 +217,7 @@ def _experiment_line(comparison: Comparison) -> str:
     return (
         f"{comparison.dataset.name} · {list(comparison.mlp.layer_sizes)} {act} · "
         f"lr {first.learning_rate:g} · {first.iterations:,} iterations · seed {comparison.seed}"
+        + (f" · {comparison.optimizer}" if comparison.optimizer != "gd" else "")
     )
 
 
@@ -296,15 +297,43 @@ def compare_command(
             ),
         ),
     ] = NOTEBOOK,
-    layers: Annotated[
+    dataset: Annotated[
         str,
         typer.Option(
-            help="Layer sizes, comma-separated: input (2 for circles), hidden…, output (1).",
+            "--dataset",
+            "-d",
+            help=(
+                "A registered dataset (see `initlab list`), built with its defaults, or a "
+                ".csv (header row, a 'label' column) or .npz (arrays X, y) file."
+            ),
         ),
-    ] = DEFAULT_LAYERS,
+    ] = "circles",
+    layers: Annotated[
+        str | None,
+        typer.Option(
+            help=(
+                "Layer sizes, comma-separated: input, hidden…, output (1 for two classes, "
+                "K for K classes)."
+            ),
+            show_default="2,10,5,1 (input and output sized to the data)",
+        ),
+    ] = None,
     activation: Annotated[
-        str, typer.Option(help="Hidden-layer activation (the output is always sigmoid).")
+        str,
+        typer.Option(
+            help="Hidden-layer activation, or one per hidden layer comma-separated (tanh,relu)."
+        ),
     ] = "relu",
+    optimizer: Annotated[
+        str, typer.Option(help="gd (the course's), sgd, momentum or adam (see `initlab list`).")
+    ] = "gd",
+    batch_size: Annotated[
+        int | None,
+        typer.Option(help="Mini-batch size; full batch (the course's) when not given."),
+    ] = None,
+    l2: Annotated[
+        float, typer.Option("--l2", help="L2 weight decay λ: adds λ/(2m)·Σ‖W‖² to the cost.")
+    ] = 0.0,
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Folder for the PNG figures (created if needed).")
     ] = Path("initlab-out"),
@@ -345,21 +374,27 @@ def compare_command(
     writes comparison.png, cost_<init>.png and boundary_<init>.png to --out.
     """
     try:
-        layer_sizes = parse_layers(layers)
+        layer_sizes = parse_layers(layers) if layers is not None else None
         parsed_seed = parse_seed(seed)
         names = list(init) if init else list(NOTEBOOK_INITS)
+        acts = activation.split(",") if "," in activation else activation
+        data = datasets.load(dataset)
         label = ", ".join(names)
         with progress(f"Training {label} for {iterations:,} iterations…", not as_json):
             comparison = compare(
                 names,
+                dataset=data,
                 layer_sizes=layer_sizes,
-                activation=activation,
+                activation=acts,
                 learning_rate=learning_rate,
                 iterations=iterations,
                 seed=parsed_seed,
                 record_every=record_every,
+                optimizer=optimizer,
+                batch_size=batch_size,
+                l2=l2,
             )
-    except ValueError as exc:
+    except (ValueError, FileNotFoundError) as exc:
         fail(str(exc))
 
     written: list[Path] = []
@@ -385,12 +420,13 @@ def compare_command(
 
 @app.command("list")
 def list_command() -> None:
-    """List the registered initializers, activations and datasets, with aliases and descriptions."""
+    """List every registered initializer, activation, optimizer and dataset, with a description."""
     console = Console()
     tables: list[tuple[str, Registry[Any]]] = [
         ("Initializers (--init)", initializers.INITIALIZERS),
         ("Activations (--activation)", activations.ACTIVATIONS),
-        ("Datasets", datasets.DATASETS),
+        ("Optimizers (--optimizer)", optim.OPTIMIZERS),
+        ("Datasets (--dataset)", datasets.DATASETS),
     ]
     for title, registry in tables:
         table = Table(title=title, title_justify="left")

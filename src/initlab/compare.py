@@ -35,6 +35,7 @@ class Comparison:
     mlp: MLP
     seed: Seed
     runs: tuple[Run, ...]
+    optimizer: str = "gd"
 
     def to_dict(self, checkpoints: bool = True) -> dict[str, Any]:
         """A JSON-able summary (costs are ``None`` where they were not finite)."""
@@ -48,6 +49,7 @@ class Comparison:
             "activation": self.mlp.activation,
             "output": self.mlp.output,
             "seed": self.seed,
+            "optimizer": self.optimizer,
             "runs": [
                 {
                     "init": run.init,
@@ -152,7 +154,7 @@ def compare(
                 why=verdict(result, data.X_train, data.y_train),
             )
         )
-    return Comparison(data, mlp, seed, tuple(runs))
+    return Comparison(data, mlp, seed, tuple(runs), optim.get(optimizer).name)
 
 
 def _score(result: TrainResult, X: Any, y: Any) -> float:

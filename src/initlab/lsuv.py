@@ -1,0 +1,170 @@
+"""LSUV: layer-sequential unit-variance initialization, a data-dependent scheme.
+
+Mishkin & Matas, "All you need is a good init", ICLR 2016. Start from orthonormal weights
+and zero biases; then, layer by layer from the input, feed a batch through the network and
+divide ``W[l]`` by the standard deviation of that layer's pre-activations ``Z[l]`` until it is
+1 to within ``tol``::
+
+    for l = 1 … L:
+        repeat at most max_iter times:
+            s = std(Z[l])            Z[l] = W[l]·A[l-1] + b[l] on the batch
+            if |s − 1| < tol: stop
+            W[l] ← W[l] / s
+
+Because the earlier layers are already scaled, every layer sees inputs of unit scale, whatever
+the activation: no gain has to be derived for it.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+from initlab import initializers
+from initlab.network import MLP, Layer, Params
+from initlab.rng import RandomSource
+
+Array = NDArray[np.float64]
+
+
+class LSUVWarning(UserWarning):
+    """LSUV could not bring a layer to unit variance (zero output, or not converged)."""
+
+
+@dataclass(frozen=True)
+class LSUV:
+    """Layer-sequential unit variance (Mishkin & Matas, ICLR 2016).
+
+    Parameters
+    ----------
+    tol
+        Stop rescaling a layer once |std(Z[l]) − 1| < tol.
+    max_iter
+        At most this many rescalings per layer.
+    base
+        The initializer drawn first (a name or a config); the paper's is ``"orthogonal"``.
+        Biases start, and stay, at zero.
+
+    Use it through :func:`initlab.network.init_params`, which passes the batch on:
+
+    >>> from initlab.network import MLP, forward, init_params
+    >>> X = np.random.default_rng(0).standard_normal((200, 2))
+    >>> mlp = MLP([2, 16, 16, 1], "tanh")
+    >>> params = init_params(mlp, np.random.default_rng(1), "lsuv", X=X)
+    >>> [round(float(z.std()), 6) for z in forward(mlp, params, X).Z]
+    [1.0, 1.0, 1.0]
+    """
+
+    name: ClassVar[str] = "lsuv"
+    tol: float = 0.1
+    max_iter: int = 10
+    base: str | dict[str, Any] = field(default="orthogonal", hash=False)
+
+    def __post_init__(self) -> None:
+        tol = self.tol
+        if isinstance(tol, bool) or not isinstance(tol, int | float) or not 0 < tol < math.inf:
+            raise ValueError(f"Argument `tol` must be a positive float. Received: tol={tol!r}")
+        object.__setattr__(self, "tol", float(tol))
+        n = self.max_iter
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+            raise ValueError(
+                f"Argument `max_iter` must be an integer ≥ 1. Received: max_iter={n!r}"
+            )
+        object.__setattr__(self, "max_iter", int(n))
+        if not isinstance(self.base, str | dict):
+            raise ValueError(
+                "Argument `base` must be an initializer name or config. "
+                f"Received: base={self.base!r}"
+            )
+        self._base()
+
+    def _base(self) -> initializers.Initializer:
+        base = initializers.get(self.base)
+        if isinstance(base, initializers.DataDependentInitializer):
+            raise ValueError(
+                "Argument `base` must be an initializer of (rng, shape), not a data-dependent "
+                f"one. Received: base={self.base!r}"
+            )
+        return base
+
+    def init_network(self, mlp: MLP, rng: RandomSource, X: Array) -> Params:
+        """Every layer's parameters, scaled so each ``Z[l]`` has unit std on the batch ``X``.
+
+        ``X`` holds samples in rows, at least two of them. Layers whose output is constant on
+        the batch (std 0: dead ReLUs, constant inputs) are left at the base draw, and an
+        :class:`LSUVWarning` names them.
+        """
+        A = _check_batch(mlp, X).T  # feature-major, as inside initlab.network
+        base = self._base()
+        params = [
+            Layer(np.asarray(base(rng, shape), dtype=np.float64), np.zeros((shape[0], 1)))
+            for shape in mlp.weight_shapes()
+        ]
+        dead, unconverged = [], []
+        for k, layer in enumerate(params):
+            for _ in range(self.max_iter):
+                std = _preactivation_std(layer, A)
+                if not std > 0 or not math.isfinite(std):
+                    dead.append((k + 1, std))
+                    break
+                if abs(std - 1.0) < self.tol:
+                    break
+                layer.W = layer.W / std
+            else:
+                std = _preactivation_std(layer, A)
+                if not abs(std - 1.0) < self.tol:
+                    unconverged.append((k + 1, std))
+            if k + 1 < mlp.n_layers:
+                A = mlp.activation_fns[k].forward(layer.W @ A + layer.b)
+        if dead:
+            warnings.warn(
+                "LSUV: pre-activations have std 0 (or not finite) on the batch in layer(s) "
+                + ", ".join(f"{k} (std={s})" for k, s in dead)
+                + ": dead units or constant inputs. Those layers keep their base "
+                f"{self.base!r} weights, unscaled.",
+                LSUVWarning,
+                stacklevel=2,
+            )
+        if unconverged:
+            warnings.warn(
+                f"LSUV: |std − 1| ≥ tol={self.tol} after max_iter={self.max_iter} rescalings in "
+                "layer(s) " + ", ".join(f"{k} (std={s!r})" for k, s in unconverged),
+                LSUVWarning,
+                stacklevel=2,
+            )
+        return params
+
+
+def _preactivation_std(layer: Layer, A: Array) -> float:
+    """std of Z = W·A + b over all units and samples (the paper's variance of the blob)."""
+    return float(np.std(layer.W @ A + layer.b))
+
+
+def _check_batch(mlp: MLP, X: Array) -> Array:
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(
+            f"LSUV needs a 2-D batch X of shape (n_samples, {mlp.n_features}). "
+            f"Received: X with shape {X.shape}"
+        )
+    if X.shape[1] != mlp.n_features:
+        raise ValueError(
+            f"LSUV's batch X has {X.shape[1]} features but the network's input layer has "
+            f"{mlp.n_features}. Received: X with shape {X.shape}"
+        )
+    if X.shape[0] < 2:
+        raise ValueError(
+            f"LSUV needs at least 2 samples to measure a std. Received: X with shape {X.shape}"
+        )
+    if not np.isfinite(X).all():
+        bad = np.argwhere(~np.isfinite(X))[0]
+        raise ValueError(
+            f"LSUV's batch X must be finite. Received: X[{bad[0]}, {bad[1]}]="
+            f"{float(X[bad[0], bad[1]])!r}"
+        )
+    return X
