@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 import initlab
-from initlab import activations, datasets, initializers
+from initlab import activations, datasets, initializers, optim
 from initlab.cli import app, finite_or_none, parse_layers
 from initlab.compare import compare
 
@@ -217,6 +217,48 @@ def test_compare_options_reach_the_library() -> None:
     assert payload["runs"][0]["checkpoints"]["iterations"] == [0, 50, 100, 150, 200]
 
 
+def test_issue_example_command_compares_he_glorot_lsuv_on_moons(tmp_path: Path) -> None:
+    # The issue's command, with fewer iterations to keep the suite fast.
+    result = invoke(
+        "compare", "--init", "he_normal", "--init", "glorot_uniform", "--init", "lsuv",
+        "--layers", "2,64,64,64,1", "--activation", "tanh", "--dataset", "moons",
+        "--iterations", "300", "--json", "--out", str(tmp_path),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    payload = strict_json(result.stdout)
+    assert payload["dataset"] == "moons"
+    assert payload["layer_sizes"] == [2, 64, 64, 64, 1]
+    assert [run["init"] for run in payload["runs"]] == ["he_normal", "glorot_uniform", "lsuv"]
+    for run in payload["runs"]:
+        assert run["status"] == "completed"
+        assert run["train_accuracy"] > 0.8
+    assert (tmp_path / "boundary_lsuv.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_compare_multiclass_optimizer_and_user_csv(tmp_path: Path) -> None:
+    spiral = invoke(
+        "compare", "--dataset", "spiral", "--init", "he", "--optimizer", "adam",
+        "--batch-size", "32", "--lr", "0.01", "--iterations", "400", "--seed", "0",
+        "--json", "--no-plots",
+    )  # fmt: skip
+    assert spiral.exit_code == 0, spiral.output
+    payload = strict_json(spiral.stdout)
+    assert payload["layer_sizes"] == [2, 10, 5, 3]
+    assert payload["output"] == "softmax"
+    assert payload["optimizer"] == "adam"
+    assert payload["runs"][0]["train_accuracy"] > 1 / 3
+
+    csv = tmp_path / "points.csv"
+    rows = ["x1,x2,label"] + [
+        f"{i / 10},{(i % 7) / 10},{'yes' if i % 2 else 'no'}" for i in range(40)
+    ]
+    csv.write_text("\n".join(rows) + "\n")
+    own = invoke("compare", "--dataset", str(csv), "--init", "he", "--iterations", "50",
+                 "--json", "--no-plots")  # fmt: skip
+    assert own.exit_code == 0, own.output
+    assert strict_json(own.stdout)["layer_sizes"] == [2, 10, 5, 1]
+
+
 def test_compare_checkpoints_prints_every_cost_in_full() -> None:
     result = invoke(
         "compare", "--iterations", "300", "--record-every", "100", "--no-plots", "--checkpoints"
@@ -281,6 +323,13 @@ def test_compare_checkpoints_of_a_diverged_run() -> None:
         (["--seed", "abc"], "seed='abc'"),
         (["--seed", "-1"], "seed=-1"),
         (["--activation", "bogus"], "'bogus'"),
+        (["--dataset", "moonz"], "Unknown dataset 'moonz'"),
+        (["--dataset", "missing.csv"], "missing.csv"),
+        (["--optimizer", "rmsprop"], "Unknown optimizer 'rmsprop'"),
+        (["--batch-size", "0"], "batch_size=0"),
+        (["--l2", "-1"], "l2=-1.0"),
+        (["--dataset", "spiral", "--layers", "2,8,1"], "3 classes; use 3 output units"),
+        (["--activation", "relu,tanh,relu"], "3 activations for 2 hidden layers"),
     ],
 )
 def test_compare_errors_exit_2_with_the_bad_value(
@@ -343,13 +392,19 @@ def test_finite_or_none_makes_strict_json() -> None:
 def test_list_names_everything_registered() -> None:
     result = invoke("list")
     assert result.exit_code == 0, result.output
-    for registry in (initializers.INITIALIZERS, activations.ACTIVATIONS, datasets.DATASETS):
+    registries = (
+        initializers.INITIALIZERS,
+        activations.ACTIVATIONS,
+        optim.OPTIMIZERS,
+        datasets.DATASETS,
+    )
+    for registry in registries:
         for entry in registry:
             assert entry.name in result.stdout
             assert entry.description in result.stdout
             for alias in entry.aliases:
                 assert alias in result.stdout
-    for title in ["Initializers", "Activations", "Datasets"]:
+    for title in ["Initializers", "Activations", "Optimizers", "Datasets"]:
         assert title in result.stdout
 
 

@@ -60,6 +60,12 @@ class Registry(Generic[T]):
         for key in keys:
             self._lookup[key] = name.lower()
 
+    def unregister(self, name: str) -> None:
+        """Remove an entry and its aliases (for plugins and tests that register temporarily)."""
+        canonical = self.canonical(name)
+        del self._entries[canonical]
+        self._lookup = {k: v for k, v in self._lookup.items() if v != canonical}
+
     def canonical(self, name: str) -> str:
         """The canonical name for ``name`` or one of its aliases."""
         if not isinstance(name, str):

@@ -1047,6 +1047,7 @@ def register_initializer(
     ...     return np.full(shape, 0.5, dtype)
     >>> get_config(get("halves"))
     {'name': 'halves'}
+    >>> INITIALIZERS.unregister("halves")
     """
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"Argument `name` must be a non-empty string. Received: name={name!r}")
