@@ -281,16 +281,34 @@ class VarianceScaling:
         self, rng: RandomSource, shape: tuple[int, ...], dtype: DTypeLike = np.float64
     ) -> NDArray[Any]:
         shape = _check_shape(shape)
-        variance = self.variance(shape)
-        if self.distribution == "normal":
-            # Written exactly so: the notebook's He weights are randn(...) * sqrt(2 / fan_in).
-            w = standard_normal(rng, shape) * math.sqrt(variance)
-        elif self.distribution == "truncated_normal":
-            w = truncated_standard_normal(rng, shape) * (math.sqrt(variance) / TRUNCATED_NORMAL_STD)
-        else:
-            limit = math.sqrt(3.0 * variance)
-            w = np.asarray(rng.uniform(-limit, limit, size=shape), dtype=np.float64)
+        # For "normal" this is exactly the notebook's He: randn(...) * sqrt(2 / fan_in).
+        w = _draw(rng, shape, math.sqrt(self.variance(shape)), self.distribution)
         return w.astype(dtype, copy=False)
+
+
+class _GainScaled:
+    """PyTorch's fan-scaled schemes: zero-mean draws of standard deviation ``self.std(shape)``.
+
+    They are :class:`VarianceScaling` with ``scale = gain²``, but keep PyTorch's arguments
+    (``gain``, ``a``, ``nonlinearity``) in their configs.
+    """
+
+    distribution: ClassVar[Distribution]
+
+    def std(self, shape: tuple[int, ...]) -> float:
+        raise NotImplementedError
+
+    def bound(self, shape: tuple[int, ...]) -> float:
+        """The uniform distribution's half-width ℓ = √3·σ."""
+        return math.sqrt(3.0) * self.std(shape)
+
+    def __call__(
+        self, rng: RandomSource, shape: tuple[int, ...], dtype: DTypeLike = np.float64
+    ) -> NDArray[Any]:
+        shape = _check_shape(shape)
+        if math.prod(shape) == 0:
+            return np.zeros(shape, dtype)
+        return _draw(rng, shape, self.std(shape), self.distribution).astype(dtype, copy=False)
 
 
 def he(scale: float = 2.0) -> VarianceScaling:
@@ -364,7 +382,7 @@ def _gain(gain: float | None, activation: str | None, param: float | None) -> fl
 
 
 @dataclass(frozen=True)
-class XavierNormal:
+class XavierNormal(_GainScaled):
     """``torch.nn.init.xavier_normal_``: plain N(0, σ²), σ = gain·√(2 / (fan_in + fan_out)).
 
     Glorot & Bengio, AISTATS 2010. Not truncated; Keras' truncated version is
@@ -372,6 +390,7 @@ class XavierNormal:
     """
 
     name: ClassVar[str] = "xavier_normal"
+    distribution: ClassVar[Distribution] = "normal"
     gain: float = 1.0
 
     def __post_init__(self) -> None:
@@ -381,41 +400,24 @@ class XavierNormal:
         fan_in, fan_out = compute_fans(shape)
         return self.gain * math.sqrt(2.0 / (fan_in + fan_out))
 
-    def __call__(
-        self, rng: RandomSource, shape: tuple[int, ...], dtype: DTypeLike = np.float64
-    ) -> NDArray[Any]:
-        shape = _check_shape(shape)
-        if math.prod(shape) == 0:
-            return np.zeros(shape, dtype)
-        return _draw(rng, shape, self.std(shape), "normal").astype(dtype, copy=False)
-
 
 @dataclass(frozen=True)
-class XavierUniform:
+class XavierUniform(_GainScaled):
     """``torch.nn.init.xavier_uniform_``: U(±ℓ), ℓ = gain·√(6 / (fan_in + fan_out)).
 
     Glorot & Bengio, AISTATS 2010. With gain 1 it is Keras' :func:`glorot_uniform`.
     """
 
     name: ClassVar[str] = "xavier_uniform"
+    distribution: ClassVar[Distribution] = "uniform"
     gain: float = 1.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "gain", _check_positive("gain", self.gain))
 
-    def bound(self, shape: tuple[int, ...]) -> float:
+    def std(self, shape: tuple[int, ...]) -> float:
         fan_in, fan_out = compute_fans(shape)
-        return self.gain * math.sqrt(6.0 / (fan_in + fan_out))
-
-    def __call__(
-        self, rng: RandomSource, shape: tuple[int, ...], dtype: DTypeLike = np.float64
-    ) -> NDArray[Any]:
-        shape = _check_shape(shape)
-        if math.prod(shape) == 0:
-            return np.zeros(shape, dtype)
-        bound = self.bound(shape)
-        w = np.asarray(rng.uniform(-bound, bound, size=shape), dtype=np.float64)
-        return w.astype(dtype, copy=False)
+        return self.gain * math.sqrt(2.0 / (fan_in + fan_out))
 
 
 def xavier_normal(
@@ -437,7 +439,7 @@ def xavier_uniform(
 
 
 @dataclass(frozen=True)
-class _Kaiming:
+class _Kaiming(_GainScaled):
     """PyTorch's Kaiming arguments: σ = gain / √fan, gain = calculate_gain(nonlinearity, a)."""
 
     a: float = 0.0
@@ -466,14 +468,7 @@ class KaimingNormal(_Kaiming):
     """
 
     name: ClassVar[str] = "kaiming_normal"
-
-    def __call__(
-        self, rng: RandomSource, shape: tuple[int, ...], dtype: DTypeLike = np.float64
-    ) -> NDArray[Any]:
-        shape = _check_shape(shape)
-        if math.prod(shape) == 0:
-            return np.zeros(shape, dtype)
-        return _draw(rng, shape, self.std(shape), "normal").astype(dtype, copy=False)
+    distribution: ClassVar[Distribution] = "normal"
 
 
 @dataclass(frozen=True)
@@ -484,19 +479,7 @@ class KaimingUniform(_Kaiming):
     """
 
     name: ClassVar[str] = "kaiming_uniform"
-
-    def bound(self, shape: tuple[int, ...]) -> float:
-        return math.sqrt(3.0) * self.std(shape)
-
-    def __call__(
-        self, rng: RandomSource, shape: tuple[int, ...], dtype: DTypeLike = np.float64
-    ) -> NDArray[Any]:
-        shape = _check_shape(shape)
-        if math.prod(shape) == 0:
-            return np.zeros(shape, dtype)
-        bound = self.bound(shape)
-        w = np.asarray(rng.uniform(-bound, bound, size=shape), dtype=np.float64)
-        return w.astype(dtype, copy=False)
+    distribution: ClassVar[Distribution] = "uniform"
 
 
 # --- fan-independent distributions -----------------------------------------------------
