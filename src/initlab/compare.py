@@ -8,10 +8,10 @@ from typing import Any
 
 from initlab import initializers, optim
 from initlab.datasets import Dataset, circles, load
-from initlab.diagnostics import verdict
+from initlab.diagnostics import Finding, Recorder, Records, diagnose, verdict
 from initlab.network import MLP, init_params
 from initlab.rng import NOTEBOOK, Seed, check_seed, init_rng
-from initlab.train import TrainResult, train
+from initlab.train import TrainResult, check_iterations, train
 
 NOTEBOOK_INITS = ("zeros", "random", "he")
 NOTEBOOK_LAYERS = (2, 10, 5, 1)
@@ -27,6 +27,7 @@ class Run:
     train_accuracy: float
     test_accuracy: float
     why: str
+    findings: tuple[Finding, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,8 @@ class Comparison:
     def to_dict(self, checkpoints: bool = True) -> dict[str, Any]:
         """A JSON-able summary (costs are ``None`` where they were not finite)."""
 
-        def num(x: float) -> float | None:
-            return x if x == x and abs(x) != float("inf") else None
+        def num(x: float | None) -> float | None:
+            return x if x is not None and x == x and abs(x) != float("inf") else None
 
         return {
             "dataset": self.dataset.name,
@@ -63,6 +64,15 @@ class Comparison:
                     "train_accuracy": num(run.train_accuracy),
                     "test_accuracy": num(run.test_accuracy),
                     "why": run.why,
+                    "findings": [
+                        {
+                            "kind": f.kind,
+                            "message": f.message,
+                            "layer": f.layer,
+                            "value": num(f.value),
+                        }
+                        for f in run.findings
+                    ],
                     **(
                         {
                             "checkpoints": {
@@ -92,6 +102,8 @@ def compare(
     optimizer: str | dict[str, Any] | optim.Optimizer = "gd",
     batch_size: int | None = None,
     l2: float = 0.0,
+    diagnose_every: int | None = None,
+    keep_params: bool = False,
 ) -> Comparison:
     """Train one network per initializer on the same data from the same seed.
 
@@ -100,6 +112,10 @@ def compare(
     vs He, each initialized from a fresh ``RandomState(3)``. With an integer ``seed`` each
     initializer draws from the same fresh ``init`` stream of that seed instead (and mini-batches
     come from its ``batch`` stream; under notebook seeding, from that of seed 0).
+
+    Every run records per-layer diagnostics (:mod:`initlab.diagnostics`) at initialization
+    and at the end, and every ``diagnose_every`` iterations if given (with parameter snapshots
+    if ``keep_params``); each run's ``why`` is the verdict drawn from them.
 
     ``dataset`` is a :class:`Dataset` or a registered name (built with its defaults).
     ``layer_sizes`` defaults to ``[n_features, 10, 5, n_outputs]``, with one output unit for
@@ -126,7 +142,12 @@ def compare(
             f"layer_sizes[-1]={mlp.layer_sizes[-1]} but dataset {data.name!r} has "
             f"{data.n_classes} classes; use {n_outputs} output units"
         )
-    optim.get(optimizer)  # validate everything before any training
+    # Validate everything before any training.
+    optim.get(optimizer)
+    optim.check_learning_rate(learning_rate)
+    check_iterations(iterations)
+    if diagnose_every is not None:
+        check_iterations(diagnose_every, "diagnose_every")
     resolved = [(init, initializers.get(init)) for init in inits]
     runs = []
     for identifier, init in resolved:
@@ -143,7 +164,9 @@ def compare(
             batch_size=batch_size,
             l2=l2,
             seed=0 if seed == NOTEBOOK else seed,
+            recorder=Recorder(every=diagnose_every or iterations, keep_params=keep_params),
         )
+        findings = diagnose(result.records or Records(), result.diverged_at)
         runs.append(
             Run(
                 init=_label(identifier),
@@ -151,7 +174,8 @@ def compare(
                 result=result,
                 train_accuracy=_score(result, data.X_train, data.y_train),
                 test_accuracy=_score(result, data.X_test, data.y_test),
-                why=verdict(result, data.X_train, data.y_train),
+                why=verdict(findings),
+                findings=tuple(findings),
             )
         )
     return Comparison(data, mlp, seed, tuple(runs), optim.get(optimizer).name)

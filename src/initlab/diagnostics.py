@@ -1,83 +1,444 @@
-"""Measurements that explain a run: symmetry, output saturation, and a one-line verdict."""
+"""Why a run trains the way it does: per-layer records during training, and verdicts.
+
+A :class:`Recorder` passed to :func:`initlab.train.train` takes, at chosen iterations (always
+at initialization and at the end), one :class:`LayerRecord` per layer:
+
+- pre-activation ``Z`` and activation ``A`` mean, standard deviation and histogram;
+- ``dead_fraction``: ReLU units never active on the training data;
+- ``saturated_fraction``: for sigmoid/tanh hidden layers, the fraction of pre-activations where
+  φ′(z) is below 1 % of its maximum (|z| > 2.99 for tanh, > 5.29 for sigmoid); for the output
+  layer, the fraction of examples whose output rounds to exactly 0 or 1
+  (|z| > :data:`SATURATION_LOGIT`);
+- ``infinite_loss_fraction`` (output layer): examples whose loss, computed from probabilities
+  as the course computes it, is ``log(0) = inf``;
+- ‖∂L/∂W‖ and ‖∂L/∂b‖ (Frobenius), the update-to-weight ratio ‖ΔW‖/‖W‖ of that iteration's
+  step, and the number of distinct units (units whose incoming weights and bias are equal
+  compute the same function and get the same gradient forever: zero init leaves 1 per layer).
+
+Statistics are computed on the whole training set. :func:`diagnose` turns the records into
+findings — symmetric, exploding/vanishing activations or gradients, saturated output at
+start, saturated or dead hidden units, diverged, healthy — and :func:`verdict` into one line.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import csv
+import io
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
 from initlab import losses
-from initlab.network import MLP, Params, forward
-from initlab.train import TrainResult
+from initlab.network import MLP, Cache, Params
+
+Array = NDArray[np.float64]
 
 SATURATION_LOGIT = 36.7
 """|z| beyond which float64 rounds σ(z) to exactly 1 (and 1 − σ(z) to 0): log(1 − p) = −inf."""
 
+SATURATION_DERIVATIVE = 0.01
+"""A sigmoid/tanh pre-activation is saturated where φ′(z) < 1 % of φ′'s maximum."""
 
-def distinct_units(W: NDArray[np.float64], b: NDArray[np.float64], tol: float = 1e-12) -> int:
-    """How many units of a layer differ: rows ``[W_i, b_i]`` equal within ``tol`` count once.
+SATURATION_Z = {"tanh": math.acosh(1 / math.sqrt(SATURATION_DERIVATIVE)), "sigmoid": 5.2933}
+"""|z| thresholds for :data:`SATURATION_DERIVATIVE`: tanh′ = sech², σ′/σ′(0) = 4σ(1 − σ)."""
 
-    Units with identical incoming weights compute the same function and receive the same
-    gradient, so they stay identical forever: a layer of n such units acts as one.
-    """
-    rows = np.hstack([W, b])
-    representatives: list[NDArray[np.float64]] = []
-    for row in rows:
-        if not any(np.max(np.abs(row - r)) <= tol for r in representatives):
-            representatives.append(row)
-    return len(representatives)
+HISTOGRAM_BINS = 40
+
+# Verdict thresholds (see diagnose()).
+EXPLODE = 100.0
+"""Activations or gradients explode/vanish when the last-to-first ratio passes 100 (or 1/100)."""
+ONSET = 10.0
+"""…and the finding names the first layer whose ratio to the reference passes 10 (or 1/10)…"""
+SUSTAINED = 1.1
+"""…provided the deeper half of the layers still grows (shrinks) by ≥ 10 % per layer."""
+DEAD = 0.5
+"""Dead units are reported when at least half a ReLU layer never fires."""
+SATURATED_HIDDEN = 0.5
+"""Saturated hidden layers are reported when half their pre-activations are saturated."""
 
 
 @dataclass(frozen=True)
-class OutputSaturation:
-    """Saturation of the output sigmoid on a data set."""
+class Histogram:
+    counts: list[int]
+    edges: list[float]
 
-    fraction_saturated: float
-    """Fraction of examples with |z_L| > :data:`SATURATION_LOGIT`."""
-    fraction_infinite_naive_loss: float
-    """Fraction whose loss, computed from probabilities as the course does, is ``inf``."""
+    @staticmethod
+    def of(values: Array, bins: int = HISTOGRAM_BINS) -> Histogram:
+        finite = values[np.isfinite(values)]
+        if finite.size == 0:
+            return Histogram([], [])
+        counts, edges = np.histogram(finite, bins=bins)
+        return Histogram(counts.tolist(), edges.tolist())
 
 
-def output_saturation(
-    mlp: MLP, params: Params, X: NDArray[np.float64], y: NDArray[np.integer]
-) -> OutputSaturation:
-    """How saturated the output is on ``(X, y)``.
+@dataclass(frozen=True)
+class LayerRecord:
+    """One layer at one iteration: one row of the tidy records."""
 
-    Sigmoid head: |z| > :data:`SATURATION_LOGIT`. Softmax head: a logit gap larger than that
-    (the top class's probability rounds to exactly 1).
+    iteration: int
+    layer: int
+    """1-based, as the course numbers W1, W2, …"""
+    kind: Literal["hidden", "output"]
+    activation: str
+    width: int
+    z_mean: float
+    z_std: float
+    a_mean: float
+    a_std: float
+    dead_fraction: float
+    saturated_fraction: float
+    infinite_loss_fraction: float
+    grad_W_norm: float
+    grad_b_norm: float
+    update_ratio: float
+    distinct_units: int
+    z_hist: Histogram = field(repr=False)
+    a_hist: Histogram = field(repr=False)
+
+    @property
+    def z_second_moment(self) -> float:
+        return self.z_std**2 + self.z_mean**2
+
+
+SCALAR_COLUMNS = tuple(f.name for f in fields(LayerRecord) if not f.name.endswith("_hist"))
+
+
+@dataclass
+class Records:
+    """The tidy records of one run, and optional parameter snapshots at the same iterations."""
+
+    rows: list[LayerRecord] = field(default_factory=list)
+    snapshots: dict[int, Params] = field(default_factory=dict)
+
+    @property
+    def iterations(self) -> list[int]:
+        return sorted({row.iteration for row in self.rows})
+
+    def at(self, iteration: int) -> list[LayerRecord]:
+        """The layers' records at ``iteration`` (``-1``: the last one), in layer order."""
+        if iteration < 0:
+            iteration = self.iterations[iteration]
+        return sorted((r for r in self.rows if r.iteration == iteration), key=lambda r: r.layer)
+
+    def column(self, name: str, layer: int) -> tuple[list[int], list[float]]:
+        """``(iterations, values)`` of one statistic of one layer over training."""
+        rows = sorted((r for r in self.rows if r.layer == layer), key=lambda r: r.iteration)
+        return [r.iteration for r in rows], [getattr(r, name) for r in rows]
+
+    def to_dicts(self, histograms: bool = False, **extra: Any) -> list[dict[str, Any]]:
+        """One dict per (iteration, layer); ``extra`` columns (e.g. ``run="he"``) come first."""
+        out = []
+        for row in self.rows:
+            d = {name: getattr(row, name) for name in SCALAR_COLUMNS}
+            if histograms:
+                d["z_hist"], d["a_hist"] = asdict(row.z_hist), asdict(row.a_hist)
+            out.append({**extra, **d})
+        return out
+
+    def to_csv(self, file: io.TextIOBase | None = None, **extra: Any) -> str:
+        """The scalar columns as CSV (NaN written as an empty cell); returns the text."""
+        buffer = io.StringIO()
+        names = [*extra, *SCALAR_COLUMNS]
+        writer = csv.DictWriter(buffer, fieldnames=names, lineterminator="\n")
+        writer.writeheader()
+        for d in self.to_dicts(**extra):
+            writer.writerow({k: "" if _is_nan(v) else v for k, v in d.items()})
+        text = buffer.getvalue()
+        if file is not None:
+            file.write(text)
+        return text
+
+    def to_json(self, histograms: bool = True, **extra: Any) -> str:
+        """All columns, histograms included, as a JSON array (NaN and inf as null)."""
+        return json.dumps(_json_safe(self.to_dicts(histograms, **extra)), allow_nan=False)
+
+
+def _is_nan(value: object) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def distinct_units(W: Array, b: Array, rtol: float = 1e-9) -> int:
+    """How many units of a layer differ: rows ``[W_i, b_i]`` equal within ``rtol`` count once.
+
+    Rows are snapped to a grid of ``rtol × max|row entry|`` before comparing, so units that
+    are identical (zero init) or equal up to rounding count once; O(n log n) in the width.
     """
-    with np.errstate(over="ignore", under="ignore"):
-        cache = forward(mlp, params, X)
-    Z, P = cache.logits, cache.A[-1]
-    y = np.asarray(y).reshape(-1)
-    if mlp.head.n_outputs == 1:
-        saturated = np.abs(Z.reshape(-1)) > SATURATION_LOGIT
-        infinite = losses.naive_bce_is_infinite(P.reshape(-1), y)
-    else:
+    rows = np.hstack([W, b])
+    if not np.isfinite(rows).all():
+        return int(rows.shape[0])
+    scale = float(np.max(np.abs(rows))) if rows.size else 0.0
+    if scale == 0.0:
+        return 1 if rows.shape[0] else 0
+    return int(np.unique(np.round(rows / (rtol * scale)), axis=0).shape[0])
+
+
+def _frobenius(a: Array) -> float:
+    return float(np.sqrt(np.sum(a * a)))
+
+
+class Recorder:
+    """Collects :class:`LayerRecord`s every ``every`` iterations (and at the end) of a run.
+
+    >>> import numpy as np
+    >>> from initlab import MLP, circles, init_params, train
+    >>> data, mlp = circles(), MLP([2, 10, 5, 1])
+    >>> rec = Recorder(every=100)
+    >>> params = init_params(mlp, np.random.default_rng(0), "zeros")
+    >>> result = train(mlp, params, data.X_train, data.y_train, iterations=300, recorder=rec)
+    >>> rec.records.iterations
+    [0, 100, 200, 300]
+    >>> [r.distinct_units for r in rec.records.at(-1)]
+    [1, 1, 1]
+    """
+
+    def __init__(self, every: int = 100, bins: int = HISTOGRAM_BINS, keep_params: bool = False):
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(
+                f"Argument `every` must be a positive integer. Received: every={every!r}"
+            )
+        self.every = every
+        self.bins = bins
+        self.keep_params = keep_params
+        self.records = Records()
+
+    def wants(self, iteration: int) -> bool:
+        return iteration % self.every == 0
+
+    def record(
+        self,
+        iteration: int,
+        mlp: MLP,
+        params: Params,
+        cache: Cache,
+        Y: Array,
+        grads: Params,
+        updated: Params | None = None,
+    ) -> None:
+        """Record every layer. ``params`` are those ``cache`` and ``grads`` were computed with;
+        ``updated`` are the parameters after this iteration's step (``None`` at the end)."""
+        names = (*mlp.hidden_activations, mlp.output)
+        for k, (layer, grad, name) in enumerate(zip(params, grads, names)):
+            hidden = k < mlp.n_layers - 1
+            Z, A = cache.Z[k], cache.A[k + 1]
+            self.records.rows.append(
+                LayerRecord(
+                    iteration=iteration,
+                    layer=k + 1,
+                    kind="hidden" if hidden else "output",
+                    activation=name,
+                    width=int(layer.W.shape[0]),
+                    z_mean=float(np.mean(Z)),
+                    z_std=float(np.std(Z)),
+                    a_mean=float(np.mean(A)),
+                    a_std=float(np.std(A)),
+                    dead_fraction=_dead_fraction(Z) if name == "relu" and hidden else math.nan,
+                    saturated_fraction=_saturated(Z, name, hidden),
+                    infinite_loss_fraction=math.nan if hidden else _infinite_loss(A, Y),
+                    grad_W_norm=_frobenius(grad.W),
+                    grad_b_norm=_frobenius(grad.b),
+                    update_ratio=_update_ratio(layer.W, updated[k].W) if updated else math.nan,
+                    distinct_units=distinct_units(layer.W, layer.b),
+                    z_hist=Histogram.of(Z, self.bins),
+                    a_hist=Histogram.of(A, self.bins),
+                )
+            )
+        if self.keep_params:
+            self.records.snapshots[iteration] = [layer.copy() for layer in params]
+
+
+def _dead_fraction(Z: Array) -> float:
+    """Fraction of units (rows) never active on any example."""
+    return float(np.mean(~np.any(Z > 0, axis=1)))
+
+
+def _saturated(Z: Array, activation: str, hidden: bool) -> float:
+    if not hidden:
+        if Z.shape[0] == 1:
+            return float(np.mean(np.abs(Z) > SATURATION_LOGIT))
         top2 = np.sort(Z, axis=0)[-2:]
-        saturated = top2[1] - top2[0] > SATURATION_LOGIT
-        infinite = P[y, np.arange(y.size)] == 0.0
-    return OutputSaturation(
-        fraction_saturated=float(np.mean(saturated)),
-        fraction_infinite_naive_loss=float(np.mean(infinite)),
-    )
+        return float(np.mean(top2[1] - top2[0] > SATURATION_LOGIT))
+    if activation in SATURATION_Z:
+        return float(np.mean(np.abs(Z) > SATURATION_Z[activation]))
+    return math.nan
 
 
-def verdict(result: TrainResult, X: NDArray[np.float64], y: NDArray[np.integer]) -> str:
-    """A one-line diagnosis of a run: symmetry, saturation at start, divergence, or healthy."""
-    if result.diverged:
-        return f"diverged: cost became {result.history.costs[-1]} at iteration {result.diverged_at}"
-    hidden = [
-        (distinct_units(layer.W, layer.b), layer.W.shape[0]) for layer in result.initial_params[:-1]
-    ]
-    if hidden and all(n == 1 and width > 1 for n, width in hidden):
-        return "symmetry not broken: every hidden layer acts as a single unit"
-    sat = output_saturation(result.mlp, result.initial_params, X, y)
-    if sat.fraction_saturated > 0:
-        return (
-            f"output saturated at start: {sat.fraction_saturated:.0%} of examples have "
-            f"|z| > {SATURATION_LOGIT:g}, {sat.fraction_infinite_naive_loss:.0%} give log(0); "
-            "training is slow"
+def _infinite_loss(P: Array, Y: Array) -> float:
+    if P.shape[0] == 1:
+        return float(np.mean(losses.naive_bce_is_infinite(P, Y)))
+    return float(np.mean(np.any((P == 0.0) & (Y == 1.0), axis=0)))
+
+
+def _update_ratio(before: Array, after: Array) -> float:
+    norm = _frobenius(before)
+    return _frobenius(after - before) / norm if norm > 0 else math.nan
+
+
+# --- verdicts --------------------------------------------------------------------------
+
+FindingKind = Literal[
+    "diverged",
+    "symmetric",
+    "saturated_output",
+    "exploding_activations",
+    "vanishing_activations",
+    "exploding_gradients",
+    "vanishing_gradients",
+    "saturated_hidden",
+    "dead_units",
+    "healthy",
+]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One diagnosis: what, where (1-based layer, if any) and the measured value behind it."""
+
+    kind: FindingKind
+    message: str
+    layer: int | None = None
+    value: float | None = None
+
+
+def diagnose(records: Records, diverged_at: int | None = None) -> list[Finding]:
+    """Findings from a run's records, most important first.
+
+    At initialization: symmetric (a hidden layer with fewer distinct units than its width),
+    saturated output (any example's output rounded to 0 or 1), exploding or vanishing
+    activations (last layer's pre-activation second moment ≥ 100× or ≤ 1/100 of the first's,
+    still changing ≥ 10 % per layer over the deeper half; the onset is the first layer past
+    10×), exploding or vanishing gradients (‖∂L/∂W‖ of the first layer vs the last, same
+    thresholds, read from the output down), saturated
+    sigmoid/tanh hidden layers (≥ 50 % of pre-activations saturated); "healthy" when none of
+    these apply. At the end: dead ReLU layers (≥ 50 % of units never fire; not reported for a
+    symmetric network, whose units are all the same). And whether the run diverged.
+    """
+    findings: list[Finding] = []
+    if diverged_at is not None:
+        findings.append(
+            Finding("diverged", f"diverged: cost became non-finite at iteration {diverged_at}")
         )
-    return "healthy: symmetry broken, output not saturated"
+    if not records.rows:
+        return findings
+    start = records.at(records.iterations[0])
+    hidden = [r for r in start if r.kind == "hidden"]
+    output = start[-1]
+
+    narrowed = [r for r in hidden if r.distinct_units < r.width]
+    if narrowed:
+        widths = ", ".join(str(r.distinct_units) for r in hidden)
+        of = ", ".join(str(r.width) for r in hidden)
+        findings.append(
+            Finding(
+                "symmetric",
+                f"symmetry not broken: hidden layers act as {widths} distinct units (of {of})",
+                narrowed[0].layer,
+                float(narrowed[0].distinct_units),
+            )
+        )
+    if output.saturated_fraction > 0:
+        findings.append(
+            Finding(
+                "saturated_output",
+                f"output saturated at start: {output.saturated_fraction:.0%} of examples "
+                f"rounded to 0 or 1, {output.infinite_loss_fraction:.0%} would give "
+                "log(0) = inf in a naive loss",
+                output.layer,
+                output.saturated_fraction,
+            )
+        )
+    findings += _trend(
+        [r.z_second_moment for r in start], "activations", "pre-activation variance", upward=True
+    )
+    findings += _trend([r.grad_W_norm for r in start], "gradients", "‖∂L/∂W‖", upward=False)
+    for r in hidden:
+        if r.saturated_fraction >= SATURATED_HIDDEN:
+            findings.append(
+                Finding(
+                    "saturated_hidden",
+                    f"saturated {r.activation} units: {r.saturated_fraction:.0%} of layer "
+                    f"{r.layer}'s pre-activations at start",
+                    r.layer,
+                    r.saturated_fraction,
+                )
+            )
+            break
+    if not [f for f in findings if f.kind != "diverged"]:
+        findings.append(
+            Finding("healthy", "healthy at start: symmetry broken, signals well scaled")
+        )
+    end = records.at(-1)
+    when = "at the end" if len(records.iterations) > 1 else "at start"
+    for r in end:
+        if r.kind == "hidden" and r.dead_fraction >= DEAD and not narrowed:
+            dead = round(r.dead_fraction * r.width)
+            findings.append(
+                Finding(
+                    "dead_units",
+                    f"dead ReLUs {when}: {dead} of {r.width} units of layer {r.layer} never fire",
+                    r.layer,
+                    r.dead_fraction,
+                )
+            )
+            break
+    return findings
+
+
+def _trend(values: list[float], what: str, label: str, upward: bool) -> list[Finding]:
+    """Exploding/vanishing along the layers. Activations are read from the input up
+    (reference: layer 1); gradients from the output down (reference: the last layer)."""
+    if len(values) < 2 or not all(math.isfinite(v) for v in values):
+        return []
+    order = list(range(len(values))) if upward else list(range(len(values) - 1, -1, -1))
+    ref = values[order[0]]
+    if ref <= 0:
+        return []
+    ratios = [values[i] / ref for i in order]
+    total = ratios[-1]
+    # The trend must still hold over the deeper half: a tanh network settling onto its
+    # fixed-point variance q* grows a lot from layer 1 and then stops — it does not explode.
+    half = len(ratios) // 2
+    steps = len(ratios) - 1 - half
+    rate = (ratios[-1] / ratios[half]) ** (1 / steps) if steps and ratios[half] > 0 else total
+    if total >= EXPLODE and rate >= SUSTAINED:
+        kind, word, onset = (
+            "exploding",
+            "grows",
+            next(i for i, r in zip(order, ratios) if r >= ONSET),
+        )
+    elif total <= 1 / EXPLODE and rate <= 1 / SUSTAINED:
+        kind, word, onset = (
+            "vanishing",
+            "shrinks",
+            next(i for i, r in zip(order, ratios) if r <= 1 / ONSET),
+        )
+    else:
+        return []
+    first, last = order[0] + 1, order[-1] + 1
+    return [
+        Finding(
+            f"{kind}_{what}",  # type: ignore[arg-type]
+            f"{kind} {what}: {label} {word} ×{total:.3g} from layer {first} to {last}, "
+            f"past ×{ONSET if kind == 'exploding' else 1 / ONSET:g} from layer {onset + 1}",
+            onset + 1,
+            total,
+        )
+    ]
+
+
+def verdict(findings: list[Finding], limit: int = 2) -> str:
+    """The most important findings as one line."""
+    return "; ".join(f.message for f in findings[:limit])

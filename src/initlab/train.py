@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 
 from initlab import optim
 from initlab.datasets import check_xy
+from initlab.diagnostics import Recorder, Records
 from initlab.network import MLP, Params, backward_columns, forward_columns, l2_penalty
 from initlab.network import accuracy as _accuracy
 from initlab.network import loss as _loss
@@ -53,6 +54,7 @@ class TrainResult:
     status: Status
     final_cost: float
     diverged_at: int | None = None
+    records: Records | None = None
 
     @property
     def diverged(self) -> bool:
@@ -108,6 +110,7 @@ def train(
     batch_size: int | None = None,
     l2: float = 0.0,
     seed: int = 0,
+    recorder: Recorder | None = None,
 ) -> TrainResult:
     """Train ``mlp`` from ``params`` on ``(X, y)``; ``params`` is not modified.
 
@@ -120,6 +123,10 @@ def train(
     (cross-entropy + L2 term) before that iteration's update, on the whole training set.
     A non-finite cost stops training and is reported as ``status="diverged"`` with the
     iteration, never as an exception or a silent NaN.
+
+    A :class:`~initlab.diagnostics.Recorder` records per-layer statistics on the whole
+    training set every ``recorder.every`` iterations and at the end; without one the loop
+    does no extra work.
     """
     learning_rate = optim.check_learning_rate(learning_rate)
     opt = optim.get(optimizer)
@@ -168,10 +175,22 @@ def train(
             if i % record_every == 0:
                 history.append(i, cost if batches is None else _loss(mlp, params, X, y_int, l2))
             grads = backward_columns(mlp, params, cache, Y_batch, l2)
-            opt.step(params, grads, state, learning_rate)
+            if recorder is not None and recorder.wants(i):
+                before = [layer.copy() for layer in params]
+                opt.step(params, grads, state, learning_rate)
+                if batches is not None:  # statistics are on the whole training set
+                    cache = forward_columns(mlp, before, A0)
+                    grads = backward_columns(mlp, before, cache, Y, l2)
+                recorder.record(i, mlp, before, cache, Y, grads, updated=params)
+            else:
+                opt.step(params, grads, state, learning_rate)
         else:
             i = iterations
         final_cost = _loss(mlp, params, X, y_int, l2)
+        if recorder is not None and status == "completed":
+            cache = forward_columns(mlp, params, A0)
+            grads = backward_columns(mlp, params, cache, Y, l2)
+            recorder.record(i, mlp, params, cache, Y, grads)
     return TrainResult(
         mlp=mlp,
         initial_params=initial,
@@ -183,4 +202,5 @@ def train(
         status=status,
         final_cost=final_cost,
         diverged_at=diverged_at,
+        records=recorder.records if recorder is not None else None,
     )
