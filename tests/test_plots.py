@@ -280,3 +280,62 @@ def test_plot_comparison_of_diverged_runs(diverged_comparison: Comparison) -> No
         assert not any(isinstance(c, ContourSet) for c in ax.collections)
         assert "no decision boundary" in ax.texts[0].get_text()
     assert png_bytes(fig).startswith(PNG_SIGNATURE)
+
+
+# --- diagnostics figures ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def recorded() -> Comparison:
+    return compare(["zeros", "he"], iterations=300, diagnose_every=100, keep_params=True)
+
+
+def test_activation_histograms_one_panel_per_layer_and_iteration(recorded: Comparison) -> None:
+    from matplotlib.patches import StepPatch
+
+    from initlab.plots import plot_activation_histograms
+
+    records = recorded.runs[1].result.records
+    fig = plot_activation_histograms(records)
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(axes) == 2 * 3  # init and end × 3 layers
+    assert all(any(isinstance(p, StepPatch) for p in ax.patches) for ax in axes)
+    assert "iteration 0" in axes[0].get_ylabel()
+    assert "iteration 300" in axes[3].get_ylabel()
+    z = plot_activation_histograms(records, iterations=[100], which="z")
+    assert len(z.axes) == 3
+    with pytest.raises(ValueError, match=r"Iterations \[50\] were not recorded"):
+        plot_activation_histograms(records, iterations=[50])
+    with pytest.raises(ValueError, match=r"which='b'"):
+        plot_activation_histograms(records, which="b")
+
+
+def test_gradient_norms_one_line_per_layer(recorded: Comparison) -> None:
+    from initlab.plots import plot_gradient_norms
+
+    ax = plot_gradient_norms(recorded.runs[1].result.records)
+    assert len(ax.get_lines()) == 3
+    assert list(ax.get_lines()[0].get_xdata()) == [0, 100, 200, 300]
+    assert ax.get_yscale() == "log"
+
+
+def test_variance_by_depth_overlays_theory() -> None:
+    from initlab.plots import plot_variance_by_depth
+
+    ax = plot_variance_by_depth([1.0, 0.5, 0.25], [1.0, 0.5, 0.25], label="glorot")
+    assert len(ax.get_lines()) == 2
+    with pytest.raises(ValueError, match="2 predicted values for 3 measured"):
+        plot_variance_by_depth([1.0, 0.5, 0.25], [1.0, 0.5])
+
+
+def test_boundary_grid_needs_snapshots(recorded: Comparison) -> None:
+    from initlab.diagnostics import Records
+    from initlab.plots import plot_boundary_grid
+
+    data = recorded.dataset
+    fig = plot_boundary_grid(recorded.mlp, recorded.runs[1].result.records, data.X_train,
+                             data.y_train, max_panels=3)  # fmt: skip
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in visible] == ["iteration 0", "iteration 200", "iteration 300"]
+    with pytest.raises(ValueError, match="keep_params=True"):
+        plot_boundary_grid(recorded.mlp, Records(), data.X_train, data.y_train)

@@ -1,4 +1,5 @@
-"""Figures: cost curves, decision boundaries and the course's side-by-side comparison.
+"""Figures: cost curves, decision boundaries, the course's side-by-side comparison, and the
+diagnostics (activation histograms, gradient norms, variance by depth, boundaries over time).
 
 Every function draws on a :class:`matplotlib.figure.Figure` it creates (or on the ``ax`` it is
 given) and never touches pyplot's global state, never calls ``show()`` and never prints, so it
@@ -13,7 +14,8 @@ from __future__ import annotations
 
 import math
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -24,6 +26,8 @@ from matplotlib.ticker import LogFormatter
 from numpy.typing import ArrayLike, NDArray
 
 from initlab.compare import Comparison, Run
+from initlab.diagnostics import Records
+from initlab.network import MLP, predict
 from initlab.train import History, TrainResult
 
 CMAP = "Spectral"
@@ -391,4 +395,133 @@ def plot_comparison(comparison: Comparison, *, logy: bool = True) -> Figure:
         f"{first.iterations:,} iterations, seed {comparison.seed}",
         fontsize="large",
     )
+    return fig
+
+
+# --- diagnostics -----------------------------------------------------------------------
+
+
+def _layer_color(layer: int, n_layers: int) -> Any:
+    from matplotlib import colormaps
+
+    return colormaps["viridis"](0.9 * (layer - 1) / max(1, n_layers - 1))
+
+
+def plot_activation_histograms(
+    records: Records,
+    iterations: Sequence[int] | None = None,
+    which: str = "a",
+    title: str | None = None,
+) -> Figure:
+    """Per-layer histograms of activations (``which="a"``) or pre-activations (``"z"``).
+
+    One row per recorded iteration (default: the first and the last, i.e. at initialization
+    and after training), one column per layer: the picture of the deeplearning.ai AI Notes on
+    initialization, measured.
+    """
+    if which not in ("a", "z"):
+        raise ValueError(f"Argument `which` must be 'a' or 'z'. Received: which={which!r}")
+    recorded = records.iterations
+    if not recorded:
+        raise ValueError("The records are empty: nothing to plot")
+    chosen = list(iterations) if iterations is not None else sorted({recorded[0], recorded[-1]})
+    missing = [i for i in chosen if i not in recorded]
+    if missing:
+        raise ValueError(f"Iterations {missing} were not recorded; recorded: {recorded}")
+    n_layers = len(records.at(chosen[0]))
+    fig = Figure(figsize=(2.6 * n_layers, 2.3 * len(chosen) + 0.6), layout="constrained")
+    axes = fig.subplots(len(chosen), n_layers, squeeze=False)
+    label = "activation" if which == "a" else "pre-activation"
+    for row, iteration in enumerate(chosen):
+        for col, rec in enumerate(records.at(iteration)):
+            ax: Axes = axes[row, col]
+            hist = rec.a_hist if which == "a" else rec.z_hist
+            if hist.counts:
+                edges = np.asarray(hist.edges)
+                ax.stairs(hist.counts, edges, fill=True, color=_layer_color(rec.layer, n_layers))
+            std = rec.a_std if which == "a" else rec.z_std
+            ax.set_title(f"layer {rec.layer} ({rec.activation}) · std {std:.3g}", fontsize="small")
+            ax.tick_params(labelsize="x-small")
+            if col == 0:
+                ax.set_ylabel(f"iteration {iteration:,}", fontsize="small")
+    fig.suptitle(title or f"{label} histograms per layer", fontsize="medium")
+    return fig
+
+
+def plot_gradient_norms(records: Records, ax: Axes | None = None, label: str = "") -> Axes:
+    """‖∂L/∂W‖ of every layer over training (log scale)."""
+    if ax is None:
+        _, ax = new_figure()
+    layers = sorted({r.layer for r in records.rows})
+    for layer in layers:
+        its, norms = records.column("grad_W_norm", layer)
+        values = np.asarray(norms, dtype=np.float64)
+        ax.plot(its, np.where(values > 0, values, np.nan), marker=".",
+                color=_layer_color(layer, len(layers)), label=f"{label}layer {layer}")  # fmt: skip
+    ax.set_yscale("log")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("‖∂L/∂W‖")
+    ax.legend(fontsize="x-small")
+    ax.grid(True, alpha=0.3)
+    return ax
+
+
+def plot_variance_by_depth(
+    measured: Sequence[float],
+    predicted: Sequence[float] | None = None,
+    ax: Axes | None = None,
+    label: str = "",
+    color: Any = None,
+) -> Axes:
+    """Pre-activation variance by layer: measured (dots) and, if given, the theory (line)."""
+    if ax is None:
+        _, ax = new_figure()
+    layers = np.arange(1, len(measured) + 1)
+    line = ax.plot(layers, measured, "o", color=color, label=f"{label} measured".strip())
+    if predicted is not None:
+        if len(predicted) != len(measured):
+            raise ValueError(
+                f"Got {len(predicted)} predicted values for {len(measured)} measured layers"
+            )
+        ax.plot(layers, predicted, "-", color=line[0].get_color(),
+                label=f"{label} theory".strip())  # fmt: skip
+    ax.set_yscale("log")
+    ax.set_xlabel("layer")
+    ax.set_ylabel("pre-activation variance q")
+    ax.legend(fontsize="x-small")
+    ax.grid(True, alpha=0.3)
+    return ax
+
+
+def plot_boundary_grid(
+    mlp: MLP,
+    records: Records,
+    X: ArrayLike,
+    y: ArrayLike,
+    max_panels: int = 6,
+    title: str | None = None,
+) -> Figure:
+    """Decision boundaries at up to ``max_panels`` recorded iterations, evenly spread.
+
+    Needs parameter snapshots: record with ``Recorder(keep_params=True)``.
+    """
+    snaps = sorted(records.snapshots)
+    if not snaps:
+        raise ValueError("No parameter snapshots: record with Recorder(keep_params=True)")
+    if len(snaps) > max_panels:
+        picks = np.unique(np.linspace(0, len(snaps) - 1, max_panels).round().astype(int))
+        snaps = [snaps[i] for i in picks]
+    cols = min(3, len(snaps))
+    rows = math.ceil(len(snaps) / cols)
+    fig = Figure(figsize=(3.6 * cols, 3.6 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for ax, iteration in zip(axes.flat, snaps):
+        plot_decision_boundary(partial(predict, mlp, records.snapshots[iteration]), X, y,
+                               ax=ax, step=0.02)  # fmt: skip
+        ax.set_aspect("equal")
+        ax.set_title(f"iteration {iteration:,}", fontsize="small")
+    for ax in list(axes.flat)[len(snaps) :]:
+        ax.set_visible(False)
+    if title:
+        fig.suptitle(title, fontsize="medium")
     return fig
