@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import re
@@ -431,3 +433,67 @@ def test_default_compare_reproduces_the_notebook() -> None:
     assert math.isclose(he["costs"][0], 0.8830537463419761, rel_tol=1e-9)
     assert math.isclose(he["costs"][14], 0.07357895962677362, rel_tol=1e-9)
     assert all(run["status"] == "completed" for run in runs.values())
+
+
+# --- diagnose and theory ---------------------------------------------------------------
+
+
+def test_diagnose_writes_records_and_figures(tmp_path: Path) -> None:
+    result = invoke("diagnose", "--iterations", "400", "--every", "100", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    text = squash(result.stdout)
+    assert "zeros: per-layer statistics" in text
+    assert "symmetry not broken" in text
+    assert "output saturated at start" in text
+    assert "healthy at start" in text
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "records.csv").read_text())))
+    # 3 runs × 5 recorded iterations (0, 100, 200, 300, end) × 3 layers.
+    assert len(rows) == 3 * 5 * 3
+    assert {row["run"] for row in rows} == {"zeros", "random", "he"}
+    records = strict_json((tmp_path / "records.json").read_text())
+    assert records[0]["z_hist"]["counts"]
+    for name in ("variance.png", "histograms_he.png", "gradients_he.png", "boundaries_he.png"):
+        assert (tmp_path / name).read_bytes().startswith(PNG_SIGNATURE), name
+
+
+def test_diagnose_json_has_findings_theory_and_records() -> None:
+    result = invoke("diagnose", "--init", "he", "--init", "lsuv", "--iterations", "50",
+                    "--json", "--no-plots")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    payload = strict_json(result.stdout)
+    assert payload["runs"][0]["findings"][0]["kind"] == "healthy"
+    assert payload["theory"]["he"]["q"][0] > 0
+    assert payload["theory"]["lsuv"] is None  # data-dependent: no prediction
+    assert {row["run"] for row in payload["records"]} == {"he", "lsuv"}
+
+
+def test_theory_prints_the_phase_and_the_critical_point(tmp_path: Path) -> None:
+    result = invoke("theory", "--activation", "relu", "--init", "he", "--init", "xavier_normal",
+                    "--depth", "30", "--out", str(tmp_path))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "critical σ_w² = 2" in result.stdout
+    he_row = next(line for line in result.stdout.splitlines() if "│ he " in line)
+    assert "critical" in he_row
+    xavier_row = next(line for line in result.stdout.splitlines() if "xavier_normal" in line)
+    assert "ordered" in xavier_row
+    assert (tmp_path / "theory.png").read_bytes().startswith(PNG_SIGNATURE)
+
+    payload = strict_json(invoke("theory", "--activation", "tanh", "--init", "he", "--depth",
+                                 "10", "--json", "--no-plots").stdout)  # fmt: skip
+    assert payload["critical_sigma_w2"] == pytest.approx(1.0)
+    assert payload["predictions"]["he"]["phase"] == "chaotic"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["theory", "--activation", "swish"], "Unknown activation 'swish'"),
+        (["theory", "--init", "lsuv"], "data-independent"),
+        (["theory", "--depth", "0"], "depth=0"),
+        (["diagnose", "--every", "0", "--iterations", "10"], "diagnose_every=0"),
+    ],
+)
+def test_diagnose_and_theory_errors(tmp_path: Path, args: list[str], message: str) -> None:
+    result = invoke(*args, "--no-plots", "--out", str(tmp_path))
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr

@@ -12,7 +12,8 @@ import json
 import math
 import os
 import re
-from collections.abc import Iterator
+import warnings
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -25,11 +26,14 @@ from rich.text import Text
 import initlab
 from initlab import activations, datasets, initializers, optim
 from initlab._registry import Registry
-from initlab.compare import NOTEBOOK_INITS, NOTEBOOK_LAYERS, Comparison, compare
+from initlab.compare import NOTEBOOK_INITS, NOTEBOOK_LAYERS, Comparison, Run, compare
+from initlab.network import MLP
 from initlab.rng import NOTEBOOK, Seed
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+    from initlab.theory import Prediction
 
 EXIT_USAGE = 2
 """Exit code for invalid arguments, whether the CLI or the library rejects them."""
@@ -235,7 +239,8 @@ def progress(message: str, enabled: bool) -> Iterator[None]:
 def _print_wide(console: Console, table: Table) -> None:
     """Print a table at its natural width, so full-precision numbers are never cut."""
     width = console.measure(table, options=console.options.update(width=10_000)).maximum
-    console.print(table, width=max(console.width, width), crop=False)
+    console.width = max(console.width, width)  # print() alone clamps to the console's width
+    console.print(table, crop=False)
 
 
 def version_callback(value: bool) -> None:
@@ -267,77 +272,123 @@ def main_callback(
     """
 
 
+# Options shared by the commands that train (compare, diagnose).
+InitOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--init",
+        "-i",
+        metavar="NAME",
+        help=(
+            "Initializer to compare; repeat for several. Any registered name or alias "
+            "(see `initlab list`)."
+        ),
+        show_default="zeros, random, he",
+    ),
+]
+IterationsOption = Annotated[
+    int, typer.Option("--iterations", "-n", help="Gradient-descent iterations per run.")
+]
+LearningRateOption = Annotated[
+    float, typer.Option("--learning-rate", "--lr", help="Gradient-descent step size.")
+]
+SeedOption = Annotated[
+    str,
+    typer.Option(
+        help=(
+            "'notebook' for the course's seeding (weights from RandomState(3)), or a "
+            "non-negative integer for independent initialization streams."
+        ),
+    ),
+]
+DatasetOption = Annotated[
+    str,
+    typer.Option(
+        "--dataset",
+        "-d",
+        help=(
+            "A registered dataset (see `initlab list`), built with its defaults, or a "
+            ".csv (header row, a 'label' column) or .npz (arrays X, y) file."
+        ),
+    ),
+]
+LayersOption = Annotated[
+    str | None,
+    typer.Option(
+        help=(
+            "Layer sizes, comma-separated: input, hidden…, output (1 for two classes, "
+            "K for K classes)."
+        ),
+        show_default="2,10,5,1 (input and output sized to the data)",
+    ),
+]
+ActivationOption = Annotated[
+    str,
+    typer.Option(
+        help="Hidden-layer activation, or one per hidden layer comma-separated (tanh,relu)."
+    ),
+]
+OptimizerOption = Annotated[
+    str, typer.Option(help="gd (the course's), sgd, momentum or adam (see `initlab list`).")
+]
+BatchSizeOption = Annotated[
+    int | None,
+    typer.Option(help="Mini-batch size; full batch (the course's) when not given."),
+]
+L2Option = Annotated[
+    float, typer.Option("--l2", help="L2 weight decay λ: adds λ/(2m)·Σ‖W‖² to the cost.")
+]
+OutOption = Annotated[
+    Path, typer.Option("--out", "-o", help="Folder for the output files (created if needed).")
+]
+NoPlotsOption = Annotated[bool, typer.Option("--no-plots", help="Do not draw any figure.")]
+
+
+def run_comparison(
+    init: list[str] | None,
+    *,
+    dataset: str,
+    layers: str | None,
+    activation: str,
+    seed: str,
+    quiet: bool,
+    **kwargs: Any,
+) -> Comparison:
+    """Parse the shared options and run :func:`initlab.compare.compare`; errors exit 2."""
+    try:
+        layer_sizes = parse_layers(layers) if layers is not None else None
+        parsed_seed = parse_seed(seed)
+        names = list(init) if init else list(NOTEBOOK_INITS)
+        acts = activation.split(",") if "," in activation else activation
+        data = datasets.load(dataset)
+        message = f"Training {', '.join(names)} for {kwargs['iterations']:,} iterations…"
+        with progress(message, not quiet):
+            return compare(
+                names,
+                dataset=data,
+                layer_sizes=layer_sizes,
+                activation=acts,
+                seed=parsed_seed,
+                **kwargs,
+            )
+    except (ValueError, FileNotFoundError) as exc:
+        fail(str(exc))
+
+
 @app.command("compare")
 def compare_command(
-    init: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--init",
-            "-i",
-            metavar="NAME",
-            help=(
-                "Initializer to compare; repeat for several. Any registered name or alias "
-                "(see `initlab list`)."
-            ),
-            show_default="zeros, random, he",
-        ),
-    ] = None,
-    iterations: Annotated[
-        int, typer.Option("--iterations", "-n", help="Gradient-descent iterations per run.")
-    ] = 15_000,
-    learning_rate: Annotated[
-        float, typer.Option("--learning-rate", "--lr", help="Gradient-descent step size.")
-    ] = 0.01,
-    seed: Annotated[
-        str,
-        typer.Option(
-            help=(
-                "'notebook' for the course's seeding (weights from RandomState(3)), or a "
-                "non-negative integer for independent initialization streams."
-            ),
-        ),
-    ] = NOTEBOOK,
-    dataset: Annotated[
-        str,
-        typer.Option(
-            "--dataset",
-            "-d",
-            help=(
-                "A registered dataset (see `initlab list`), built with its defaults, or a "
-                ".csv (header row, a 'label' column) or .npz (arrays X, y) file."
-            ),
-        ),
-    ] = "circles",
-    layers: Annotated[
-        str | None,
-        typer.Option(
-            help=(
-                "Layer sizes, comma-separated: input, hidden…, output (1 for two classes, "
-                "K for K classes)."
-            ),
-            show_default="2,10,5,1 (input and output sized to the data)",
-        ),
-    ] = None,
-    activation: Annotated[
-        str,
-        typer.Option(
-            help="Hidden-layer activation, or one per hidden layer comma-separated (tanh,relu)."
-        ),
-    ] = "relu",
-    optimizer: Annotated[
-        str, typer.Option(help="gd (the course's), sgd, momentum or adam (see `initlab list`).")
-    ] = "gd",
-    batch_size: Annotated[
-        int | None,
-        typer.Option(help="Mini-batch size; full batch (the course's) when not given."),
-    ] = None,
-    l2: Annotated[
-        float, typer.Option("--l2", help="L2 weight decay λ: adds λ/(2m)·Σ‖W‖² to the cost.")
-    ] = 0.0,
-    out: Annotated[
-        Path, typer.Option("--out", "-o", help="Folder for the PNG figures (created if needed).")
-    ] = Path("initlab-out"),
-    no_plots: Annotated[bool, typer.Option("--no-plots", help="Do not draw any figure.")] = False,
+    init: InitOption = None,
+    iterations: IterationsOption = 15_000,
+    learning_rate: LearningRateOption = 0.01,
+    seed: SeedOption = NOTEBOOK,
+    dataset: DatasetOption = "circles",
+    layers: LayersOption = None,
+    activation: ActivationOption = "relu",
+    optimizer: OptimizerOption = "gd",
+    batch_size: BatchSizeOption = None,
+    l2: L2Option = 0.0,
+    out: OutOption = Path("initlab-out"),
+    no_plots: NoPlotsOption = False,
     checkpoints: Annotated[
         bool,
         typer.Option(
@@ -373,30 +424,20 @@ def compare_command(
     Prints a table (status, final cost, accuracies and a one-line diagnosis per init) and
     writes comparison.png, cost_<init>.png and boundary_<init>.png to --out.
     """
-    try:
-        layer_sizes = parse_layers(layers) if layers is not None else None
-        parsed_seed = parse_seed(seed)
-        names = list(init) if init else list(NOTEBOOK_INITS)
-        acts = activation.split(",") if "," in activation else activation
-        data = datasets.load(dataset)
-        label = ", ".join(names)
-        with progress(f"Training {label} for {iterations:,} iterations…", not as_json):
-            comparison = compare(
-                names,
-                dataset=data,
-                layer_sizes=layer_sizes,
-                activation=acts,
-                learning_rate=learning_rate,
-                iterations=iterations,
-                seed=parsed_seed,
-                record_every=record_every,
-                optimizer=optimizer,
-                batch_size=batch_size,
-                l2=l2,
-            )
-    except (ValueError, FileNotFoundError) as exc:
-        fail(str(exc))
-
+    comparison = run_comparison(
+        init,
+        dataset=dataset,
+        layers=layers,
+        activation=activation,
+        seed=seed,
+        quiet=as_json,
+        learning_rate=learning_rate,
+        iterations=iterations,
+        record_every=record_every,
+        optimizer=optimizer,
+        batch_size=batch_size,
+        l2=l2,
+    )
     written: list[Path] = []
     if not no_plots:
         try:
@@ -416,6 +457,329 @@ def compare_command(
         _print_wide(console, checkpoints_table(comparison))
     if written:
         typer.echo("Figures: " + ", ".join(str(path) for path in written))
+
+
+@app.command("diagnose")
+def diagnose_command(
+    init: InitOption = None,
+    iterations: IterationsOption = 15_000,
+    learning_rate: LearningRateOption = 0.01,
+    seed: SeedOption = NOTEBOOK,
+    dataset: DatasetOption = "circles",
+    layers: LayersOption = None,
+    activation: ActivationOption = "relu",
+    optimizer: OptimizerOption = "gd",
+    batch_size: BatchSizeOption = None,
+    l2: L2Option = 0.0,
+    every: Annotated[
+        int | None,
+        typer.Option(help="Record the per-layer statistics every this many iterations."),
+    ] = None,
+    out: OutOption = Path("initlab-out"),
+    no_plots: NoPlotsOption = False,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print only the runs' findings and records as JSON."),
+    ] = False,
+) -> None:
+    """Train with per-layer recording and explain each run: statistics, verdicts, theory.
+
+    Records, at initialization, every --every iterations (default: a tenth of the run) and at
+    the end, each layer's pre-activation and activation statistics, dead and saturated units,
+    gradient norms, update-to-weight ratios and distinct units. Prints a summary table per run
+    (at start and at the end) with its findings and the mean-field theory's predicted
+    pre-activation variance beside the measured one. Writes records.csv and records.json, and
+    per run histograms_<init>.png, gradients_<init>.png, boundaries_<init>.png, plus
+    variance.png (measured vs theory by depth), to --out.
+    """
+    every = every if every is not None else max(1, iterations // 10)
+    comparison = run_comparison(
+        init,
+        dataset=dataset,
+        layers=layers,
+        activation=activation,
+        seed=seed,
+        quiet=as_json,
+        learning_rate=learning_rate,
+        iterations=iterations,
+        record_every=every,
+        optimizer=optimizer,
+        batch_size=batch_size,
+        l2=l2,
+        diagnose_every=every,
+        keep_params=not no_plots,
+    )
+    predictions = {run.init: _prediction(comparison, run.config) for run in comparison.runs}
+    try:
+        written = write_diagnostics(comparison, predictions, out, plots=not no_plots)
+    except OSError as exc:
+        fail(f"cannot write to {str(out)!r}: {exc}", EXIT_IO)
+    if as_json:
+        payload = {
+            **comparison.to_dict(checkpoints=False),
+            "theory": {k: v.to_dict() if v else None for k, v in predictions.items()},
+            "records": [
+                row
+                for run in comparison.runs
+                if run.result.records is not None
+                for row in run.result.records.to_dicts(run=run.init)
+            ],
+        }
+        typer.echo(json.dumps(finite_or_none(payload), allow_nan=False))
+        return
+    console = Console()
+    console.print(results_table(comparison))
+    for run in comparison.runs:
+        console.print(diagnosis_table(run, predictions[run.init]))
+    typer.echo("Files: " + ", ".join(str(path) for path in written))
+
+
+@app.command("theory")
+def theory_command(
+    init: Annotated[
+        list[str] | None,
+        typer.Option("--init", "-i", metavar="NAME", help="Initializer; repeat for several."),
+    ] = None,
+    activation: Annotated[str, typer.Option(help="Hidden-layer activation.")] = "relu",
+    depth: Annotated[int, typer.Option(help="Number of hidden layers.")] = 30,
+    width: Annotated[int, typer.Option(help="Width of every layer (and of the input).")] = 100,
+    q0: Annotated[float, typer.Option(help="Input second moment per feature, ‖x‖²/n.")] = 1.0,
+    bias_init: Annotated[str, typer.Option(help="Bias initializer.")] = "zeros",
+    out: OutOption = Path("initlab-out"),
+    no_plots: NoPlotsOption = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON.")] = False,
+) -> None:
+    """Predict, before any training, how the signal propagates through a deep MLP.
+
+    Mean-field theory (Poole et al. 2016; Schoenholz et al. 2017): the pre-activation
+    variance obeys q^l = σ_w²·E[φ(√q^{l−1} z)²] + σ_b², and χ₁ = σ_w²·E[φ′(√q* z)²] tells the
+    phase — ordered (χ₁ < 1: signals and gradients vanish), chaotic (> 1: they explode) or
+    critical (= 1). Prints σ_w², χ₁, the phase and q per layer for each initializer, the
+    critical σ_w² of the activation, and writes theory.png (q by depth) to --out.
+    """
+    from initlab import theory
+
+    names = list(init) if init else ["he", "xavier_normal", "lecun_normal"]
+    try:
+        if depth < 1:
+            raise ValueError(
+                f"Argument `depth` must be a positive integer. Received: depth={depth}"
+            )
+        mlp = MLP([width] * (depth + 1) + [1], activation)
+        predictions = {
+            name: theory.predict(mlp, name, q0=q0, bias_init=bias_init) for name in names
+        }
+        sigma_b2 = float(next(iter(predictions.values())).sigma_b2[0])
+        try:
+            critical: float | None = theory.critical_sigma_w2(activation, sigma_b2)
+        except ValueError:
+            critical = None
+        # The phase of the deep part: σ_w² of a hidden-to-hidden layer (width × width).
+        hidden_sw2 = {
+            name: float(p.sigma_w2[min(1, len(p.sigma_w2) - 1)]) for name, p in predictions.items()
+        }
+        chis = {
+            name: float(theory.chi1(activation, sw2, sigma_b2)) for name, sw2 in hidden_sw2.items()
+        }
+        phases = {name: theory.phase(activation, sw2, sigma_b2) for name, sw2 in hidden_sw2.items()}
+    except (ValueError, TypeError) as exc:
+        fail(str(exc))
+    if as_json:
+        payload = {
+            "activation": activation,
+            "depth": depth,
+            "width": width,
+            "q0": q0,
+            "critical_sigma_w2": critical,
+            "predictions": {
+                name: {**p.to_dict(), "chi1_fixed_point": chis[name], "phase": phases[name]}
+                for name, p in predictions.items()
+            },
+        }
+        typer.echo(json.dumps(finite_or_none(payload), allow_nan=False))
+    else:
+        _print_wide(
+            Console(), theory_table(predictions, hidden_sw2, chis, phases, activation, critical)
+        )
+    if not no_plots:
+        from initlab import plots
+
+        fig, ax = plots.new_figure()
+        for name, p in predictions.items():
+            ax.plot(np.arange(1, len(p.q) + 1), p.q, marker=".", label=name)
+        ax.set_yscale("log")
+        ax.set_xlabel("layer")
+        ax.set_ylabel("predicted pre-activation variance q")
+        ax.set_title(f"{activation}, width {width}, q⁰ = {q0:g}", fontsize="medium")
+        ax.legend(fontsize="small")
+        ax.grid(True, alpha=0.3)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            save_figure(fig, out / "theory.png")
+        except OSError as exc:
+            fail(f"cannot write to {str(out)!r}: {exc}", EXIT_IO)
+        if not as_json:
+            typer.echo(f"Figure: {out / 'theory.png'}")
+
+
+def _prediction(comparison: Comparison, config: dict[str, Any]) -> Prediction | None:
+    """The theory's prediction for a run's initializer on its training data, if it has one."""
+    from initlab import theory
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", theory.TheoryWarning)
+            return theory.predict_from_data(comparison.mlp, config, comparison.dataset.X_train)
+    except (ValueError, TypeError):
+        return None  # data-dependent (LSUV) or custom initializers have no prediction
+
+
+def _pct(value: float) -> str:
+    return "—" if not math.isfinite(value) else f"{value:.0%}"
+
+
+def diagnosis_table(run: Run, prediction: Prediction | None) -> Table:
+    """One row per layer at start and at the end, then the run's findings."""
+    records = run.result.records
+    table = Table(title=f"{run.init}: per-layer statistics", title_justify="left")
+    for name in ("when", "layer", "act", "width", "E[z²]", "theory q", "a std", "dead",
+                 "saturated", "‖dW‖", "‖ΔW‖/‖W‖", "distinct"):  # fmt: skip
+        table.add_column(name, justify="left" if name in ("when", "act") else "right")
+    if records is not None and records.rows:
+        start, end = records.iterations[0], records.iterations[-1]
+        for when, iteration in (("start", start), ("end", end)):
+            for r in records.at(iteration):
+                predicted = (
+                    fmt_cost(float(prediction.q[r.layer - 1]))
+                    if prediction is not None and when == "start"
+                    else ""
+                )
+                table.add_row(
+                    f"{when} ({iteration:,})" if r.layer == 1 else "",
+                    str(r.layer),
+                    r.activation,
+                    str(r.width),
+                    fmt_cost(r.z_second_moment),
+                    predicted,
+                    fmt_cost(r.a_std),
+                    _pct(r.dead_fraction),
+                    _pct(r.saturated_fraction),
+                    fmt_cost(r.grad_W_norm),
+                    fmt_cost(r.update_ratio) if math.isfinite(r.update_ratio) else "—",
+                    str(r.distinct_units),
+                )
+    table.caption = "\n".join(f"• {f.message}" for f in run.findings)
+    table.caption_justify = "left"
+    return table
+
+
+def theory_table(
+    predictions: dict[str, Prediction],
+    sigma_w2: dict[str, float],
+    chi1: Mapping[str, float],
+    phases: Mapping[str, str],
+    activation: str,
+    critical: float | None,
+) -> Table:
+    """Per init: the hidden layers' σ_w², χ₁ at the fixed point, the phase, q at a few depths."""
+    first = next(iter(predictions.values()))
+    n = len(first.q)
+    shown = sorted({1, 2, 3, (n - 1) // 2, n - 1, n} & set(range(1, n + 1)))
+    crit = "none" if critical is None else f"{critical:.4g}"
+    table = Table(
+        title=f"Mean-field prediction · {activation} · critical σ_w² = {crit}",
+        title_justify="left",
+    )
+    for name in ("init", "σ_w²", "χ₁(q*)", "phase"):
+        table.add_column(name, justify="left" if name in ("init", "phase") else "right")
+    for layer in shown:
+        table.add_column("q out" if layer == n else f"q{layer}", justify="right")
+    for name, p in predictions.items():
+        table.add_row(
+            Text(name, style="bold"),
+            f"{sigma_w2[name]:.4g}",
+            f"{chi1[name]:.4g}",
+            phases[name],
+            *(f"{float(p.q[layer - 1]):.3g}" for layer in shown),
+        )
+    return table
+
+
+def write_diagnostics(
+    comparison: Comparison,
+    predictions: dict[str, Prediction | None],
+    out: Path,
+    plots: bool = True,
+) -> list[Path]:
+    """records.csv, records.json and (with ``plots``) the diagnostics figures, into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    runs = [run for run in comparison.runs if run.result.records is not None]
+    # One table for all runs: every run's CSV has the same header; keep the first.
+    texts = [run.result.records.to_csv(run=run.init) for run in runs]  # type: ignore[union-attr]
+    csv_text = texts[0] + "".join(text.split("\n", 1)[1] for text in texts[1:]) if texts else ""
+    written.append(_write_text(out / "records.csv", csv_text))
+    rows = [
+        row
+        for run in runs
+        for row in run.result.records.to_dicts(histograms=True, run=run.init)  # type: ignore[union-attr]
+    ]
+    written.append(_write_text(out / "records.json", json.dumps(finite_or_none(rows))))
+    if not plots:
+        return written
+    from initlab import plots as figures
+
+    data = comparison.dataset
+    fig, ax = figures.new_figure((6.5, 4.5))
+    for (run, stem), color in zip(zip(runs, figure_names(comparison)), _colors(len(runs))):
+        records = run.result.records
+        assert records is not None
+        hist = figures.plot_activation_histograms(records, title=f"{run.init}: activations")
+        written.append(_save(hist, out / f"histograms_{stem}.png"))
+        gfig, gax = figures.new_figure()
+        figures.plot_gradient_norms(records, ax=gax)
+        gax.set_title(f"{run.init}: gradient norm per layer", fontsize="medium")
+        written.append(_save(gfig, out / f"gradients_{stem}.png"))
+        if records.snapshots:
+            grid = figures.plot_boundary_grid(comparison.mlp, records, data.X_train,
+                                              data.y_train, title=run.init)  # fmt: skip
+            written.append(_save(grid, out / f"boundaries_{stem}.png"))
+        measured = [r.z_second_moment for r in records.at(records.iterations[0])]
+        prediction = predictions.get(run.init)
+        figures.plot_variance_by_depth(
+            [m if m > 0 else math.nan for m in measured],
+            list(prediction.q) if prediction is not None else None,
+            ax=ax,
+            label=run.init,
+            color=color,
+        )
+    ax.set_title("pre-activation variance at initialization", fontsize="medium")
+    written.append(_save(fig, out / "variance.png"))
+    return written
+
+
+def _colors(n: int) -> list[Any]:
+    from matplotlib import colormaps
+
+    return [colormaps["tab10"](i % 10) for i in range(n)]
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    save_figure(fig, path)
+    return path
+
+
+def _write_text(path: Path, text: str) -> Path:
+    """Write ``text`` to a temporary file beside ``path``, then rename it into place."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return path
 
 
 @app.command("list")

@@ -407,6 +407,12 @@ def _layer_color(layer: int, n_layers: int) -> Any:
     return colormaps["viridis"](0.9 * (layer - 1) / max(1, n_layers - 1))
 
 
+def _log_scale_if_positive(ax: Axes, values: Sequence[float]) -> None:
+    """Log y-axis, unless nothing is positive (an all-zero network): then it stays linear."""
+    if any(v > 0 and math.isfinite(v) for v in values):
+        ax.set_yscale("log")
+
+
 def plot_activation_histograms(
     records: Records,
     iterations: Sequence[int] | None = None,
@@ -458,7 +464,7 @@ def plot_gradient_norms(records: Records, ax: Axes | None = None, label: str = "
         values = np.asarray(norms, dtype=np.float64)
         ax.plot(its, np.where(values > 0, values, np.nan), marker=".",
                 color=_layer_color(layer, len(layers)), label=f"{label}layer {layer}")  # fmt: skip
-    ax.set_yscale("log")
+    _log_scale_if_positive(ax, [r.grad_W_norm for r in records.rows])
     ax.set_xlabel("iteration")
     ax.set_ylabel("‖∂L/∂W‖")
     ax.legend(fontsize="x-small")
@@ -485,7 +491,7 @@ def plot_variance_by_depth(
             )
         ax.plot(layers, predicted, "-", color=line[0].get_color(),
                 label=f"{label} theory".strip())  # fmt: skip
-    ax.set_yscale("log")
+    _log_scale_if_positive(ax, [*measured, *(predicted or [])])
     ax.set_xlabel("layer")
     ax.set_ylabel("pre-activation variance q")
     ax.legend(fontsize="x-small")
