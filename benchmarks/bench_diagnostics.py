@@ -90,7 +90,7 @@ def main() -> None:
         print(json.dumps(result, indent=2))
         return
     q1, _, q3 = result["overhead_quartiles"]
-    off_ratio, on_ratio = ratio_off and statistics.median(ratio_off), statistics.median(ratio_on)
+    off_ratio, on_ratio = statistics.median(ratio_off), statistics.median(ratio_on)
     print(
         f"speed ratio vs plain NumPy loop, no recorder: {off_ratio:.2f}x\n"
         f"speed ratio vs plain NumPy loop, every {args.every}: {on_ratio:.2f}x\n"
