@@ -521,7 +521,7 @@ def random_normal(mean: float = 0.0, stddev: float = 0.05) -> Normal:
 
 def random(scale: float = 10.0) -> Normal:
     """N(0, scale²): the course's "large random" initialization, ``randn(...) * 10``."""
-    return Normal(std=scale)
+    return Normal(std=_check_positive("scale", scale))
 
 
 @dataclass(frozen=True)
