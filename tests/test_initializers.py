@@ -492,7 +492,7 @@ def test_names_and_aliases():
         (lambda: I.he_normal(negative_slope=float("nan")), r"Received: negative_slope=nan"),
         (lambda: I.xavier_normal(gain=2.0, activation="relu"), r"Give `gain` or `activation`, not both"),
         (lambda: I.XavierNormal(gain=0), r"`gain` must be a positive float. Received: gain=0"),
-        (lambda: I.random(0), r"`std` must be a positive float. Received: std=0"),
+        (lambda: I.random(0), r"`scale` must be a positive float. Received: scale=0"),
         (lambda: I.Sparse(1.5), r"`sparsity` must be a float in \[0, 1\). Received: sparsity=1.5"),
         (lambda: I.Sparse(-0.1), r"Received: sparsity=-0.1"),
         (lambda: I.Uniform(1, 0), r"`a` must be less than `b`. Received: a=1.0, b=0.0"),
