@@ -1,0 +1,228 @@
+"""Running a sweep: expand the spec, skip what the store has, train the rest in batches.
+
+Runs that share an architecture (data, layer sizes, activation, optimizer, schedule) are
+trained together as one batch — one call of :func:`train_batch_rows`, which a process pool
+or a Dask worker can run anywhere (it is a plain function of picklable arguments). Results
+stream back into the :class:`~initlab.experiments.store.ResultStore` batch by batch.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from initlab import datasets, diagnostics
+from initlab.datasets import Dataset
+from initlab.experiments.spec import RunConfig, Spec
+from initlab.experiments.store import ResultStore, RunRow
+from initlab.network import MLP, init_params
+from initlab.rng import streams
+from initlab.train import TrainResult, train
+
+MAX_BATCH = 256
+"""Runs per batch: large enough to amortise a batch's start, small enough to lose little
+when a sweep is killed and to spread over workers."""
+
+
+def build_data(config: RunConfig) -> Dataset:
+    """The run's data set: the same for every run that shares dataset, options and data seed."""
+    options = dict(config.data_options)
+    return datasets.load(config.dataset, seed=config.data_seed, **options)
+
+
+def build_mlp(config: RunConfig, data: Dataset) -> MLP:
+    n_out = 1 if data.n_classes == 2 else data.n_classes
+    if config.layer_sizes is not None:
+        sizes: Sequence[int] = config.layer_sizes
+    else:
+        sizes = [data.n_features] + [config.width or 0] * (config.depth or 0) + [n_out]
+    return MLP(sizes, config.activation)
+
+
+def baseline_cost(y: np.ndarray) -> float:
+    """Cross-entropy of predicting the label frequencies: the entropy of the labels (nats)."""
+    _, counts = np.unique(y, return_counts=True)
+    p = counts / counts.sum()
+    return float(-(p * np.log(p)).sum())
+
+
+def _accuracy(result: TrainResult, X: np.ndarray, y: np.ndarray) -> float | None:
+    if result.diverged or len(y) == 0:
+        return None
+    return result.accuracy(X, y)
+
+
+def train_batch_rows(configs: Sequence[RunConfig]) -> list[RunRow]:
+    """Train runs that share an architecture; one :class:`RunRow` per run, in order."""
+    if not configs:
+        return []
+    first = configs[0]
+    if any(c.architecture() != first.architecture() for c in configs):
+        raise ValueError("A batch must hold runs of one architecture")
+    data = build_data(first)
+    mlp = build_mlp(first, data)
+    base = baseline_cost(data.y_train)
+    rows = []
+    for config in configs:
+        start = time.perf_counter()
+        params = init_params(mlp, streams(config.seed).init, dict(config.init), X=data.X_train)
+        result = train(
+            mlp,
+            params,
+            data.X_train,
+            data.y_train,
+            learning_rate=config.learning_rate,
+            iterations=config.iterations,
+            record_every=config.record_every,
+            optimizer=config.optimizer,
+            batch_size=config.batch_size,
+            l2=config.l2,
+            seed=config.seed,
+            recorder=diagnostics.Recorder(every=config.iterations),
+        )
+        rows.append(_row(config, result, data, base, time.perf_counter() - start, "numpy"))
+    return rows
+
+
+def _row(
+    config: RunConfig,
+    result: TrainResult,
+    data: Dataset,
+    base: float,
+    seconds: float,
+    engine: str,
+) -> RunRow:
+    records = result.records or diagnostics.Records()
+    findings = diagnostics.diagnose(records, result.diverged_at)
+    costs = result.history.costs
+    return RunRow(
+        key=config.key,
+        group=config.group,
+        config=config.to_dict(),
+        status=result.status,
+        iterations_run=result.iterations_run,
+        diverged_at=result.diverged_at,
+        initial_cost=costs[0] if costs else None,
+        final_cost=None if result.diverged else result.final_cost,
+        baseline_cost=base,
+        train_accuracy=_accuracy(result, data.X_train, data.y_train),
+        test_accuracy=_accuracy(result, data.X_test, data.y_test),
+        curve={"iterations": result.history.iterations, "costs": costs},
+        findings=[
+            {"kind": f.kind, "message": f.message, "layer": f.layer, "value": f.value}
+            for f in findings
+        ],
+        records=records.to_dicts(histograms=True),
+        params=None if result.diverged else result.params,
+        seconds=seconds,
+        engine=engine,
+    )
+
+
+def plan_batches(runs: Iterable[RunConfig], max_batch: int = MAX_BATCH) -> list[list[RunConfig]]:
+    """Group runs by architecture, then cut each group into batches of at most ``max_batch``."""
+    groups: dict[tuple[Any, ...], list[RunConfig]] = defaultdict(list)
+    for run in runs:
+        groups[run.architecture()].append(run)
+    batches = []
+    for group in groups.values():
+        n = math.ceil(len(group) / max_batch)
+        size = math.ceil(len(group) / n)  # even batches, so the workers finish together
+        batches += [group[i : i + size] for i in range(0, len(group), size)]
+    return batches
+
+
+class Executor(Protocol):
+    """Runs ``fn`` on each item, yielding results as they finish (any order)."""
+
+    def map_unordered(
+        self, fn: Callable[[list[RunConfig]], list[RunRow]], items: list[list[RunConfig]]
+    ) -> Iterator[list[RunRow]]: ...
+
+
+class SerialExecutor:
+    """Everything in this process, one batch after another."""
+
+    def map_unordered(
+        self, fn: Callable[[list[RunConfig]], list[RunRow]], items: list[list[RunConfig]]
+    ) -> Iterator[list[RunRow]]:
+        for item in items:
+            yield fn(item)
+
+
+class ProcessExecutor:
+    """A local process pool: one worker per core by default."""
+
+    def __init__(self, workers: int | None = None):
+        import os
+
+        self.workers = workers or os.cpu_count() or 1
+
+    def map_unordered(
+        self, fn: Callable[[list[RunConfig]], list[RunRow]], items: list[list[RunConfig]]
+    ) -> Iterator[list[RunRow]]:
+        if self.workers == 1 or len(items) <= 1:
+            yield from SerialExecutor().map_unordered(fn, items)
+            return
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(max_workers=self.workers) as pool:
+            futures = [pool.submit(fn, item) for item in items]
+            for future in as_completed(futures):
+                yield future.result()
+
+
+@dataclass
+class SweepProgress:
+    """What a progress callback receives after every finished batch."""
+
+    done: int
+    total: int
+    skipped: int
+    elapsed: float
+
+    @property
+    def rate(self) -> float:
+        """Runs per second so far (this session's runs only)."""
+        return (self.done - self.skipped) / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def eta(self) -> float:
+        return (self.total - self.done) / self.rate if self.rate > 0 else math.inf
+
+
+def run_sweep(
+    spec: Spec | Sequence[RunConfig],
+    store: ResultStore,
+    executor: Executor | None = None,
+    progress: Callable[[SweepProgress], None] | None = None,
+    max_batch: int = MAX_BATCH,
+) -> SweepProgress:
+    """Train every run of ``spec`` that ``store`` does not have yet; returns the final tally.
+
+    Runs finished by an earlier (or a concurrent) sweep are skipped. Each batch is written to
+    the store as soon as it finishes, so an interrupted sweep keeps everything done before.
+    """
+    runs = spec.runs() if isinstance(spec, Spec) else list(spec)
+    done_keys = store.finished_keys()
+    todo = [run for run in runs if run.key not in done_keys]
+    skipped = len(runs) - len(todo)
+    start = time.perf_counter()
+    tally = SweepProgress(skipped, len(runs), skipped, 0.0)
+    if progress is not None:
+        progress(tally)
+    for rows in (executor or SerialExecutor()).map_unordered(
+        train_batch_rows, plan_batches(todo, max_batch)
+    ):
+        store.add(rows)
+        tally = SweepProgress(tally.done + len(rows), len(runs), skipped,
+                              time.perf_counter() - start)  # fmt: skip
+        if progress is not None:
+            progress(tally)
+    return tally
