@@ -497,3 +497,54 @@ def test_diagnose_and_theory_errors(tmp_path: Path, args: list[str], message: st
     result = invoke(*args, "--no-plots", "--out", str(tmp_path))
     assert result.exit_code == 2, result.output
     assert message in result.stderr
+
+
+# --- sweep and report ------------------------------------------------------------------
+
+TINY_SPEC = """
+[sweep]
+name = "tiny"
+seeds = 2
+iterations = 40
+
+[model]
+depth = [1, 2]
+width = 4
+
+[[init]]
+name = "he"
+
+[[init]]
+name = "random"
+scale = 1.0
+"""
+
+
+def test_sweep_trains_stores_and_resumes(tmp_path: Path) -> None:
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(TINY_SPEC)
+    assert invoke("sweep", str(spec), "--dry-run").stdout.strip() == "tiny: 8 runs, valid"
+    first = invoke("sweep", str(spec), "--workers", "1")
+    assert first.exit_code == 0, first.output
+    assert "8 runs trained, 0 already in the store, 8 stored in" in first.stdout
+    assert (tmp_path / "tiny.db").exists()
+    again = invoke("sweep", str(spec), "--store", str(tmp_path / "tiny.db"))
+    assert "0 runs trained, 8 already in the store" in again.stdout
+
+
+def test_sweep_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[model]\nwidht = 3\n")
+    result = invoke("sweep", str(bad))
+    assert result.exit_code == 2
+    assert "bad.toml:2: unknown key 'widht'" in result.stderr
+    assert not (tmp_path / "bad.db").exists()
+    good = tmp_path / "good.toml"
+    good.write_text(TINY_SPEC)
+    result = invoke("sweep", str(good), "--cluster", "localhost:8786")
+    assert result.exit_code == 2
+    assert "tcp://HOST:PORT" in result.stderr
+    missing = invoke("report", str(tmp_path / "nothing.db"))
+    assert missing.exit_code == 2
+    assert "No result store at" in missing.stderr
+    assert not (tmp_path / "nothing.db").exists()
