@@ -38,6 +38,23 @@ class Comparison:
     runs: tuple[Run, ...]
     optimizer: str = "gd"
 
+    def _repr_html_(self) -> str:
+        from initlab._html import table
+
+        act = (
+            self.mlp.activation
+            if isinstance(self.mlp.activation, str)
+            else "/".join(self.mlp.activation)
+        )
+        caption = f"{self.dataset.name} · {list(self.mlp.layer_sizes)} {act} · seed {self.seed}"
+        rows = [
+            (r.init, r.result.status, r.result.final_cost, r.train_accuracy, r.test_accuracy,
+             r.why)
+            for r in self.runs
+        ]  # fmt: skip
+        return table(["init", "status", "final cost", "train acc", "test acc", "why"], rows,
+                     caption)  # fmt: skip
+
     def to_dict(self, checkpoints: bool = True) -> dict[str, Any]:
         """A JSON-able summary (costs are ``None`` where they were not finite)."""
 

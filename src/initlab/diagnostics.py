@@ -143,6 +143,15 @@ class Records:
     def iterations(self) -> list[int]:
         return sorted({row.iteration for row in self.rows})
 
+    def _repr_html_(self) -> str:
+        from initlab._html import table
+
+        columns = ("iteration", "layer", "activation", "width", "z_std", "a_std",
+                   "dead_fraction", "saturated_fraction", "grad_W_norm", "update_ratio",
+                   "distinct_units")  # fmt: skip
+        rows = [[getattr(r, c) for c in columns] for r in self.rows]
+        return table(columns, rows, f"{len(self.iterations)} recorded iterations")
+
     def at(self, iteration: int) -> list[LayerRecord]:
         """The layers' records at ``iteration`` (``-1``: the last one), in layer order."""
         if iteration < 0:

@@ -786,6 +786,18 @@ class Prediction:
     """χ at hidden layer l: σ_w²_{l+1}·E[φ_l′(√q^l z)²], the per-unit gain of a small
     perturbation from z^l to z^{l+1}; its product over layers is the network's gain."""
 
+    def _repr_html_(self) -> str:
+        from initlab._html import table
+
+        chi = [float(c) for c in self.chi1] + [None]  # none for the output layer
+        rows = [
+            (layer + 1, act, float(self.sigma_w2[layer]), float(self.q[layer]),
+             float(self.act_var[layer]), chi[layer])
+            for layer, act in enumerate(self.layer_activations)
+        ]  # fmt: skip
+        return table(["layer", "activation", "σ_w²", "q", "Var φ(z)", "χ"], rows,
+                     f"mean-field prediction, q⁰ = {self.q0:g}")  # fmt: skip
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: lists of floats, ±inf as ``"inf"``/``"-inf"``, nan as None."""
         out: dict[str, Any] = {

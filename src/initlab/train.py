@@ -31,6 +31,11 @@ class History:
     iterations: list[int] = field(default_factory=list)
     costs: list[float] = field(default_factory=list)
 
+    def _repr_html_(self) -> str:
+        from initlab._html import table
+
+        return table(["iteration", "cost"], list(zip(self.iterations, self.costs)))
+
     def append(self, iteration: int, cost: float) -> None:
         self.iterations.append(iteration)
         self.costs.append(cost)
@@ -59,6 +64,17 @@ class TrainResult:
     @property
     def diverged(self) -> bool:
         return self.status == "diverged"
+
+    def _repr_html_(self) -> str:
+        from initlab._html import table
+
+        caption = (
+            f"{list(self.mlp.layer_sizes)} · {self.status}"
+            + (f" at iteration {self.diverged_at}" if self.diverged else "")
+            + f" · final cost {self.final_cost:.6g}"
+        )
+        return table(["iteration", "cost"], list(zip(self.history.iterations,
+                                                     self.history.costs)), caption)  # fmt: skip
 
     def predict(self, X: NDArray[np.float64]) -> NDArray[np.int64]:
         return _predict(self.mlp, self.params, X)
