@@ -339,3 +339,10 @@ def test_boundary_grid_needs_snapshots(recorded: Comparison) -> None:
     assert [ax.get_title() for ax in visible] == ["iteration 0", "iteration 200", "iteration 300"]
     with pytest.raises(ValueError, match="keep_params=True"):
         plot_boundary_grid(recorded.mlp, Records(), data.X_train, data.y_train)
+
+
+def test_variance_by_depth_accepts_arrays() -> None:
+    from initlab.plots import plot_variance_by_depth
+
+    ax = plot_variance_by_depth(np.array([1.0, 0.5]), np.array([1.0, 0.5]))
+    assert ax.get_yscale() == "log"

@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.notebooks import execute
+
 pytestmark = pytest.mark.slow
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "shared" / "seed" / "Initialization.ipynb"
@@ -89,9 +91,6 @@ def original():
 @pytest.fixture(scope="module")
 def executed(original, tmp_path_factory):
     nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
-    pytest.importorskip("ipykernel")
-
     notebook = copy.deepcopy(original)
     replaced = 0
     for cell in code_cells(notebook):
@@ -102,31 +101,7 @@ def executed(original, tmp_path_factory):
     probe.metadata[PROBE_TAG] = True
     notebook.cells.append(probe)
 
-    # A kernelspec named like the notebook's ("python3") that runs this very interpreter:
-    # JUPYTER_PATH is searched before the user's and the system's kernelspecs, so a stray
-    # ~/.local "python3" kernel for another Python cannot be picked up instead.
-    jupyter_dir = tmp_path_factory.mktemp("jupyter")
-    spec_dir = jupyter_dir / "kernels" / "python3"
-    spec_dir.mkdir(parents=True)
-    spec = {
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python 3 (initlab test)",
-        "language": "python",
-    }
-    (spec_dir / "kernel.json").write_text(json.dumps(spec))
-    workdir = tmp_path_factory.mktemp("notebook-cwd")
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("JUPYTER_PATH", str(jupyter_dir))
-        client = nbclient.NotebookClient(
-            notebook,
-            kernel_name="python3",
-            timeout=600,  # per cell; each model() cell runs 15,000 iterations
-            allow_errors=True,  # collected and reported by test_no_error_outputs
-            resources={"metadata": {"path": str(workdir)}},
-        )
-        client.execute()
-    return notebook
+    return execute(notebook, tmp_path_factory)
 
 
 def test_kernel_runs_this_interpreter(executed):

@@ -17,7 +17,7 @@ NOTEBOOK_INITS = ("zeros", "random", "he")
 NOTEBOOK_LAYERS = (2, 10, 5, 1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Run:
     """One initialization's training run and its scores."""
 
@@ -29,14 +29,29 @@ class Run:
     why: str
     findings: tuple[Finding, ...] = ()
 
+    def __repr__(self) -> str:
+        return (
+            f"Run({self.init!r}, {self.result.status}, train {self.train_accuracy:.4g}, "
+            f"test {self.test_accuracy:.4g}, why={self.why!r})"
+        )
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, repr=False)
 class Comparison:
     dataset: Dataset
     mlp: MLP
     seed: Seed
     runs: tuple[Run, ...]
     optimizer: str = "gd"
+
+    def __repr__(self) -> str:
+        runs = ", ".join(
+            f"{r.init} {r.train_accuracy:.4g}/{r.test_accuracy:.4g}" for r in self.runs
+        )
+        return (
+            f"Comparison({self.dataset.name}, {list(self.mlp.layer_sizes)}, seed {self.seed}, "
+            f"train/test accuracy: {runs})"
+        )
 
     def _repr_html_(self) -> str:
         from initlab._html import table

@@ -491,7 +491,7 @@ def plot_variance_by_depth(
             )
         ax.plot(layers, predicted, "-", color=line[0].get_color(),
                 label=f"{label} theory".strip())  # fmt: skip
-    _log_scale_if_positive(ax, [*measured, *(predicted or [])])
+    _log_scale_if_positive(ax, [*measured, *(predicted if predicted is not None else [])])
     ax.set_xlabel("layer")
     ax.set_ylabel("pre-activation variance q")
     ax.legend(fontsize="x-small")

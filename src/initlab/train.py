@@ -41,7 +41,7 @@ class History:
         self.costs.append(cost)
 
 
-@dataclass
+@dataclass(repr=False)
 class TrainResult:
     """What a training run returns: the parameters before and after, the history, the status.
 
@@ -64,6 +64,13 @@ class TrainResult:
     @property
     def diverged(self) -> bool:
         return self.status == "diverged"
+
+    def __repr__(self) -> str:
+        at = f" at iteration {self.diverged_at}" if self.diverged else ""
+        return (
+            f"TrainResult({list(self.mlp.layer_sizes)}, {self.status}{at}, "
+            f"{self.iterations_run:,} iterations, final cost {self.final_cost:.6g})"
+        )
 
     def _repr_html_(self) -> str:
         from initlab._html import table
