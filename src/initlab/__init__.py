@@ -2,6 +2,7 @@
 
 from initlab.compare import Comparison, Run, compare
 from initlab.datasets import Dataset, circles
+from initlab.estimator import MLPClassifier
 from initlab.network import MLP, Layer, init_params
 from initlab.train import History, TrainResult, train
 
@@ -13,6 +14,7 @@ __all__ = [
     "Dataset",
     "History",
     "Layer",
+    "MLPClassifier",
     "Run",
     "TrainResult",
     "__version__",

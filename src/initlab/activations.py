@@ -90,6 +90,33 @@ def linear(z: Array) -> Array:
     return z
 
 
+# Derivatives as named functions (not lambdas), so networks pickle into worker processes.
+
+
+def _leaky_relu_derivative(z: Array, a: Array) -> Array:
+    return np.where(z > 0, 1.0, LEAKY_RELU_SLOPE)
+
+
+def _elu_derivative(z: Array, a: Array) -> Array:
+    return np.where(z > 0, 1.0, a + 1.0)
+
+
+def _selu_derivative(z: Array, a: Array) -> Array:
+    return np.where(z > 0, SELU_SCALE, a + SELU_SCALE * SELU_ALPHA)
+
+
+def _tanh_derivative(z: Array, a: Array) -> Array:
+    return 1.0 - a * a
+
+
+def _sigmoid_derivative(z: Array, a: Array) -> Array:
+    return a * (1.0 - a)
+
+
+def _linear_derivative(z: Array, a: Array) -> Array:
+    return np.ones_like(z)
+
+
 def _gelu_derivative(z: Array, a: Array) -> Array:
     """φ′(z) = Φ(z) + z·N(z; 0, 1)."""
     return normal_cdf(z) + z * np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
@@ -99,30 +126,28 @@ ACTIVATIONS: Registry[Activation] = Registry("activation")
 for _act, _description, _aliases in [
     (Activation("relu", relu, relu_derivative), "max(0, z)", ()),
     (
-        Activation("leaky_relu", leaky_relu, lambda z, a: np.where(z > 0, 1.0, LEAKY_RELU_SLOPE)),
+        Activation("leaky_relu", leaky_relu, _leaky_relu_derivative),
         "z if z > 0 else 0.01·z",
         (),
     ),
     (
-        Activation("elu", elu, lambda z, a: np.where(z > 0, 1.0, a + 1.0)),
+        Activation("elu", elu, _elu_derivative),
         "z if z > 0 else e^z − 1",
         (),
     ),
     (
-        Activation(
-            "selu", selu, lambda z, a: np.where(z > 0, SELU_SCALE, a + SELU_SCALE * SELU_ALPHA)
-        ),
+        Activation("selu", selu, _selu_derivative),
         "λ·elu_α(z), self-normalising (α≈1.673, λ≈1.051)",
         (),
     ),
     (Activation("gelu", gelu, _gelu_derivative), "z·Φ(z), exact (erf) form", ()),
-    (Activation("tanh", tanh, lambda z, a: 1.0 - a * a), "tanh z; zero-centred, saturates", ()),
+    (Activation("tanh", tanh, _tanh_derivative), "tanh z; zero-centred, saturates", ()),
     (
-        Activation("sigmoid", sigmoid, lambda z, a: a * (1.0 - a)),
+        Activation("sigmoid", sigmoid, _sigmoid_derivative),
         "1/(1+e^-z); saturates for |z| ≫ 1",
         ("logistic",),
     ),
-    (Activation("linear", linear, lambda z, a: np.ones_like(z)), "identity z", ("identity",)),
+    (Activation("linear", linear, _linear_derivative), "identity z", ("identity",)),
 ]:
     ACTIVATIONS.register(_act.name, _act, _description, aliases=_aliases)
 

@@ -1,0 +1,268 @@
+"""initlab.estimator.MLPClassifier: scikit-learn's conventions, and initialization as a
+hyperparameter."""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from initlab import initializers
+from initlab.datasets import circles, spiral
+from initlab.estimator import DivergenceWarning, MLPClassifier
+from initlab.network import forward
+from initlab.rng import streams
+
+# The checks fit dozens of times: a short Adam run keeps them fast, and each configuration
+# still learns check_classifiers_train's blobs (accuracy > 0.83; these reach 0.90-0.94).
+# The defaults (15,000 full-batch iterations) pass every check too, in about 2.5 minutes.
+FAST = {"max_iter": 100, "optimizer": "adam", "random_state": 0}
+
+
+@parametrize_with_checks(
+    [
+        MLPClassifier(**FAST),
+        MLPClassifier(init="lsuv", activation="tanh", batch_size=16, **FAST),
+        MLPClassifier(hidden_layer_sizes=(), init="zeros", alpha=0.1, **FAST),
+    ]
+)
+def test_sklearn_compatible(estimator: Any, check: Any) -> None:
+    check(estimator)
+
+
+@pytest.fixture(scope="module")
+def data() -> Any:
+    return circles()
+
+
+def test_grid_search_over_the_init_picks_he(data: Any) -> None:
+    """The course's three initializations as a hyperparameter: He wins, ×10 random is a
+    distant second and zeros stays at chance (symmetry never breaks)."""
+    search = GridSearchCV(
+        MLPClassifier(max_iter=1500, random_state=0),
+        {"init": ["zeros", "random", "he"], "learning_rate": [0.01, 0.1]},
+        cv=3,
+    )
+    search.fit(data.X_train, data.y_train)
+    assert search.best_params_ == {"init": "he", "learning_rate": 0.1}
+    scores: dict[str, float] = {}
+    for params, score in zip(search.cv_results_["params"], search.cv_results_["mean_test_score"]):
+        scores[params["init"]] = max(scores.get(params["init"], 0.0), score)
+    assert scores["he"] > 0.95
+    assert scores["zeros"] == pytest.approx(0.5)
+    assert scores["zeros"] < scores["random"] < scores["he"] - 0.2
+    assert search.score(data.X_test, data.y_test) > 0.9
+    assert search.best_estimator_.why_ == "healthy at start: symmetry broken, signals well scaled"
+
+
+def test_pipeline_and_cross_val_score(data: Any) -> None:
+    pipe = make_pipeline(
+        StandardScaler(), MLPClassifier(optimizer="adam", max_iter=500, random_state=0)
+    )
+    scores = cross_val_score(pipe, data.X_train, data.y_train, cv=3)
+    assert scores.shape == (3,)
+    assert scores.min() > 0.9
+
+
+def test_fitted_attributes(data: Any) -> None:
+    clf = MLPClassifier(max_iter=250, record_every=100, diagnose_every=100, random_state=0)
+    assert clf.fit(data.X_train, data.y_train) is clf
+    assert clf.classes_.tolist() == [0, 1]
+    assert clf.n_features_in_ == 2
+    assert not hasattr(clf, "feature_names_in_")
+    assert clf.layer_sizes_ == (2, 10, 5, 1)
+    assert (clf.n_layers_, clf.n_outputs_, clf.out_activation_) == (4, 1, "sigmoid")
+    # scikit-learn's layout (fan_in, fan_out) next to initlab's (fan_out, fan_in).
+    assert [c.shape for c in clf.coefs_] == [(2, 10), (10, 5), (5, 1)]
+    assert [b.shape for b in clf.intercepts_] == [(10,), (5,), (1,)]
+    for coef, intercept, layer in zip(clf.coefs_, clf.intercepts_, clf.params_):
+        assert np.array_equal(coef, layer.W.T)
+        assert np.array_equal(intercept, layer.b.ravel())
+    assert clf.n_iter_ == 250
+    assert clf.status_ == "completed"
+    assert clf.diverged_at_ is None
+    assert clf.loss_curve_iterations_ == [0, 100, 200]
+    assert len(clf.loss_curve_) == 3
+    assert clf.loss_ < clf.loss_curve_[0]
+    assert clf.records_.iterations == [0, 100, 200, 250]
+    assert [f.kind for f in clf.findings_] == ["healthy"]
+
+
+def test_random_state(data: Any) -> None:
+    X, y = data.X_train, data.y_train
+
+    def fit(rs: Any) -> Any:
+        return MLPClassifier(max_iter=1, random_state=rs).fit(X, y).initial_params_[0].W
+
+    # An int is the seed of initlab.rng.streams: its init stream draws the weights.
+    expected = np.sqrt(2 / 2) * streams(7).init.standard_normal((10, 2))
+    assert np.array_equal(fit(7), expected)
+    assert np.array_equal(fit(7), fit(np.int64(7)))
+    # A RandomState gives one seed, randint(2**31 − 1), per fit.
+    seed = np.random.RandomState(3).randint(2**31 - 1)
+    assert np.array_equal(fit(np.random.RandomState(3)), fit(seed))
+    state = np.random.RandomState(3)
+    assert not np.array_equal(fit(state), fit(state))
+    assert fit(None).shape == (10, 2)
+
+
+def test_string_labels_and_dataframe_input(data: Any) -> None:
+    names = np.array(["outer", "inner"])[data.y_train]
+    frame = pd.DataFrame(data.X_train, columns=["x1", "x2"])
+    clf = MLPClassifier(learning_rate=0.1, max_iter=2000, random_state=0).fit(frame, names)
+    assert clf.classes_.tolist() == ["inner", "outer"]
+    assert clf.feature_names_in_.tolist() == ["x1", "x2"]
+    test = pd.DataFrame(data.X_test, columns=["x1", "x2"])
+    predicted = clf.predict(test)
+    assert set(predicted) <= {"inner", "outer"}
+    assert clf.score(test, np.array(["outer", "inner"])[data.y_test]) > 0.9
+    # "inner" sorts first: P(inner) is column 0, and the sigmoid unit predicts "outer".
+    proba = clf.predict_proba(test)
+    assert np.array_equal(predicted == "outer", proba[:, 1] > 0.5)
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        clf.predict(data.X_test)
+
+
+@pytest.mark.parametrize("arms", [2, 3])
+def test_predict_proba_decision_function_and_predict_agree(arms: int) -> None:
+    d = spiral(arms=arms)
+    clf = MLPClassifier((32, 32), optimizer="adam", max_iter=1500, random_state=0)
+    clf.fit(d.X_train, d.y_train)
+    proba, decision, predicted = (
+        clf.predict_proba(d.X_test), clf.decision_function(d.X_test), clf.predict(d.X_test)
+    )  # fmt: skip
+    n = len(d.X_test)
+    assert proba.shape == (n, arms)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    assert np.array_equal(clf.classes_[proba.argmax(axis=1)], predicted)
+    if arms == 2:
+        assert decision.shape == (n,)
+        assert np.array_equal(clf.classes_[(decision > 0).astype(int)], predicted)
+        np.testing.assert_allclose(proba[:, 1], 1 / (1 + np.exp(-decision)))
+    else:
+        assert decision.shape == (n, arms)
+        assert np.array_equal(clf.classes_[decision.argmax(axis=1)], predicted)
+        assert clf.out_activation_ == "softmax"
+        assert [c.shape[1] for c in clf.coefs_][-1] == arms
+    np.testing.assert_allclose(np.exp(clf.predict_log_proba(d.X_test)), proba)
+    assert clf.score(d.X_test, d.y_test) > 0.85
+    # The logits are initlab's own forward pass.
+    logits = forward(clf._network(), clf.params_, d.X_test).logits
+    np.testing.assert_allclose(decision, logits[0] if arms == 2 else logits.T)
+
+
+def test_clone_and_params_round_trip() -> None:
+    clf = MLPClassifier(
+        hidden_layer_sizes=[8], init={"name": "random", "scale": 0.5}, learning_rate=0.05
+    )
+    params = clf.get_params()
+    assert params["init"] == {"name": "random", "scale": 0.5}
+    assert params["learning_rate"] == 0.05
+    copy = clone(clf)
+    assert copy.get_params() == params
+    assert copy is not clf
+    copy.set_params(init="he", alpha=0.1)
+    assert copy.init == "he"
+    assert clf.init == {"name": "random", "scale": 0.5}
+    assert clone(copy).get_params() == copy.get_params()
+    # An initializer object is a parameter like any other.
+    obj = MLPClassifier(init=initializers.he_normal(), max_iter=5).fit([[0.0], [1.0]], [0, 1])
+    assert clone(obj).get_params()["init"] == initializers.he_normal()
+
+
+def test_pickle_a_fitted_estimator(data: Any) -> None:
+    clf = MLPClassifier(activation="tanh", max_iter=300, random_state=0)
+    clf.fit(data.X_train, data.y_train)
+    restored = pickle.loads(pickle.dumps(clf))
+    assert np.array_equal(restored.predict_proba(data.X_test), clf.predict_proba(data.X_test))
+    assert restored.why_ == clf.why_
+    assert restored.records_.iterations == clf.records_.iterations
+
+
+def test_lsuv_init_uses_the_training_set(data: Any) -> None:
+    clf = MLPClassifier((16, 16, 16), activation="tanh", init="lsuv", max_iter=1, random_state=0)
+    clf.fit(data.X_train, data.y_train)
+    cache = forward(clf._network(), clf.initial_params_, data.X_train)
+    assert all(abs(z.std() - 1) < 0.1 for z in cache.Z)
+
+
+def test_zero_init_is_diagnosed(data: Any) -> None:
+    clf = MLPClassifier(init="zeros", max_iter=300, random_state=0).fit(data.X_train, data.y_train)
+    assert clf.findings_[0].kind == "symmetric"
+    assert clf.score(data.X_train, data.y_train) == 0.5
+
+
+def test_divergence_warns_and_leaves_a_fitted_estimator(data: Any) -> None:
+    clf = MLPClassifier(activation="linear", learning_rate=10.0, max_iter=300, random_state=0)
+    with pytest.warns(
+        DivergenceWarning, match=r"diverged: the training cost became nan at iteration 8"
+    ):
+        clf.fit(data.X_train, data.y_train)
+    assert clf.status_ == "diverged"
+    assert clf.diverged_at_ == 8
+    assert clf.n_iter_ == 8
+    assert clf.findings_[0].kind == "diverged"
+    assert clf.why_.startswith("diverged: cost became non-finite at iteration 8")
+    assert clf.loss_curve_iterations_ == [0, 8]
+    assert not np.isfinite(clf.loss_curve_[-1])
+    assert clf.records_.iterations == [0]  # no end record: the parameters are not finite
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # predicting from it neither raises nor warns
+        assert clf.predict(data.X_test).shape == (100,)
+        assert clf.predict_proba(data.X_test).shape == (100, 2)
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        (
+            {"learning_rate": -1},
+            r"`learning_rate` must be a positive finite float\. Received: learning_rate=-1",
+        ),
+        ({"init": "hee"}, r"Unknown initializer 'hee'\. Known initializers: .*'?he'?, he_normal"),
+        (
+            {"init": {"name": "random", "scael": 2}},
+            r"Bad arguments for initializer 'random'.*scale",
+        ),
+        ({"bias_init": "lsuv"}, r"`bias_init` cannot be data-dependent"),
+        ({"activation": "rellu"}, r"Unknown activation 'rellu'\. Known activations: .*relu"),
+        ({"optimizer": "adamw"}, r"Unknown optimizer 'adamw'"),
+        ({"max_iter": 0}, r"`max_iter` must be a positive integer\. Received: max_iter=0"),
+        ({"alpha": -0.1}, r"`alpha` must be a finite float ≥ 0\. Received: alpha=-0.1"),
+        ({"batch_size": 0}, r"batch_size=0"),
+        ({"record_every": 1.5}, r"record_every=1.5"),
+        ({"diagnose_every": -5}, r"diagnose_every=-5"),
+        ({"hidden_layer_sizes": (10, 0)}, r"Received: hidden_layer_sizes=\(10, 0\)"),
+        ({"hidden_layer_sizes": "10"}, r"hidden_layer_sizes='10'"),
+        ({"random_state": -1}, r"random_state=-1"),
+        ({"random_state": "seed"}, r"random_state='seed'"),
+    ],
+)
+def test_bad_params_fail_at_fit_naming_the_value(params: dict[str, Any], match: str) -> None:
+    clf = MLPClassifier(**params)  # __init__ only stores them
+    assert clf.get_params()[next(iter(params))] == next(iter(params.values()))
+    with pytest.raises(ValueError, match=match):
+        clf.fit([[0.0, 1.0], [1.0, 0.0]], [0, 1])
+
+
+def test_one_class_is_an_error() -> None:
+    with pytest.raises(ValueError, match=r"at least 2 classes.*Received: 1 class, \['a'\]"):
+        MLPClassifier().fit([[0.0], [1.0]], ["a", "a"])
+
+
+def test_hidden_layer_sizes_forms(data: Any) -> None:
+    one = MLPClassifier(7, max_iter=1).fit(data.X_train, data.y_train)
+    assert one.layer_sizes_ == (2, 7, 1)
+    none = MLPClassifier((), max_iter=1).fit(data.X_train, data.y_train)
+    assert none.layer_sizes_ == (2, 1)
+    mixed = MLPClassifier((4, 3), activation=["tanh", "relu"], max_iter=1)
+    assert mixed.fit(data.X_train, data.y_train).hidden_activations_ == ("tanh", "relu")
