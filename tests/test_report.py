@@ -156,7 +156,7 @@ def test_one_embedded_png_per_figure(swept):
 
 
 def test_the_header_describes_the_sweep(swept):
-    _, out, _ = swept
+    store, out, _ = swept
     text = out.read_text(encoding="utf-8")
     header = text[: text.index("<section")]
     facts = [
@@ -167,7 +167,7 @@ def test_the_header_describes_the_sweep(swept):
         "depth: 1, 2",
         "init: he, random",
         "width 4",
-        "<dd>numpy</dd>",
+        f"<dd>{store.rows()[0].engine}</dd>",
         f"<dd>{initlab.__version__}</dd>",
     ]
     for fact in facts:

@@ -8,6 +8,7 @@ printed as ``Error: <message>`` on stderr with exit code 2, never as a traceback
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import math
 import os
@@ -640,7 +641,11 @@ def sweep_command(
     ] = None,
     workers: Annotated[
         int | None,
-        typer.Option(help="Local worker processes (default: one per core).", min=1),
+        typer.Option(
+            help="Local worker processes (default: one per core; with Numba installed, one "
+            "process whose compiled engine uses every core).",
+            min=1,
+        ),
     ] = None,
     max_batch: Annotated[
         int, typer.Option(help="Runs per batch (one architecture per batch).", min=1)
@@ -667,7 +672,12 @@ def sweep_command(
     )
 
     from initlab.experiments import load_spec
-    from initlab.experiments.runner import ProcessExecutor, SweepProgress, run_sweep
+    from initlab.experiments.runner import (
+        ProcessExecutor,
+        SerialExecutor,
+        SweepProgress,
+        run_sweep,
+    )
     from initlab.experiments.store import ResultStore
 
     try:
@@ -682,6 +692,9 @@ def sweep_command(
             from initlab.experiments.distributed import DaskExecutor
 
             executor = DaskExecutor(cluster)
+        elif workers is None and importlib.util.find_spec("numba") is not None:
+            # The compiled engine already trains a batch's models on every core.
+            executor = SerialExecutor()
         else:
             executor = ProcessExecutor(workers)
     except (ValueError, ImportError) as exc:

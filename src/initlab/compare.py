@@ -15,6 +15,7 @@ from initlab.train import TrainResult, check_iterations, train
 
 NOTEBOOK_INITS = ("zeros", "random", "he")
 NOTEBOOK_LAYERS = (2, 10, 5, 1)
+ENGINES = ("auto", "numba", "numpy", "reference")
 
 
 @dataclass(frozen=True, repr=False)
@@ -136,6 +137,7 @@ def compare(
     l2: float = 0.0,
     diagnose_every: int | None = None,
     keep_params: bool = False,
+    engine: str = "auto",
 ) -> Comparison:
     """Train one network per initializer on the same data from the same seed.
 
@@ -148,6 +150,12 @@ def compare(
     Every run records per-layer diagnostics (:mod:`initlab.diagnostics`) at initialization
     and at the end, and every ``diagnose_every`` iterations if given (with parameter snapshots
     if ``keep_params``); each run's ``why`` is the verdict drawn from them.
+
+    ``engine``: ``"auto"`` (default) trains all runs as one batch with
+    :func:`initlab.engine.train_batch` — the compiled Numba kernel where installed, else the
+    batched NumPy engine with a notice; diagnostics then come from parameter snapshots.
+    ``"numba"`` and ``"numpy"`` force one engine; ``"reference"`` runs the readable
+    :func:`initlab.train.train` loop once per initializer, recording during training.
 
     ``dataset`` is a :class:`Dataset` or a registered name (built with its defaults).
     ``layer_sizes`` defaults to ``[n_features, 10, 5, n_outputs]``, with one output unit for
@@ -180,24 +188,44 @@ def compare(
     check_iterations(iterations)
     if diagnose_every is not None:
         check_iterations(diagnose_every, "diagnose_every")
+    if engine not in ENGINES:
+        raise ValueError(f"Argument `engine` must be one of {list(ENGINES)}. Received: {engine!r}")
     resolved = [(init, initializers.get(init)) for init in inits]
+    initial = [init_params(mlp, init_rng(seed), init, X=data.X_train) for _, init in resolved]
+    train_seed = 0 if seed == NOTEBOOK else seed
+    every = diagnose_every or iterations
+    if engine == "reference":
+        results = [
+            train(
+                mlp, params, data.X_train, data.y_train, learning_rate=learning_rate,
+                iterations=iterations, record_every=record_every, optimizer=optimizer,
+                batch_size=batch_size, l2=l2, seed=train_seed,
+                recorder=Recorder(every=every, keep_params=keep_params),
+            )
+            for params in initial
+        ]  # fmt: skip
+    else:
+        from initlab.engine import records_from_snapshots, train_batch
+
+        results = train_batch(
+            mlp, initial, data.X_train, data.y_train, learning_rate=learning_rate,
+            iterations=iterations, record_every=record_every, optimizer=optimizer,
+            batch_size=batch_size, l2=l2, seed=train_seed,
+            engine=engine,  # type: ignore[arg-type]  # checked against ENGINES above
+            checkpoint_every=every,
+        )  # fmt: skip
+        plain_gd = optim.get(optimizer).name == "gd" and batch_size is None
+        for result in results:
+            snapshots = result.records.snapshots if result.records else {}
+            result.records = records_from_snapshots(
+                mlp, snapshots, data.X_train, data.y_train, l2,
+                learning_rate=learning_rate if plain_gd else None,
+                end=None if result.diverged else result.iterations_run,
+            )  # fmt: skip
+            if not keep_params:
+                result.records.snapshots.clear()
     runs = []
-    for identifier, init in resolved:
-        params = init_params(mlp, init_rng(seed), init, X=data.X_train)
-        result = train(
-            mlp,
-            params,
-            data.X_train,
-            data.y_train,
-            learning_rate=learning_rate,
-            iterations=iterations,
-            record_every=record_every,
-            optimizer=optimizer,
-            batch_size=batch_size,
-            l2=l2,
-            seed=0 if seed == NOTEBOOK else seed,
-            recorder=Recorder(every=diagnose_every or iterations, keep_params=keep_params),
-        )
+    for (identifier, init), result in zip(resolved, results, strict=True):
         findings = diagnose(result.records or Records(), result.diverged_at)
         runs.append(
             Run(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -21,9 +22,9 @@ from initlab import datasets, diagnostics
 from initlab.datasets import Dataset
 from initlab.experiments.spec import RunConfig, Spec
 from initlab.experiments.store import ResultStore, RunRow
-from initlab.network import MLP, init_params
+from initlab.network import MLP, Params, init_params
 from initlab.rng import streams
-from initlab.train import TrainResult, train
+from initlab.train import TrainResult
 
 MAX_BATCH = 256
 """Runs per batch: large enough to amortise a batch's start, small enough to lose little
@@ -68,26 +69,51 @@ def train_batch_rows(configs: Sequence[RunConfig]) -> list[RunRow]:
     data = build_data(first)
     mlp = build_mlp(first, data)
     base = baseline_cost(data.y_train)
-    rows = []
+    # Mini-batch order comes from each run's seed: only runs of one seed share a batch order.
+    subsets: dict[int | None, list[RunConfig]] = defaultdict(list)
     for config in configs:
+        subsets[config.seed if config.batch_size else None].append(config)
+    rows: dict[str, RunRow] = {}
+    for subset in subsets.values():
         start = time.perf_counter()
-        params = init_params(mlp, streams(config.seed).init, dict(config.init), X=data.X_train)
-        result = train(
-            mlp,
-            params,
-            data.X_train,
-            data.y_train,
-            learning_rate=config.learning_rate,
-            iterations=config.iterations,
-            record_every=config.record_every,
-            optimizer=config.optimizer,
-            batch_size=config.batch_size,
-            l2=config.l2,
-            seed=config.seed,
-            recorder=diagnostics.Recorder(every=config.iterations),
-        )
-        rows.append(_row(config, result, data, base, time.perf_counter() - start, "numpy"))
-    return rows
+        initial = [
+            init_params(mlp, streams(c.seed).init, dict(c.init), X=data.X_train) for c in subset
+        ]
+        results, engine = _train(mlp, initial, data, subset)
+        seconds = (time.perf_counter() - start) / len(subset)
+        for config, result in zip(subset, results, strict=True):
+            rows[config.key] = _row(config, result, data, base, seconds, engine)
+    return [rows[c.key] for c in configs]
+
+
+def _train(
+    mlp: MLP, initial: list[Params], data: Dataset, configs: Sequence[RunConfig]
+) -> tuple[list[TrainResult], str]:
+    """Train one architecture's runs together with the batched engine (compiled where Numba
+    is installed), then derive their start and end diagnostics from snapshots."""
+    from initlab.engine import EngineFallbackWarning, records_from_snapshots, train_batch
+
+    first = configs[0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", EngineFallbackWarning)
+        results = train_batch(
+            mlp, initial, data.X_train, data.y_train,
+            learning_rate=[c.learning_rate for c in configs], iterations=first.iterations,
+            record_every=first.record_every, optimizer=first.optimizer,
+            batch_size=first.batch_size, l2=first.l2, seed=first.seed,
+            checkpoint_every=first.iterations,
+        )  # fmt: skip
+    engine = "numpy" if any(w.category is EngineFallbackWarning for w in caught) else "numba"
+    plain_gd = first.optimizer == "gd" and first.batch_size is None
+    for config, result in zip(configs, results, strict=True):
+        snapshots = result.records.snapshots if result.records else {}
+        result.records = records_from_snapshots(
+            mlp, snapshots, data.X_train, data.y_train, first.l2,
+            learning_rate=config.learning_rate if plain_gd else None,
+            end=None if result.diverged else result.iterations_run,
+        )  # fmt: skip
+        result.records.snapshots.clear()
+    return results, engine
 
 
 def _row(

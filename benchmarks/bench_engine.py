@@ -1,0 +1,294 @@
+"""The batched engines against the plain-NumPy notebook loop, in the same process.
+
+This machine's timings drift by ±10 % (and more) from minute to minute, so every engine
+measurement is paired with a measurement of the plain-NumPy notebook loop (the reference of
+every initlab benchmark) taken just before it, and ratios are medians over trials:
+
+(a) the notebook comparison — zeros, ×10 random and He, 3 runs × ``--iterations`` — as one
+    batch on the compiled engine, against the three plain loops; target ≥ 8×. The compile is
+    excluded and reported on its own: on a cold cache (a fresh ``NUMBA_CACHE_DIR``, in a
+    subprocess) and loaded from the warm cache.
+(b) a sweep of ``--models`` He initializations (seeds 0, 1, …) on the notebook network and
+    data: per-model speed ratio = (plain seconds per model) / (engine seconds / models);
+    target ≥ 12×. Also the GFLOP/s achieved (formula printed), and peak memory: the
+    process's maximum resident set size, and the peak of NumPy's allocations (tracemalloc).
+    The NumPy engine is timed on the same models over fewer iterations (``--numpy-iterations``).
+(c) linear scaling: the compiled engine's time at three sizes each of models, iterations
+    and examples; the exponent of a log-log fit should be ≈ 1.
+(d) what the threads add here: one batch on one thread and on all (``NUMBA_NUM_THREADS``),
+    which bounds what the sweep can gain from parallelism on this machine.
+
+Run:  python benchmarks/bench_engine.py [--models 1024] [--iterations 15000] [--trials 5]
+      [--json]; ``--quick`` shrinks everything for a smoke run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+import numba
+import numpy as np
+
+import initlab
+from bench_compare import notebook_loop
+from initlab import MLP, circles, init_params
+from initlab.engine import kernel, train_batch
+from initlab.rng import notebook_init_rng, streams
+
+NOTEBOOK_INITS = ("zeros", "random", "he")
+
+COMPILE_SNIPPET = """
+import time
+import numpy as np
+t0 = time.perf_counter()
+from initlab import MLP, circles, init_params
+from initlab.engine import train_batch
+from initlab.rng import notebook_init_rng
+data, mlp = circles(), MLP([2, 10, 5, 1])
+params = [init_params(mlp, notebook_init_rng(), "he")]
+t1 = time.perf_counter()
+for dtype in (np.float64, np.float32):
+    train_batch(mlp, params, data.X_train, data.y_train, iterations=1, engine="numba", dtype=dtype)
+    t2 = time.perf_counter()
+    train_batch(mlp, params, data.X_train, data.y_train, iterations=1, engine="numba", dtype=dtype)
+    t3 = time.perf_counter()
+    print((t2 - t1) - (t3 - t2))
+    t1 = time.perf_counter()
+"""
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def flops_per_iteration(sizes: tuple[int, ...], m: int) -> int:
+    """Floating-point operations of one full-batch GD iteration of one model, counted as
+    the kernel does them (a multiply-add is 2; exp, comparisons and ReLU masks count 0):
+
+    forward  2·m·Σ n_l·n_{l-1}  (W·A)  + m·Σ n_l  (bias)
+    backward m·n_L (P − Y) + m·n_L (×1/m) + 2·m·Σ n_l·n_{l-1} (dW) + m·Σ n_l (db)
+             + 2·m·Σ_{l≥2} n_l·n_{l-1} (Wᵀ·dZ) + m·Σ_{hidden} n_l (⊙ φ′)
+    update   2·P  (P parameters)
+    """
+    pairs = [a * b for a, b in itertools.pairwise(sizes)]
+    units = sum(sizes[1:])
+    hidden = sum(sizes[1:-1])
+    params = sum(p + b for p, b in zip(pairs, sizes[1:]))
+    forward = 2 * m * sum(pairs) + m * units
+    backward = 2 * m * sizes[-1] + 2 * m * sum(pairs) + m * units
+    backward += 2 * m * sum(pairs[1:]) + m * hidden
+    return forward + backward + 2 * params
+
+
+def compile_times() -> dict[str, list[float]]:
+    """Compile time of the kernel (float64, float32) on a cold cache, then on the warm one."""
+    out: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        for label in ("cold", "warm"):
+            text = subprocess.run(
+                [sys.executable, "-c", COMPILE_SNIPPET], env=env, check=True,
+                capture_output=True, text=True,
+            ).stdout  # fmt: skip
+            out[label] = [float(line) for line in text.split()]
+    return out
+
+
+def fit_exponent(sizes: list[int], seconds: list[float]) -> float:
+    """Slope of log(seconds) against log(size): 1 for linear."""
+    slope = np.polyfit(np.log(sizes), np.log(seconds), 1)[0]
+    return float(slope)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=int, default=1024)
+    parser.add_argument("--iterations", type=int, default=15_000)
+    parser.add_argument("--numpy-iterations", type=int, default=500)
+    parser.add_argument("--trials", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--no-compile", action="store_true", help="skip the compile timing")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    if args.quick:
+        args.models, args.iterations, args.numpy_iterations, args.trials = 64, 1000, 100, 3
+
+    data = circles()
+    mlp = MLP([2, 10, 5, 1])
+    X, Y = data.X_train.T, data.y_train.reshape(1, -1)
+    n_iter = args.iterations
+    threads = kernel.threads()
+
+    def plain(inits: tuple[str, ...], iterations: int) -> float:
+        return timed(lambda: [notebook_loop(X, Y, init, iterations) for init in inits])
+
+    def batch(params: list[Any], iterations: int, engine: str = "numba", on: Any = data) -> float:
+        start = time.perf_counter()
+        train_batch(mlp, params, on.X_train, on.y_train, iterations=iterations, engine=engine)
+        return time.perf_counter() - start
+
+    compile_s = None if args.no_compile else compile_times()
+    notebook = [init_params(mlp, notebook_init_rng(), init) for init in NOTEBOOK_INITS]
+    batch(notebook, 10)  # load (or compile) the kernel before timing
+
+    # (a) the notebook comparison, paired trials.
+    a_trials = []
+    for _ in range(args.trials):
+        plain_s = plain(NOTEBOOK_INITS, n_iter)
+        a_trials.append((plain_s, batch(notebook, n_iter)))
+    a_ratio = [p / e for p, e in a_trials]
+
+    # (b) the sweep: the plain loop (one He run) before and after, the sweep between.
+    base_models, base_iter = 32 * threads, max(100, n_iter // 15)
+    n_models = max(args.models, 4 * base_models)
+    many = [init_params(mlp, streams(s).init, "he") for s in range(n_models)]
+    sweep = many[: args.models]
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    before = plain(("he",), n_iter)
+    tracemalloc.start()
+    sweep_s = batch(sweep, n_iter)
+    _, traced_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    after = plain(("he",), n_iter)
+    plain_per_model = (before + after) / 2
+    per_model_ratio = plain_per_model / (sweep_s / args.models)
+    flops = flops_per_iteration(mlp.layer_sizes, X.shape[1])
+    gflops = flops * n_iter * args.models / sweep_s / 1e9
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    np_before = plain(("he",), args.numpy_iterations)
+    numpy_s = batch(sweep, args.numpy_iterations, engine="numpy")
+    np_after = plain(("he",), args.numpy_iterations)
+    numpy_ratio = (np_before + np_after) / 2 / (numpy_s / args.models)
+
+    # (c) linear scaling: three sizes each of models, iterations and examples; the sizes
+    # of each are timed in turn, round after round, and the median of the rounds is kept.
+    def scaling_of(sizes: list[int], run: Callable[[int], float]) -> dict[str, Any]:
+        times: list[list[float]] = [[] for _ in sizes]
+        for _ in range(args.trials):
+            for k, size in enumerate(sizes):
+                times[k].append(run(size))
+        return {"sizes": sizes, "seconds": [statistics.median(t) for t in times]}
+
+    sets = {n: circles(n_train=n) for n in (300, 600, 1200)}
+    scaling = {
+        "models": scaling_of(
+            [base_models, 2 * base_models, 4 * base_models],
+            lambda k: batch(many[:k], base_iter),
+        ),
+        "iterations": scaling_of(
+            [base_iter, 2 * base_iter, 4 * base_iter],
+            lambda t: batch(many[:base_models], t),
+        ),
+        "examples": scaling_of(
+            list(sets), lambda n: batch(many[:base_models], base_iter, on=sets[n])
+        ),
+    }
+
+    # (d) what the threads add on this machine: the same batch on one thread and on all.
+    def on_threads(count: int) -> float:
+        saved = numba.config.NUMBA_NUM_THREADS  # read by kernel.threads()
+        numba.config.NUMBA_NUM_THREADS = count
+        try:
+            return batch(many[: 2 * base_models], base_iter)
+        finally:
+            numba.config.NUMBA_NUM_THREADS = saved
+
+    parallel = [(on_threads(1), on_threads(threads)) for _ in range(args.trials)]
+    speedup = statistics.median(one / many_s for one, many_s in parallel)
+
+    for entry in scaling.values():
+        entry["exponent"] = fit_exponent(entry["sizes"], entry["seconds"])
+
+    result = {
+        "benchmark": "initlab.engine.train_batch vs the plain-NumPy notebook loop",
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "initlab": initlab.__version__,
+        "cpus": os.cpu_count(),
+        "threads": threads,
+        "iterations": n_iter,
+        "compile_s": compile_s,
+        "notebook": {
+            "runs": list(NOTEBOOK_INITS),
+            "trials": [{"plain_s": p, "engine_s": e} for p, e in a_trials],
+            "speed_ratio_median": statistics.median(a_ratio),
+            "speed_ratio_range": [min(a_ratio), max(a_ratio)],
+            "target": 8.0,
+        },
+        "sweep": {
+            "models": args.models,
+            "engine_s": sweep_s,
+            "plain_s_per_model": plain_per_model,
+            "plain_s_before_after": [before, after],
+            "per_model_speed_ratio": per_model_ratio,
+            "target": 12.0,
+            "flops_per_model_iteration": flops,
+            "gflops": gflops,
+            "max_rss_bytes": maxrss,
+            "max_rss_before_sweep_bytes": rss_before,
+            "tracemalloc_peak_bytes": traced_peak,
+            "numpy_engine_iterations": args.numpy_iterations,
+            "numpy_engine_s": numpy_s,
+            "numpy_engine_per_model_speed_ratio": numpy_ratio,
+        },
+        "scaling": scaling,
+        "threads_speedup": {"threads": threads, "median": speedup, "trials": parallel},
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    a = result["notebook"]
+    lines = [f"threads: {threads}; iterations: {n_iter}"]
+    if compile_s:
+        lines.append(
+            "compile (float64, float32): cold cache "
+            + ", ".join(f"{t:.1f} s" for t in compile_s["cold"])
+            + "; warm cache "
+            + ", ".join(f"{t:.2f} s" for t in compile_s["warm"])
+        )
+    lo, hi = a["speed_ratio_range"]
+    engine_a = statistics.median(e for _, e in a_trials)
+    plain_a = statistics.median(p for p, _ in a_trials)
+    lines += [
+        f"(a) notebook comparison, 3 runs as one batch: {engine_a:.3f} s vs plain loop "
+        f"{plain_a:.2f} s → {a['speed_ratio_median']:.1f}x (median of {args.trials} paired "
+        f"trials; {lo:.1f}–{hi:.1f}x; target ≥ 8x)",
+        f"(b) sweep of {args.models} models: {sweep_s:.1f} s; plain loop {plain_per_model:.3f} s "
+        f"per model → per-model speed ratio {per_model_ratio:.1f}x (target ≥ 12x)",
+        f"    {gflops:.1f} GFLOP/s ({flops:,} flops per model-iteration: "
+        "forward 2m·Σn_l·n_{l-1} + m·Σn_l; backward 2m·n_L + 2m·Σn_l·n_{l-1} + m·Σn_l "
+        "+ 2m·Σ_{l≥2}n_l·n_{l-1} + m·Σhidden; update 2P)",
+        f"    peak memory: max RSS {maxrss / 2**20:.0f} MiB (whole process; "
+        f"{rss_before / 2**20:.0f} MiB before the sweep); NumPy allocations during it "
+        f"{traced_peak / 2**20:.1f} MiB (tracemalloc)",
+        f"    NumPy engine, {args.numpy_iterations} iterations: {numpy_s:.2f} s → per-model speed "
+        f"ratio {numpy_ratio:.1f}x",
+        "(c) scaling (exponent of time vs size; 1 = linear):",
+    ]
+    for name, entry in scaling.items():
+        pairs = ", ".join(f"{s}: {t:.3f} s" for s, t in zip(entry["sizes"], entry["seconds"]))
+        lines.append(f"    {name:10s} {entry['exponent']:.2f}  ({pairs})")
+    lines.append(
+        f"(d) {threads} threads vs 1 on the same batch: {speedup:.2f}x faster "
+        f"(parallel efficiency {speedup / threads:.0%}; median of {args.trials})"
+    )
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,534 @@
+"""Train many networks of one architecture at once: a compiled engine and a batched NumPy one.
+
+:func:`train_batch` takes one :class:`~initlab.network.MLP`, a list of initial parameters
+(one per model) and the data, and returns one :class:`~initlab.train.TrainResult` per model:
+the same objects :func:`~initlab.train.train` returns, so callers can switch between them.
+:func:`~initlab.train.train` stays the readable reference; both engines reproduce it.
+
+Engines:
+
+``"numba"``
+    :mod:`initlab.engine.kernel`: a compiled kernel trains each model from start to end, its
+    work arrays allocated once; models run in parallel on ``NUMBA_NUM_THREADS`` threads (all
+    cores by default). Covers every built-in hidden activation, the sigmoid and softmax
+    heads, ``"gd"``, ``"momentum"`` (Nesterov too) and ``"adam"``, L2, per-model learning
+    rates, full-batch and mini-batch training (``train()``'s batch order, drawn up front),
+    float64 and float32. The first call on a machine compiles it (about 10 s per dtype) and
+    caches the machine code on disk; later processes load it in a fraction of a second.
+    (Threads rather than ``numba.prange``: a ``parallel=True`` wrapper re-optimizes the whole
+    kernel once more and added about 10 s per dtype to the compile, for no gain over a pool
+    that hands out one model at a time, which also balances models that stop early.)
+``"numpy"``
+    :mod:`initlab.engine.batched`: all models stacked along a leading axis and trained with
+    broadcasting ``np.matmul``. Covers everything ``train()`` covers, custom activations and
+    optimizers included.
+``"auto"`` (default)
+    ``"numba"`` where it is installed and covers the run, else ``"numpy"`` with an
+    :class:`EngineFallbackWarning` naming what was missing.
+
+All models of a batch share ``X``, ``y``, the optimizer, ``l2`` and the mini-batch order
+(that of ``train(..., seed=seed)``); each has its own initial parameters and may have its own
+learning rate. A model whose cost becomes NaN or infinite stops there and is reported as
+diverged, exactly as ``train()`` reports it; the others go on.
+
+With ``checkpoint_every=k`` each result's ``records`` is a
+:class:`~initlab.diagnostics.Records` holding parameter snapshots at iterations 0, k, 2k, …
+(before that iteration's update) and at the end; :func:`records_from_snapshots` turns them
+into the per-layer rows a :class:`~initlab.diagnostics.Recorder` would have taken, so
+diagnostics cost nothing inside the training loop.
+
+>>> from initlab import MLP, circles, init_params
+>>> from initlab.rng import streams
+>>> data, mlp = circles(), MLP([2, 10, 5, 1])
+>>> inits = [init_params(mlp, streams(s).init, "he") for s in range(4)]
+>>> results = train_batch(mlp, inits, data.X_train, data.y_train, iterations=200,
+...                       record_every=100, engine="numpy")
+>>> [r.history.iterations for r in results][0]
+[0, 100]
+>>> all(r.status == "completed" for r in results)
+True
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import DTypeLike, NDArray
+
+from initlab import activations, optim
+from initlab.datasets import check_xy
+from initlab.diagnostics import HISTOGRAM_BINS, Recorder, Records
+from initlab.engine.batched import Outcome, train_stacked
+from initlab.network import (
+    MLP,
+    Layer,
+    Params,
+    backward_columns,
+    forward_columns,
+    l2_penalty,
+)
+from initlab.rng import streams
+from initlab.train import (
+    History,
+    TrainResult,
+    check_iterations,
+    check_l2,
+    minibatches,
+)
+
+__all__ = [
+    "ENGINES",
+    "EngineFallbackWarning",
+    "records_from_snapshots",
+    "train_batch",
+]
+
+Engine = Literal["auto", "numba", "numpy"]
+ENGINES: tuple[Engine, ...] = ("auto", "numba", "numpy")
+DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+
+MAX_ORDER = 1 << 24
+"""Mini-batch indices (iterations × batch size, about) the compiled engine draws up front at
+most (128 MiB); longer mini-batch runs use the NumPy engine, which draws them as it goes."""
+
+
+class EngineFallbackWarning(UserWarning):
+    """``engine="auto"`` could not use the compiled engine and used the NumPy one."""
+
+
+@dataclass(frozen=True)
+class _Run:
+    """A validated :func:`train_batch` call."""
+
+    mlp: MLP
+    params_list: list[Params]
+    A0: NDArray[np.float64]
+    Y: NDArray[np.float64]
+    learning_rates: list[float]
+    optimizer: optim.Optimizer
+    iterations: int
+    record_every: int
+    batch_size: int | None
+    """``None``: full batch (also when the batch size is at least the number of examples)."""
+    l2: float
+    seed: int
+    dtype: np.dtype[Any]
+    checkpoint_every: int | None
+
+    @property
+    def n(self) -> int:
+        return int(self.A0.shape[1])
+
+    @property
+    def per_epoch(self) -> int:
+        return 1 if self.batch_size is None else -(-self.n // self.batch_size)
+
+    def batch_index(self, order: NDArray[np.int64], iteration: int) -> NDArray[np.int64]:
+        """The examples of mini-batch ``iteration`` in the concatenated epoch ``order``."""
+        assert self.batch_size is not None
+        start = (iteration % self.per_epoch) * self.batch_size
+        first = (iteration // self.per_epoch) * self.n + start
+        return order[first : first + min(self.batch_size, self.n - start)]
+
+    def order(self) -> NDArray[np.int64]:
+        """``train()``'s mini-batch order for ``seed``: one permutation per epoch, as many
+        epochs as the iterations use, concatenated."""
+        epochs = -(-self.iterations // self.per_epoch)
+        rng = streams(self.seed).batch
+        return np.concatenate([rng.permutation(self.n) for _ in range(epochs)]).astype(np.int64)
+
+
+def train_batch(
+    mlp: MLP,
+    params_list: Sequence[Params],
+    X: NDArray[np.float64],
+    y: NDArray[np.integer],
+    *,
+    learning_rate: float | Sequence[float] = 0.01,
+    iterations: int = 15_000,
+    record_every: int = 1000,
+    optimizer: str | dict[str, Any] | optim.Optimizer = "gd",
+    batch_size: int | None = None,
+    l2: float = 0.0,
+    seed: int = 0,
+    dtype: DTypeLike = np.float64,
+    engine: Engine = "auto",
+    checkpoint_every: int | None = None,
+) -> list[TrainResult]:
+    """Train one model per entry of ``params_list``, all at once; one ``TrainResult`` each.
+
+    Every argument means what it means to :func:`~initlab.train.train`, which each result
+    reproduces (to rounding: see :mod:`initlab.engine.kernel`), and ``params_list`` is not
+    modified. In addition:
+
+    learning_rate
+        One float for every model, or one per model.
+    dtype
+        ``np.float64`` (default) or ``np.float32``: the arithmetic of the training loop.
+        Results are float64 either way (float32 values, exactly).
+    engine
+        ``"auto"``, ``"numba"`` (an error if Numba is missing or does not cover the run) or
+        ``"numpy"``; see :mod:`initlab.engine`.
+    checkpoint_every
+        Keep parameter snapshots at iterations 0, k, 2k, … and at the end in each result's
+        ``records.snapshots`` (see :func:`records_from_snapshots`).
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"Argument `engine` must be one of {list(ENGINES)}. Received: {engine!r}")
+    run = _validate(
+        mlp, params_list, X, y, learning_rate, iterations, record_every, optimizer,
+        batch_size, l2, seed, dtype, checkpoint_every,
+    )  # fmt: skip
+    use_numba = engine != "numpy" and _compiled_engine(run, required=engine == "numba")
+    outcomes = _train_numba(run) if use_numba else _train_numpy(run)
+    return [_result(run, k, outcome) for k, outcome in enumerate(outcomes)]
+
+
+def _validate(
+    mlp: MLP,
+    params_list: Sequence[Params],
+    X: Any,
+    y: Any,
+    learning_rate: float | Sequence[float],
+    iterations: int,
+    record_every: int,
+    optimizer: str | dict[str, Any] | optim.Optimizer,
+    batch_size: int | None,
+    l2: float,
+    seed: int,
+    dtype: DTypeLike,
+    checkpoint_every: int | None,
+) -> _Run:
+    params_list = list(params_list)
+    if not params_list:
+        raise ValueError("Give at least one model's parameters. Received: params_list=[]")
+    for k, params in enumerate(params_list):
+        if len(params) != mlp.n_layers or any(
+            layer.W.shape != shape or layer.b.shape != (shape[0], 1)
+            for layer, shape in zip(params, mlp.weight_shapes())
+        ):
+            raise ValueError(
+                f"Model {k}'s parameter shapes {[layer.W.shape for layer in params]} do not "
+                f"match the network's weight shapes {mlp.weight_shapes()}"
+            )
+    if isinstance(learning_rate, Sequence | np.ndarray):
+        rates = [optim.check_learning_rate(_number(v)) for v in learning_rate]
+        if len(rates) != len(params_list):
+            raise ValueError(
+                f"Got {len(rates)} learning rates for {len(params_list)} models; give one "
+                "float, or one per model"
+            )
+    else:
+        rates = [optim.check_learning_rate(_number(learning_rate))] * len(params_list)
+    opt = optim.get(optimizer)
+    iterations = check_iterations(iterations)
+    record_every = check_iterations(record_every, "record_every")
+    l2 = check_l2(l2)
+    if checkpoint_every is not None:
+        checkpoint_every = check_iterations(checkpoint_every, "checkpoint_every")
+    try:
+        dt: np.dtype[Any] | None = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt not in DTYPES:
+        raise ValueError(f"Argument `dtype` must be np.float64 or np.float32. Received: {dtype!r}")
+    streams(seed)  # validates the seed
+    X_arr, y_int = check_xy(X, y, n_features=mlp.n_features, n_classes=mlp.n_classes)
+    if batch_size is not None:
+        batch_size = check_iterations(batch_size, "batch_size")
+        if batch_size >= X_arr.shape[0]:
+            batch_size = None
+    return _Run(
+        mlp=mlp,
+        params_list=params_list,
+        A0=X_arr.T,  # as train() has it: a transposed view
+        Y=mlp.head.encode(y_int),
+        learning_rates=rates,
+        optimizer=opt,
+        iterations=iterations,
+        record_every=record_every,
+        batch_size=batch_size,
+        l2=l2,
+        seed=int(seed),
+        dtype=dt,
+        checkpoint_every=checkpoint_every,
+    )
+
+
+def _number(value: Any) -> Any:
+    """NumPy scalars as Python numbers, so the shared validators accept them."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+# --- choosing the engine ---------------------------------------------------------------------
+
+
+def _compiled_engine(run: _Run, required: bool) -> bool:
+    """Whether the compiled engine covers ``run``; if not, raise (``required``) or warn."""
+    try:
+        from initlab.engine import kernel
+    except ImportError as exc:
+        if required:
+            raise ImportError(
+                "engine='numba' needs Numba: pip install 'initlab[engine]' "
+                f"({type(exc).__name__}: {exc})"
+            ) from exc
+        missing: str | None = f"Numba, which is not installed or failed to import ({exc})"
+    else:
+        missing = _not_covered(run, kernel.ACTIVATION_CODES)
+        if missing is not None and required:
+            raise ValueError(
+                f"engine='numba' does not cover {missing}; use engine='numpy' or engine='auto'"
+            )
+    if missing is None:
+        return True
+    warnings.warn(
+        f"The compiled engine does not cover {missing}; training with the NumPy engine",
+        EngineFallbackWarning,
+        stacklevel=3,
+    )
+    return False
+
+
+def _not_covered(run: _Run, compiled_activations: dict[str, int]) -> str | None:
+    """What in ``run`` the compiled engine lacks, in words, or ``None``."""
+    for name, fn in zip(run.mlp.hidden_activations, run.mlp.activation_fns):
+        if name not in compiled_activations or fn is not activations.ACTIVATIONS.get(name):
+            return f"the activation {name!r} (it has {', '.join(compiled_activations)})"
+    if type(run.optimizer) not in (optim.GradientDescent, optim.Momentum, optim.Adam):
+        return f"the optimizer {run.optimizer!r} (it has gd, momentum, adam)"
+    if run.batch_size is not None and -(-run.iterations // run.per_epoch) * run.n > MAX_ORDER:
+        return f"mini-batch runs drawing more than {MAX_ORDER:,} indices"
+    return None
+
+
+# --- the engines -----------------------------------------------------------------------------
+
+
+def _train_numpy(run: _Run) -> list[Outcome]:
+    batches: Iterator[NDArray[np.intp]] | None = None
+    if run.batch_size is not None:
+        batches = minibatches(run.n, run.batch_size, streams(run.seed).batch)
+    return train_stacked(
+        run.mlp,
+        run.params_list,
+        run.A0,
+        run.Y,
+        run.learning_rates,
+        optimizer=run.optimizer,
+        iterations=run.iterations,
+        record_every=run.record_every,
+        batches=batches,
+        l2=run.l2,
+        checkpoint_every=run.checkpoint_every,
+        dtype=run.dtype,
+    )
+
+
+def _train_numba(run: _Run) -> list[Outcome]:
+    from initlab.engine import kernel
+
+    mlp, dtype = run.mlp, run.dtype
+    M = len(run.params_list)
+    theta = np.stack([_flatten(params) for params in run.params_list]).astype(dtype)
+    lrs = np.array(run.learning_rates, dtype=dtype)
+    X = np.array(run.A0, dtype=dtype, order="C")
+    Y = np.array(run.Y, dtype=dtype, order="C")
+    sizes = np.array(mlp.layer_sizes, dtype=np.int64)
+    acts = np.array([kernel.ACTIVATION_CODES[a] for a in mlp.hidden_activations], np.int64)
+    constants = np.array(_constants(run), dtype=dtype)
+    every = run.checkpoint_every or 0
+    settings = np.zeros(kernel.N_SETTINGS, dtype=np.int64)
+    settings[kernel.S_OPTIMIZER] = kernel.OPTIMIZER_CODES[run.optimizer.name]
+    settings[kernel.S_NESTEROV] = int(getattr(run.optimizer, "nesterov", False))
+    settings[kernel.S_ITERATIONS] = run.iterations
+    settings[kernel.S_RECORD_EVERY] = run.record_every
+    settings[kernel.S_CHECKPOINT_EVERY] = every
+    settings[kernel.S_BATCH] = run.batch_size or 0
+    order = run.order() if run.batch_size is not None else np.zeros(0, np.int64)
+    n_records = -(-run.iterations // run.record_every)
+    costs = np.full((M, n_records), np.nan)
+    status = np.zeros((M, 2), dtype=np.int64)
+    n_snaps = -(-run.iterations // every) + 1 if every else 0
+    snaps = np.zeros((M, n_snaps, theta.shape[1]), dtype=dtype)
+
+    def train_one(k: int) -> None:
+        kernel.train_model(
+            theta[k], lrs[k], X, Y, sizes, acts, constants, settings, order,
+            costs[k], status[k], snaps[k],
+        )  # fmt: skip
+
+    threads = min(M, kernel.threads())
+    if threads == 1:
+        for k in range(M):
+            train_one(k)
+    else:
+        with ThreadPoolExecutor(threads, thread_name_prefix="initlab-engine") as pool:
+            list(pool.map(train_one, range(M)))
+
+    outcomes = []
+    for k in range(M):
+        ran, diverged = int(status[k, 0]), bool(status[k, 1])
+        params = _unflatten(mlp, theta[k])
+        snapshots = {}
+        if every:
+            taken = -(-ran // every) + (0 if diverged else 1)
+            points = [*range(0, ran, every), ran][:taken]
+            snapshots = {i: _unflatten(mlp, snaps[k, q]) for q, i in enumerate(points)}
+        diverged_cost = None
+        if diverged:  # the reference's value for it, inf or NaN, from the same parameters
+            A0, Y_batch = X, Y
+            if run.batch_size is not None:
+                index = run.batch_index(order, ran)
+                A0, Y_batch = X[:, index], Y[:, index]
+            diverged_cost = _cost(mlp, params, A0, Y_batch, run.l2)
+            if math.isfinite(diverged_cost):  # finite in float64 only: keep it non-finite
+                diverged_cost = math.inf
+        recorded = costs[k, : -(-ran // run.record_every)].tolist()
+        outcomes.append(Outcome(params, recorded, ran, diverged, diverged_cost, snapshots))
+    return outcomes
+
+
+def _constants(run: _Run) -> list[float]:
+    """The kernel's constants array (see ``kernel.C_*``), in the order of its indices."""
+    opt = run.optimizer
+    beta1 = getattr(opt, "beta1", 0.0)
+    beta2 = getattr(opt, "beta2", 0.0)
+    return [
+        0.0,
+        1.0,
+        0.5,
+        activations.LEAKY_RELU_SLOPE,
+        activations.SELU_SCALE,
+        activations.SELU_ALPHA,
+        activations.SELU_SCALE * activations.SELU_ALPHA,
+        math.sqrt(2.0),
+        math.sqrt(2.0 * math.pi),
+        run.l2,
+        getattr(opt, "beta", 0.0),
+        beta1,
+        1 - beta1,
+        beta2,
+        1 - beta2,
+        getattr(opt, "eps", 0.0),
+    ]
+
+
+def _flatten(params: Params) -> NDArray[np.float64]:
+    return np.concatenate([np.concatenate([layer.W.ravel(), layer.b.ravel()]) for layer in params])
+
+
+def _unflatten(mlp: MLP, flat: NDArray[Any]) -> Params:
+    params, start = [], 0
+    for n_out, n_in in mlp.weight_shapes():
+        W = flat[start : start + n_out * n_in].reshape(n_out, n_in)
+        b = flat[start + n_out * n_in : start + n_out * (n_in + 1)].reshape(n_out, 1)
+        params.append(Layer(W.astype(np.float64), b.astype(np.float64)))
+        start += n_out * (n_in + 1)
+    return params
+
+
+# --- results ---------------------------------------------------------------------------------
+
+
+def _cost(mlp: MLP, params: Params, A0: NDArray[Any], Y: NDArray[Any], l2: float) -> float:
+    """``train()``'s cost, in the dtype of ``A0``: cross-entropy from the logits + L2 term."""
+    if A0.dtype != np.float64:
+        params = [Layer(layer.W.astype(A0.dtype), layer.b.astype(A0.dtype)) for layer in params]
+    with np.errstate(over="ignore", invalid="ignore"):
+        logits = forward_columns(mlp, params, A0).logits
+        return float(mlp.head.loss(logits, Y) + l2_penalty(params, l2, Y.shape[1]))
+
+
+def _result(run: _Run, k: int, outcome: Outcome) -> TrainResult:
+    history = History()
+    for r, cost in enumerate(outcome.costs):
+        history.append(r * run.record_every, float(cost))
+    if outcome.diverged:
+        assert outcome.diverged_cost is not None
+        history.append(outcome.iterations_run, outcome.diverged_cost)
+    A0, Y = run.A0, run.Y
+    if run.dtype != np.float64:
+        A0, Y = A0.astype(run.dtype), Y.astype(run.dtype)
+    final_cost = _cost(run.mlp, outcome.params, A0, Y, run.l2)
+    params = [
+        Layer(layer.W.astype(np.float64), layer.b.astype(np.float64)) for layer in outcome.params
+    ]
+    snapshots = {
+        i: [Layer(layer.W.astype(np.float64), layer.b.astype(np.float64)) for layer in snap]
+        for i, snap in outcome.snapshots.items()
+    }
+    return TrainResult(
+        mlp=run.mlp,
+        initial_params=[layer.copy() for layer in run.params_list[k]],
+        params=params,
+        history=history,
+        learning_rate=run.learning_rates[k],
+        iterations=run.iterations,
+        iterations_run=outcome.iterations_run,
+        status="diverged" if outcome.diverged else "completed",
+        final_cost=final_cost,
+        diverged_at=outcome.iterations_run if outcome.diverged else None,
+        records=Records(snapshots=snapshots) if run.checkpoint_every is not None else None,
+    )
+
+
+def records_from_snapshots(
+    mlp: MLP,
+    snapshots: dict[int, Params],
+    X: NDArray[np.float64],
+    y: NDArray[np.integer],
+    l2: float = 0.0,
+    *,
+    learning_rate: float | None = None,
+    end: int | None = None,
+    bins: int = HISTOGRAM_BINS,
+) -> Records:
+    """Per-layer records from parameter snapshots, as a :class:`~initlab.diagnostics.Recorder`
+    would have taken them during training: one forward and backward pass on ``(X, y)`` per
+    snapshot, recorded with :meth:`Recorder.record <initlab.diagnostics.Recorder.record>`.
+    The snapshots are kept in the returned ``Records``.
+
+    learning_rate
+        For plain full-batch gradient descent only, whose step is exactly
+        ``−learning_rate·∇``: then the update ratios ‖ΔW‖/‖W‖ are computed (equal to the
+        reference's); otherwise (``None``) they are NaN.
+    end
+        The iteration of the snapshot taken at the end of training, which no step followed
+        (no update ratio): ``result.iterations_run`` for a completed run, ``None`` for a
+        diverged one (all of whose snapshots were followed by a step).
+
+    >>> from initlab import MLP, circles, init_params
+    >>> data, mlp = circles(), MLP([2, 10, 5, 1])
+    >>> params = init_params(mlp, np.random.default_rng(0), "he")
+    >>> (run,) = train_batch(mlp, [params], data.X_train, data.y_train, iterations=200,
+    ...                      checkpoint_every=100, engine="numpy")
+    >>> records = records_from_snapshots(mlp, run.records.snapshots, data.X_train,
+    ...                                  data.y_train, learning_rate=run.learning_rate,
+    ...                                  end=run.iterations_run)
+    >>> records.iterations
+    [0, 100, 200]
+    """
+    X_arr, y_int = check_xy(X, y, n_features=mlp.n_features, n_classes=mlp.n_classes)
+    A0, Y = X_arr.T, mlp.head.encode(y_int)
+    recorder = Recorder(every=1, bins=bins)
+    recorder.records = Records(snapshots=dict(snapshots))
+    for iteration in sorted(snapshots):
+        params = snapshots[iteration]
+        with np.errstate(over="ignore", invalid="ignore"):
+            cache = forward_columns(mlp, params, A0)
+            grads = backward_columns(mlp, params, cache, Y, l2)
+        updated = None
+        if learning_rate is not None and iteration != end:
+            updated = [
+                Layer(layer.W - learning_rate * grad.W, layer.b - learning_rate * grad.b)
+                for layer, grad in zip(params, grads)
+            ]
+        recorder.record(iteration, mlp, params, cache, Y, grads, updated)
+    return recorder.records

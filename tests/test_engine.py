@@ -1,0 +1,348 @@
+"""Batched engines: both reproduce train(), the reference, model by model.
+
+Tolerances: the notebook's He run to 1e-12 relative (measured: NumPy engine bit for bit,
+compiled engine ~1e-15); other well-conditioned runs to 1e-9; float32 to 1e-4 on costs. The
+×10 "random" run is chaotic (rounding differences grow: the notebook and the reference
+already differ at 1e-3), so only its accuracies are exact and its costs loose.
+
+The compiled engine is compiled once per dtype per machine (about 10 s each, cached on disk
+beside the module); the float64 tests share one specialisation, one test compiles float32.
+"""
+
+import importlib.util
+import math
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+import initlab.engine
+from initlab import MLP, activations, circles, init_params, train
+from initlab.datasets import load
+from initlab.diagnostics import Recorder
+from initlab.engine import EngineFallbackWarning, records_from_snapshots, train_batch
+from initlab.network import Layer
+from initlab.rng import notebook_init_rng, streams
+from tests import notebook_facts as nb
+
+HAS_NUMBA = importlib.util.find_spec("numba") is not None
+needs_numba = pytest.mark.skipif(
+    not HAS_NUMBA, reason="Numba is not installed (pip install 'initlab[engine]')"
+)
+ENGINES = ["numpy", pytest.param("numba", marks=needs_numba)]
+
+
+@pytest.fixture(scope="module")
+def data():
+    return circles()
+
+
+@pytest.fixture(scope="module")
+def he_reference(data):
+    mlp = MLP([2, 10, 5, 1])
+    params = init_params(mlp, notebook_init_rng(), "he")
+    return mlp, params, train(mlp, params, data.X_train, data.y_train)
+
+
+def assert_params_close(actual, expected, rtol):
+    """Each layer's W and b within ``rtol`` of the layer's largest |entry|."""
+    for got, want in zip(actual, expected, strict=True):
+        for a, b in ((got.W, want.W), (got.b, want.b)):
+            scale = max(float(np.max(np.abs(b))), 1e-300)
+            np.testing.assert_allclose(a, b, rtol=0, atol=rtol * scale)
+
+
+def assert_same_run(result, reference, rtol):
+    assert result.status == reference.status
+    assert result.diverged_at == reference.diverged_at
+    assert result.iterations_run == reference.iterations_run
+    assert result.history.iterations == reference.history.iterations
+    np.testing.assert_allclose(result.history.costs, reference.history.costs, rtol=rtol, atol=0)
+    assert_params_close(result.params, reference.params, rtol)
+    if math.isfinite(reference.final_cost):
+        assert result.final_cost == pytest.approx(reference.final_cost, rel=rtol, abs=0)
+
+
+# --- the notebook ---------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ENGINES)
+def test_notebook_he_run_matches_reference_to_1e12(data, he_reference, engine):
+    mlp, params, reference = he_reference
+    (result,) = train_batch(mlp, [params], data.X_train, data.y_train, engine=engine)
+    assert_same_run(result, reference, rtol=1e-12)
+    assert result.accuracy(data.X_test, data.y_test) == reference.accuracy(data.X_test, data.y_test)
+    assert result.learning_rate == reference.learning_rate == 0.01
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ENGINES)
+def test_notebook_comparison_as_one_batch(data, engine):
+    mlp = MLP([2, 10, 5, 1])
+    inits = [init_params(mlp, notebook_init_rng(), name) for name in nb.ACCURACY]
+    results = dict(
+        zip(nb.ACCURACY, train_batch(mlp, inits, data.X_train, data.y_train, engine=engine))
+    )
+    for name, (train_acc, test_acc) in nb.ACCURACY.items():
+        run = results[name]
+        assert run.status == "completed"
+        assert run.accuracy(data.X_train, data.y_train) == train_acc
+        assert run.accuracy(data.X_test, data.y_test) == test_acc
+    np.testing.assert_allclose(results["he"].history.costs, nb.HE_COSTS, rtol=1e-9, atol=0)
+    np.testing.assert_allclose(results["zeros"].history.costs, math.log(2), rtol=1e-14, atol=0)
+    # The ×10 run is chaotic: ulp-level differences (exp, BLAS blocking) grow over 15,000
+    # iterations, so its costs are checked loosely (the reference itself is 1e-3 off the
+    # notebook); its accuracies above are exact.
+    np.testing.assert_allclose(
+        results["random"].history.costs[1:], nb.RANDOM_COSTS[1:], rtol=0.02, atol=0
+    )
+
+
+# --- divergence -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_divergence_at_the_same_iteration_while_others_go_on(data, engine):
+    # A linear network with ×10 init and learning rate 10 overflows at iteration 6 (as
+    # compare(["random"], activation="linear", learning_rate=10) reports); a He-initialized
+    # one with learning rate 0.01 in the same batch trains on.
+    mlp = MLP([2, 10, 5, 1], "linear")
+    wild = init_params(mlp, notebook_init_rng(), "random")
+    tame = init_params(mlp, notebook_init_rng(), "he")
+    kw = {"iterations": 300, "record_every": 50}
+    refs = [
+        train(mlp, wild, data.X_train, data.y_train, learning_rate=10, **kw),
+        train(mlp, tame, data.X_train, data.y_train, learning_rate=0.01, **kw),
+    ]
+    results = train_batch(
+        mlp, [wild, tame], data.X_train, data.y_train, learning_rate=[10, 0.01], engine=engine,
+        **kw,
+    )  # fmt: skip
+    diverged, completed = results
+    assert diverged.status == "diverged"
+    assert diverged.diverged_at == refs[0].diverged_at == 6
+    assert diverged.history.iterations == [0, 6]
+    assert not math.isfinite(diverged.history.costs[-1])
+    assert np.isnan(diverged.history.costs[-1]) == np.isnan(refs[0].history.costs[-1])
+    assert not math.isfinite(diverged.final_cost)
+    assert diverged.learning_rate == 10
+    assert_params_close(diverged.params, refs[0].params, rtol=1e-9)
+    assert_same_run(completed, refs[1], rtol=1e-9)
+
+
+# --- agreement on other settings ------------------------------------------------------------
+
+SPIRAL = load("spiral")
+
+CASES = {
+    "relu": (MLP([2, 10, 5, 1]), "he", {}),
+    "tanh": (MLP([2, 10, 5, 1], "tanh"), "glorot_normal", {"learning_rate": 0.1}),
+    "sigmoid": (MLP([2, 8, 1], "sigmoid"), "glorot_normal", {"learning_rate": 0.5}),
+    "mixed activations": (
+        MLP([2, 8, 7, 6, 5, 4, 1], ["leaky_relu", "elu", "selu", "gelu", "linear"]),
+        "he",
+        {"learning_rate": 0.05},
+    ),
+    "softmax": (MLP([2, 16, 8, 3], "tanh"), "glorot_normal", {"learning_rate": 0.1}),
+    "l2": (MLP([2, 10, 5, 1]), "he", {"l2": 0.7, "learning_rate": 0.05}),
+    "momentum": (MLP([2, 10, 5, 1]), "he", {"optimizer": "momentum"}),
+    "nesterov": (
+        MLP([2, 10, 5, 1], "tanh"),
+        "glorot_normal",
+        {"optimizer": {"name": "momentum", "beta": 0.8, "nesterov": True}},
+    ),
+    "adam + l2": (MLP([2, 10, 5, 1]), "he", {"optimizer": "adam", "l2": 0.1}),
+    "mini-batch": (MLP([2, 10, 5, 1]), "he", {"batch_size": 64, "seed": 3, "learning_rate": 0.05}),
+    "mini-batch adam": (
+        MLP([2, 10, 5, 1], "tanh"),
+        "glorot_normal",
+        {"batch_size": 50, "optimizer": "adam", "seed": 5, "record_every": 7},
+    ),
+    "no hidden layer": (MLP([2, 1]), "he", {"learning_rate": 0.5}),
+}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("case", list(CASES))
+def test_agrees_with_reference(data, case, engine):
+    mlp, init, kw = CASES[case]
+    ds = SPIRAL if mlp.n_classes > 2 else data
+    kw = {"iterations": 200, "record_every": 50, **kw}
+    inits = [init_params(mlp, streams(seed).init, init) for seed in range(3)]
+    rates = kw.pop("learning_rate", 0.01)
+    results = train_batch(mlp, inits, ds.X_train, ds.y_train, learning_rate=rates,
+                          engine=engine, **kw)  # fmt: skip
+    for params, result in zip(inits, results, strict=True):
+        reference = train(mlp, params, ds.X_train, ds.y_train, learning_rate=rates, **kw)
+        assert_same_run(result, reference, rtol=1e-9)
+        # The inputs are untouched and echoed.
+        for given, kept in zip(params, result.initial_params, strict=True):
+            np.testing.assert_array_equal(given.W, kept.W)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_numpy_engine_is_the_reference_bit_for_bit_and_both_share_the_batch_order(data, engine):
+    mlp = MLP([2, 10, 5, 1])
+    inits = [init_params(mlp, streams(seed).init, "he") for seed in range(2)]
+    kw = {"iterations": 60, "record_every": 10, "batch_size": 70, "seed": 11}
+    results = train_batch(mlp, inits, data.X_train, data.y_train, engine=engine, **kw)
+    for params, result in zip(inits, results, strict=True):
+        reference = train(mlp, params, data.X_train, data.y_train, **kw)
+        rtol = 0.0 if engine == "numpy" else 1e-12
+        assert_same_run(result, reference, rtol=rtol)
+
+
+# --- float32 ------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ENGINES)
+def test_float32_agrees_loosely(data, he_reference, engine):
+    mlp, params, reference = he_reference
+    (result,) = train_batch(
+        mlp, [params], data.X_train, data.y_train, engine=engine, dtype=np.float32
+    )
+    # Measured: 3e-5 relative at worst over the 15,000 iterations.
+    np.testing.assert_allclose(result.history.costs, reference.history.costs, rtol=1e-4)
+    assert result.final_cost == pytest.approx(reference.final_cost, rel=1e-3)
+    assert result.accuracy(data.X_test, data.y_test) == reference.accuracy(data.X_test, data.y_test)
+    assert result.params[0].W.dtype == np.float64
+
+
+# --- checkpoints and diagnostics ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_checkpoints_give_the_recorder_rows(data, engine):
+    mlp = MLP([2, 10, 5, 1])
+    params = init_params(mlp, notebook_init_rng(), "he")
+    recorder = Recorder(every=100, keep_params=True)
+    train(mlp, params, data.X_train, data.y_train, iterations=300, recorder=recorder)
+    (result,) = train_batch(mlp, [params], data.X_train, data.y_train, iterations=300,
+                            engine=engine, checkpoint_every=100)  # fmt: skip
+    assert sorted(result.records.snapshots) == [0, 100, 200, 300]
+    assert result.records.rows == []
+    records = records_from_snapshots(
+        mlp, result.records.snapshots, data.X_train, data.y_train,
+        learning_rate=result.learning_rate, end=result.iterations_run,
+    )  # fmt: skip
+    assert records.iterations == recorder.records.iterations
+    for got, want in zip(records.to_dicts(), recorder.records.to_dicts(), strict=True):
+        for key, value in want.items():
+            if isinstance(value, float) and math.isnan(value):
+                assert math.isnan(got[key]), key
+            elif isinstance(value, float):
+                assert got[key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
+            else:
+                assert got[key] == value, key
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_diverged_runs_keep_snapshots_until_divergence(data, engine):
+    mlp = MLP([2, 10, 5, 1], "linear")
+    params = init_params(mlp, notebook_init_rng(), "random")
+    (result,) = train_batch(mlp, [params], data.X_train, data.y_train, learning_rate=10,
+                            iterations=50, engine=engine, checkpoint_every=2)  # fmt: skip
+    assert result.diverged_at == 6
+    assert sorted(result.records.snapshots) == [0, 2, 4]
+
+
+# --- choosing the engine ------------------------------------------------------------------
+
+
+@pytest.fixture
+def custom_activation():
+    act = activations.Activation("softsign", lambda z: z / (1 + np.abs(z)),
+                                 lambda z, a: 1 / (1 + np.abs(z)) ** 2)  # fmt: skip
+    activations.ACTIVATIONS.register("softsign", act, "z / (1 + |z|)")
+    yield "softsign"
+    activations.ACTIVATIONS.unregister("softsign")
+
+
+@dataclass(frozen=True)
+class HalfStep:
+    """A custom optimizer: gradient descent with half the learning rate."""
+
+    name = "half"
+
+    def init(self, params):
+        return None
+
+    def step(self, params, grads, state, learning_rate):
+        for layer, grad in zip(params, grads):
+            layer.W -= 0.5 * learning_rate * grad.W
+            layer.b -= 0.5 * learning_rate * grad.b
+
+
+def test_custom_activation_falls_back_with_a_notice(data, custom_activation):
+    mlp = MLP([2, 6, 1], custom_activation)
+    params = init_params(mlp, streams(0).init, "glorot_normal")
+    reference = train(mlp, params, data.X_train, data.y_train, iterations=50)
+    if HAS_NUMBA:
+        with pytest.warns(EngineFallbackWarning, match="activation 'softsign'"):
+            (result,) = train_batch(mlp, [params], data.X_train, data.y_train, iterations=50)
+        with pytest.raises(ValueError, match="does not cover the activation 'softsign'"):
+            train_batch(mlp, [params], data.X_train, data.y_train, engine="numba")
+    else:
+        with pytest.warns(EngineFallbackWarning, match="Numba"):
+            (result,) = train_batch(mlp, [params], data.X_train, data.y_train, iterations=50)
+    assert_same_run(result, reference, rtol=0)
+
+
+def test_custom_optimizer_falls_back_and_steps_each_model(data):
+    mlp = MLP([2, 10, 5, 1])
+    inits = [init_params(mlp, streams(seed).init, "he") for seed in range(2)]
+    with pytest.warns(EngineFallbackWarning, match="optimizer" if HAS_NUMBA else "Numba"):
+        results = train_batch(mlp, inits, data.X_train, data.y_train, iterations=40,
+                              optimizer=HalfStep(), learning_rate=[0.02, 0.04])  # fmt: skip
+    for params, rate, result in zip(inits, [0.01, 0.02], results, strict=True):
+        reference = train(mlp, params, data.X_train, data.y_train, iterations=40,
+                          learning_rate=rate)  # fmt: skip
+        assert_same_run(result, reference, rtol=0)
+
+
+def test_without_numba_auto_falls_back_and_numba_is_an_error(data, monkeypatch):
+    monkeypatch.setitem(sys.modules, "numba", None)  # makes `import numba` fail
+    monkeypatch.delitem(sys.modules, "initlab.engine.kernel", raising=False)
+    monkeypatch.delattr(initlab.engine, "kernel", raising=False)
+    mlp = MLP([2, 10, 5, 1])
+    params = [init_params(mlp, streams(0).init, "he")]
+    with pytest.warns(EngineFallbackWarning, match="Numba"):
+        train_batch(mlp, params, data.X_train, data.y_train, iterations=5)
+    with pytest.raises(ImportError, match="initlab\\[engine\\]"):
+        train_batch(mlp, params, data.X_train, data.y_train, iterations=5, engine="numba")
+
+
+@needs_numba
+def test_auto_uses_the_compiled_engine_silently(data, he_reference, recwarn):
+    mlp, params, _ = he_reference
+    train_batch(mlp, [params], data.X_train, data.y_train, iterations=5)
+    assert not [w for w in recwarn if issubclass(w.category, EngineFallbackWarning)]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"params_list": []}, "at least one model"),
+        ({"learning_rate": [0.1, 0.2, 0.3]}, "3 learning rates for 2 models"),
+        ({"learning_rate": [0.1, -1.0]}, "learning_rate=-1.0"),
+        ({"dtype": np.float16}, "np.float64 or np.float32"),
+        ({"dtype": "nonsense"}, "np.float64 or np.float32"),
+        ({"engine": "gpu"}, "engine"),
+        ({"checkpoint_every": 0}, "checkpoint_every"),
+        ({"iterations": 0}, "iterations"),
+        ({"batch_size": -3}, "batch_size"),
+        ({"optimizer": "rmsprop"}, "rmsprop"),
+        ({"params_list": "wrong shapes"}, "do not match"),
+    ],
+)
+def test_arguments_are_validated(data, kwargs, match):
+    mlp = MLP([2, 10, 5, 1])
+    good = [init_params(mlp, streams(seed).init, "he") for seed in range(2)]
+    if kwargs.get("params_list") == "wrong shapes":
+        kwargs = {"params_list": [[Layer(np.zeros((3, 2)), np.zeros((3, 1)))] * 3]}
+    args = {"params_list": good, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        train_batch(mlp, args.pop("params_list"), data.X_train, data.y_train, **args)
