@@ -548,3 +548,23 @@ def test_sweep_errors(tmp_path: Path) -> None:
     assert missing.exit_code == 2
     assert "No result store at" in missing.stderr
     assert not (tmp_path / "nothing.db").exists()
+
+
+def test_engines_agree_through_the_cli() -> None:
+    # zeros and He only: the ×10 run is chaotic (ulp differences between engines grow; over
+    # the full 15,000 iterations all engines still end at the notebook's 0.83 / 0.86).
+    payloads = [
+        strict_json(
+            invoke("compare", "--engine", engine, "--init", "zeros", "--init", "he",
+                   "--iterations", "300", "--json", "--no-plots").stdout
+        )
+        for engine in ("reference", "numpy", "auto")
+    ]  # fmt: skip
+    accuracies = [[(r["train_accuracy"], r["test_accuracy"]) for r in p["runs"]] for p in payloads]
+    assert accuracies[0] == accuracies[1] == accuracies[2]
+    he = [p["runs"][1]["final_cost"] for p in payloads]
+    assert he[1] == pytest.approx(he[0], rel=1e-12)
+    assert he[2] == pytest.approx(he[0], rel=1e-12)
+    bad = invoke("compare", "--engine", "bogus", "--no-plots")
+    assert bad.exit_code == 2
+    assert "Received: 'bogus'" in bad.stderr

@@ -343,6 +343,15 @@ OutOption = Annotated[
     Path, typer.Option("--out", "-o", help="Folder for the output files (created if needed).")
 ]
 NoPlotsOption = Annotated[bool, typer.Option("--no-plots", help="Do not draw any figure.")]
+EngineOption = Annotated[
+    str,
+    typer.Option(
+        help=(
+            "auto (the compiled Numba engine where installed, else batched NumPy), numba, "
+            "numpy, or reference (the readable one-run-at-a-time loop)."
+        ),
+    ),
+]
 
 
 def run_comparison(
@@ -388,6 +397,7 @@ def compare_command(
     optimizer: OptimizerOption = "gd",
     batch_size: BatchSizeOption = None,
     l2: L2Option = 0.0,
+    engine: EngineOption = "auto",
     out: OutOption = Path("initlab-out"),
     no_plots: NoPlotsOption = False,
     checkpoints: Annotated[
@@ -438,6 +448,7 @@ def compare_command(
         optimizer=optimizer,
         batch_size=batch_size,
         l2=l2,
+        engine=engine,
     )
     written: list[Path] = []
     if not no_plots:
@@ -472,6 +483,7 @@ def diagnose_command(
     optimizer: OptimizerOption = "gd",
     batch_size: BatchSizeOption = None,
     l2: L2Option = 0.0,
+    engine: EngineOption = "auto",
     every: Annotated[
         int | None,
         typer.Option(help="Record the per-layer statistics every this many iterations."),
@@ -509,6 +521,7 @@ def diagnose_command(
         l2=l2,
         diagnose_every=every,
         keep_params=not no_plots,
+        engine=engine,
     )
     predictions = {run.init: _prediction(comparison, run.config) for run in comparison.runs}
     try:
