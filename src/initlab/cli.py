@@ -28,6 +28,7 @@ import initlab
 from initlab import activations, datasets, initializers, optim
 from initlab._registry import Registry
 from initlab.compare import NOTEBOOK_INITS, NOTEBOOK_LAYERS, Comparison, Run, compare
+from initlab.engine import EngineFallbackWarning
 from initlab.network import MLP
 from initlab.rng import NOTEBOOK, Seed
 
@@ -372,8 +373,9 @@ def run_comparison(
         acts = activation.split(",") if "," in activation else activation
         data = datasets.load(dataset)
         message = f"Training {', '.join(names)} for {kwargs['iterations']:,} iterations…"
-        with progress(message, not quiet):
-            return compare(
+        with progress(message, not quiet), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", EngineFallbackWarning)
+            comparison = compare(
                 names,
                 dataset=data,
                 layer_sizes=layer_sizes,
@@ -381,6 +383,9 @@ def run_comparison(
                 seed=parsed_seed,
                 **kwargs,
             )
+        for notice in {str(w.message) for w in caught if w.category is EngineFallbackWarning}:
+            typer.echo(f"Note: {notice}", err=True)
+        return comparison
     except (ValueError, FileNotFoundError) as exc:
         fail(str(exc))
 

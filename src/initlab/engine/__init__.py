@@ -276,10 +276,12 @@ def _compiled_engine(run: _Run, required: bool) -> bool:
     except ImportError as exc:
         if required:
             raise ImportError(
-                "engine='numba' needs Numba: pip install 'initlab[engine]' "
+                "engine='numba' needs Numba: pip install 'initlab[fast]' "
                 f"({type(exc).__name__}: {exc})"
             ) from exc
-        missing: str | None = f"Numba, which is not installed or failed to import ({exc})"
+        missing: str | None = (
+            f"this run without Numba (pip install 'initlab[fast]'; {type(exc).__name__}: {exc})"
+        )
     else:
         missing = _not_covered(run, kernel.ACTIVATION_CODES)
         if missing is not None and required:
