@@ -19,7 +19,7 @@ from initlab.experiments.store import ResultStore  # noqa: E402
 SPEC = """
 [sweep]
 seeds = 6
-iterations = 300
+iterations = 1500
 record_every = 100
 
 [model]

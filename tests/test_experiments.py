@@ -241,7 +241,7 @@ def test_two_sweeps_writing_one_store_at_once(tmp_path):
 def test_killing_a_sweep_never_corrupts_the_store(tmp_path):
     spec = write(
         tmp_path,
-        SPEC.replace("seeds = 3", "seeds = 8").replace("iterations = 60", "iterations = 400"),
+        SPEC.replace("seeds = 3", "seeds = 8").replace("iterations = 60", "iterations = 2000"),
     )
     db = tmp_path / "killed.db"
     proc = _sweep_process(spec, db, 2)
