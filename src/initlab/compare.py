@@ -205,7 +205,7 @@ def compare(
             for params in initial
         ]  # fmt: skip
     else:
-        from initlab.engine import records_from_snapshots, train_batch
+        from initlab.engine import attach_records, train_batch
 
         results = train_batch(
             mlp, initial, data.X_train, data.y_train, learning_rate=learning_rate,
@@ -214,16 +214,10 @@ def compare(
             engine=engine,  # type: ignore[arg-type]  # checked against ENGINES above
             checkpoint_every=every,
         )  # fmt: skip
-        plain_gd = optim.get(optimizer).name == "gd" and batch_size is None
-        for result in results:
-            snapshots = result.records.snapshots if result.records else {}
-            result.records = records_from_snapshots(
-                mlp, snapshots, data.X_train, data.y_train, l2,
-                learning_rate=learning_rate if plain_gd else None,
-                end=None if result.diverged else result.iterations_run,
-            )  # fmt: skip
-            if not keep_params:
-                result.records.snapshots.clear()
+        attach_records(
+            mlp, results, data.X_train, data.y_train, l2=l2, keep_snapshots=keep_params,
+            plain_gd=optim.get(optimizer).name == "gd" and batch_size is None,
+        )  # fmt: skip
     runs = []
     for (identifier, init), result in zip(resolved, results, strict=True):
         findings = diagnose(result.records or Records(), result.diverged_at)

@@ -85,6 +85,7 @@ from initlab.train import (
 __all__ = [
     "ENGINES",
     "EngineFallbackWarning",
+    "attach_records",
     "records_from_snapshots",
     "train_batch",
 ]
@@ -534,3 +535,28 @@ def records_from_snapshots(
             ]
         recorder.record(iteration, mlp, params, cache, Y, grads, updated)
     return recorder.records
+
+
+def attach_records(
+    mlp: MLP,
+    results: Sequence[TrainResult],
+    X: NDArray[np.float64],
+    y: NDArray[np.integer],
+    *,
+    l2: float = 0.0,
+    plain_gd: bool = False,
+    keep_snapshots: bool = False,
+) -> None:
+    """Replace each result's snapshot-only ``records`` by full per-layer records
+    (:func:`records_from_snapshots`), in place. ``plain_gd``: the runs took full-batch
+    gradient-descent steps, so update ratios can be computed from each result's learning
+    rate. Snapshots are dropped unless ``keep_snapshots``."""
+    for result in results:
+        snapshots = result.records.snapshots if result.records else {}
+        result.records = records_from_snapshots(
+            mlp, snapshots, X, y, l2,
+            learning_rate=result.learning_rate if plain_gd else None,
+            end=None if result.diverged else result.iterations_run,
+        )  # fmt: skip
+        if not keep_snapshots:
+            result.records.snapshots.clear()

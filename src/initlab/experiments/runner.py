@@ -91,7 +91,7 @@ def _train(
 ) -> tuple[list[TrainResult], str]:
     """Train one architecture's runs together with the batched engine (compiled where Numba
     is installed), then derive their start and end diagnostics from snapshots."""
-    from initlab.engine import EngineFallbackWarning, records_from_snapshots, train_batch
+    from initlab.engine import EngineFallbackWarning, attach_records, train_batch
 
     first = configs[0]
     with warnings.catch_warnings(record=True) as caught:
@@ -104,15 +104,10 @@ def _train(
             checkpoint_every=first.iterations,
         )  # fmt: skip
     engine = "numpy" if any(w.category is EngineFallbackWarning for w in caught) else "numba"
-    plain_gd = first.optimizer == "gd" and first.batch_size is None
-    for config, result in zip(configs, results, strict=True):
-        snapshots = result.records.snapshots if result.records else {}
-        result.records = records_from_snapshots(
-            mlp, snapshots, data.X_train, data.y_train, first.l2,
-            learning_rate=config.learning_rate if plain_gd else None,
-            end=None if result.diverged else result.iterations_run,
-        )  # fmt: skip
-        result.records.snapshots.clear()
+    attach_records(
+        mlp, results, data.X_train, data.y_train, l2=first.l2,
+        plain_gd=first.optimizer == "gd" and first.batch_size is None,
+    )  # fmt: skip
     return results, engine
 
 
