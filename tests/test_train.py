@@ -126,3 +126,50 @@ def test_unknown_initializer_lists_known_names():
 def test_bad_seed():
     with pytest.raises(ValueError, match=r"Received: seed=-1"):
         compare(["he"], seed=-1, iterations=1)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"optimizer": "adam", "batch_size": 64, "learning_rate": 0.01},
+        {"optimizer": {"name": "momentum", "beta": 0.9, "nesterov": True}, "l2": 0.1},
+    ],
+)
+def test_trainer_in_steps_equals_one_train_call(data, kwargs):
+    """Trainer.run(a); run(b); … is train(iterations=a + b + …), bit for bit (the playground
+    steps its runs this way), mini-batch order and optimizer state included."""
+    from initlab.diagnostics import Recorder
+    from initlab.train import Trainer
+
+    mlp = MLP([2, 10, 5, 1])
+    params = init_params(mlp, np.random.default_rng(1), "he")
+    reference = train(mlp, params, data.X_train, data.y_train, iterations=250, record_every=50,
+                      recorder=Recorder(every=100), **kwargs)  # fmt: skip
+    trainer = Trainer(mlp, params, data.X_train, data.y_train, record_every=50,
+                      recorder=Recorder(every=100), **kwargs)  # fmt: skip
+    for n in (1, 99, 7, 143):
+        trainer.run(n)
+    result = trainer.result()
+    assert trainer.iteration == result.iterations_run == 250
+    for a, b in zip(result.params, reference.params):
+        np.testing.assert_array_equal(a.W, b.W)
+        np.testing.assert_array_equal(a.b, b.b)
+    assert result.history == reference.history
+    assert result.final_cost == reference.final_cost
+    assert result.records.rows == reference.records.rows
+
+
+def test_trainer_stops_at_divergence(data):
+    from initlab.train import Trainer
+
+    mlp = MLP([2, 10, 10, 1], activation="linear")
+    params = init_params(mlp, np.random.default_rng(0), {"name": "random", "scale": 10})
+    trainer = Trainer(mlp, params, data.X_train, data.y_train, learning_rate=10.0)
+    assert trainer.run(100) == "diverged"
+    at = trainer.diverged_at
+    assert at is not None
+    assert trainer.iteration == at
+    assert trainer.run(100) == "diverged"
+    assert trainer.iteration == at
+    assert not math.isfinite(trainer.result().final_cost)

@@ -126,7 +126,8 @@ class LayerRecord:
 
     @property
     def z_second_moment(self) -> float:
-        return self.z_std**2 + self.z_mean**2
+        # x * x, not x**2: a float's ** raises OverflowError where * gives inf.
+        return self.z_std * self.z_std + self.z_mean * self.z_mean
 
 
 SCALAR_COLUMNS = tuple(f.name for f in fields(LayerRecord) if not f.name.endswith("_hist"))

@@ -120,6 +120,142 @@ def minibatches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[N
             yield order[start : start + batch_size]
 
 
+class Trainer:
+    """A training run that advances on request: :func:`train` in resumable steps.
+
+    ``Trainer(...).run(n)`` trains ``n`` more iterations with exactly :func:`train`'s
+    arithmetic, mini-batch order and divergence check, so ``run(a)`` then ``run(b)`` gives the
+    same parameters as one ``run(a + b)`` (and as ``train(..., iterations=a + b)``). The
+    playground steps its runs this way between frames; ``params`` are the current parameters.
+
+    >>> import numpy as np
+    >>> from initlab import MLP, circles, init_params
+    >>> data, mlp = circles(), MLP([2, 10, 5, 1])
+    >>> params = init_params(mlp, np.random.default_rng(0), "he")
+    >>> t = Trainer(mlp, params, data.X_train, data.y_train, learning_rate=0.1)
+    >>> t.run(100), t.run(100), t.iteration
+    ('completed', 'completed', 200)
+    >>> bool(np.array_equal(t.params[0].W, train(mlp, params, data.X_train, data.y_train,
+    ...     learning_rate=0.1, iterations=200).params[0].W))
+    True
+    """
+
+    def __init__(
+        self,
+        mlp: MLP,
+        params: Params,
+        X: NDArray[np.float64],
+        y: NDArray[np.integer],
+        *,
+        learning_rate: float = 0.01,
+        record_every: int = 1000,
+        optimizer: str | dict[str, Any] | optim.Optimizer = "gd",
+        batch_size: int | None = None,
+        l2: float = 0.0,
+        seed: int = 0,
+        recorder: Recorder | None = None,
+    ) -> None:
+        self.learning_rate = optim.check_learning_rate(learning_rate)
+        self.optimizer = optim.get(optimizer)
+        self.record_every = check_iterations(record_every, "record_every")
+        self.l2 = check_l2(l2)
+        X, y_int = check_xy(X, y, n_features=mlp.n_features, n_classes=mlp.n_classes)
+        n = X.shape[0]
+        if batch_size is not None:
+            batch_size = check_iterations(batch_size, "batch_size")
+        if len(params) != mlp.n_layers or any(
+            layer.W.shape != shape for layer, shape in zip(params, mlp.weight_shapes())
+        ):
+            raise ValueError(
+                f"The parameters' shapes {[layer.W.shape for layer in params]} do not match "
+                f"the network's weight shapes {mlp.weight_shapes()}"
+            )
+        self.mlp, self.X, self.y = mlp, X, y_int
+        self.recorder = recorder
+        self.initial = [layer.copy() for layer in params]
+        self.params = [layer.copy() for layer in params]
+        self._state = self.optimizer.init(self.params)
+        self._A0 = X.T
+        self._Y = mlp.head.encode(y_int)
+        full_batch = batch_size is None or batch_size >= n
+        self._batches = None if full_batch else minibatches(n, batch_size or n, streams(seed).batch)
+        self.history = History()
+        self.iteration = 0
+        """Iterations trained so far (the index of the next one)."""
+        self.status: Status = "completed"
+        self.diverged_at: int | None = None
+
+    @property
+    def diverged(self) -> bool:
+        return self.status == "diverged"
+
+    def run(self, iterations: int) -> Status:
+        """Train ``iterations`` more iterations (none once diverged); returns the status."""
+        iterations = check_iterations(iterations)
+        mlp, params, head, opt, l2 = self.mlp, self.params, self.mlp.head, self.optimizer, self.l2
+        A0, Y, batches, recorder = self._A0, self._Y, self._batches, self.recorder
+        # Overflow and inf − inf can only come from a diverging run, which the finite-cost
+        # check below catches and reports; NumPy's warnings would only repeat it.
+        with np.errstate(over="ignore", invalid="ignore"):
+            for i in range(self.iteration, self.iteration + iterations):
+                if self.diverged:
+                    break
+                if batches is None:
+                    A_batch, Y_batch = A0, Y
+                else:
+                    index = next(batches)
+                    A_batch, Y_batch = A0[:, index], Y[:, index]
+                cache = forward_columns(mlp, params, A_batch)
+                cost = head.loss(cache.logits, Y_batch) + l2_penalty(params, l2, Y_batch.shape[1])
+                if not math.isfinite(cost):
+                    self.status, self.diverged_at = "diverged", i
+                    self.history.append(i, cost)
+                    break
+                if i % self.record_every == 0:
+                    self.history.append(
+                        i, cost if batches is None else _loss(mlp, params, self.X, self.y, l2)
+                    )
+                grads = backward_columns(mlp, params, cache, Y_batch, l2)
+                if recorder is not None and recorder.wants(i):
+                    before = [layer.copy() for layer in params]
+                    opt.step(params, grads, self._state, self.learning_rate)
+                    if batches is not None:  # statistics are on the whole training set
+                        cache = forward_columns(mlp, before, A0)
+                        grads = backward_columns(mlp, before, cache, Y, l2)
+                    recorder.record(i, mlp, before, cache, Y, grads, updated=params)
+                else:
+                    opt.step(params, grads, self._state, self.learning_rate)
+                self.iteration = i + 1
+        return self.status
+
+    def cost(self) -> float:
+        """The training cost (cross-entropy + L2 term) of the current parameters."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            return _loss(self.mlp, self.params, self.X, self.y, self.l2)
+
+    def result(self, iterations: int | None = None) -> TrainResult:
+        """The run so far as a :class:`TrainResult`; records the final state if recording."""
+        final_cost = self.cost()
+        if self.recorder is not None and not self.diverged:
+            with np.errstate(over="ignore", invalid="ignore"):
+                cache = forward_columns(self.mlp, self.params, self._A0)
+                grads = backward_columns(self.mlp, self.params, cache, self._Y, self.l2)
+            self.recorder.record(self.iteration, self.mlp, self.params, cache, self._Y, grads)
+        return TrainResult(
+            mlp=self.mlp,
+            initial_params=self.initial,
+            params=[layer.copy() for layer in self.params],
+            history=self.history,
+            learning_rate=self.learning_rate,
+            iterations=self.iteration if iterations is None else iterations,
+            iterations_run=self.iteration,
+            status=self.status,
+            final_cost=final_cost,
+            diverged_at=self.diverged_at,
+            records=self.recorder.records if self.recorder is not None else None,
+        )
+
+
 def train(
     mlp: MLP,
     params: Params,
@@ -149,81 +285,12 @@ def train(
 
     A :class:`~initlab.diagnostics.Recorder` records per-layer statistics on the whole
     training set every ``recorder.every`` iterations and at the end; without one the loop
-    does no extra work.
+    does no extra work. (:class:`Trainer` is the same loop, resumable.)
     """
-    learning_rate = optim.check_learning_rate(learning_rate)
-    opt = optim.get(optimizer)
     iterations = check_iterations(iterations)
-    record_every = check_iterations(record_every, "record_every")
-    l2 = check_l2(l2)
-    X, y_int = check_xy(X, y, n_features=mlp.n_features, n_classes=mlp.n_classes)
-    n = X.shape[0]
-    if batch_size is not None:
-        batch_size = check_iterations(batch_size, "batch_size")
-    full_batch = batch_size is None or batch_size >= n
-    if len(params) != mlp.n_layers or any(
-        layer.W.shape != shape for layer, shape in zip(params, mlp.weight_shapes())
-    ):
-        raise ValueError(
-            f"The parameters' shapes {[layer.W.shape for layer in params]} do not match the "
-            f"network's weight shapes {mlp.weight_shapes()}"
-        )
-
-    initial = [layer.copy() for layer in params]
-    params = [layer.copy() for layer in params]
-    state = opt.init(params)
-    head = mlp.head
-    A0 = X.T
-    Y = head.encode(y_int)
-    batches = None if full_batch else minibatches(n, batch_size or n, streams(seed).batch)
-    history = History()
-    status: Status = "completed"
-    diverged_at = None
-    i = 0
-    # Overflow and inf − inf can only come from a diverging run, which the finite-cost check
-    # below catches and reports; NumPy's warnings would only repeat it.
-    with np.errstate(over="ignore", invalid="ignore"):
-        for i in range(iterations):
-            if batches is None:
-                A_batch, Y_batch = A0, Y
-            else:
-                index = next(batches)
-                A_batch, Y_batch = A0[:, index], Y[:, index]
-            cache = forward_columns(mlp, params, A_batch)
-            cost = head.loss(cache.logits, Y_batch) + l2_penalty(params, l2, Y_batch.shape[1])
-            if not math.isfinite(cost):
-                status, diverged_at = "diverged", i
-                history.append(i, cost)
-                break
-            if i % record_every == 0:
-                history.append(i, cost if batches is None else _loss(mlp, params, X, y_int, l2))
-            grads = backward_columns(mlp, params, cache, Y_batch, l2)
-            if recorder is not None and recorder.wants(i):
-                before = [layer.copy() for layer in params]
-                opt.step(params, grads, state, learning_rate)
-                if batches is not None:  # statistics are on the whole training set
-                    cache = forward_columns(mlp, before, A0)
-                    grads = backward_columns(mlp, before, cache, Y, l2)
-                recorder.record(i, mlp, before, cache, Y, grads, updated=params)
-            else:
-                opt.step(params, grads, state, learning_rate)
-        else:
-            i = iterations
-        final_cost = _loss(mlp, params, X, y_int, l2)
-        if recorder is not None and status == "completed":
-            cache = forward_columns(mlp, params, A0)
-            grads = backward_columns(mlp, params, cache, Y, l2)
-            recorder.record(i, mlp, params, cache, Y, grads)
-    return TrainResult(
-        mlp=mlp,
-        initial_params=initial,
-        params=params,
-        history=history,
-        learning_rate=learning_rate,
-        iterations=iterations,
-        iterations_run=i,
-        status=status,
-        final_cost=final_cost,
-        diverged_at=diverged_at,
-        records=recorder.records if recorder is not None else None,
-    )
+    trainer = Trainer(
+        mlp, params, X, y, learning_rate=learning_rate, record_every=record_every,
+        optimizer=optimizer, batch_size=batch_size, l2=l2, seed=seed, recorder=recorder,
+    )  # fmt: skip
+    trainer.run(iterations)
+    return trainer.result(iterations)
