@@ -2,5 +2,7 @@
 
 import importlib.util
 
-# initlab.torch needs the optional `torch` extra; its doctests run only where torch is.
+# Optional extras: a module's doctests run only where its extra is installed.
 collect_ignore = [] if importlib.util.find_spec("torch") else ["src/initlab/torch.py"]
+if importlib.util.find_spec("fastapi") is None:  # initlab[web]
+    collect_ignore.append("src/initlab/web/app.py")

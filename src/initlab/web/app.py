@@ -1,0 +1,248 @@
+"""The playground's web server: the page, its static files and the JSON API.
+
+``create_app()`` returns a FastAPI application; ``initlab serve`` runs it with uvicorn on
+127.0.0.1. The API is described in ``docs/playground-api.md``. Errors are JSON
+``{"error": message}`` with a 4xx status; a request that fails — bad JSON, an unknown name,
+a value over a limit, even a bug — fails alone: the server and the other sessions go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Body, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from initlab.web import frames
+from initlab.web.config import (
+    ConfigError,
+    Limits,
+    PlaygroundConfig,
+    options,
+    parse_config,
+    to_spec,
+)
+from initlab.web.session import (
+    Session,
+    SessionError,
+    SessionStore,
+    TooManySessions,
+    UploadStore,
+)
+
+STATIC = Path(__file__).parent / "static"
+JsonBody = Annotated[Any, Body()]
+"""Any JSON: bodies are validated by initlab's own checks, whose messages name the field."""
+log = logging.getLogger("initlab.web")
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _int(body: dict[str, Any], key: str, default: int, low: int, high: int) -> int:
+    value = body.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(f"{key}: {value!r} is not allowed; give an integer from {low} to {high}")
+    return value
+
+
+def _object(body: object) -> dict[str, Any]:
+    if body is None:
+        return {}
+    if isinstance(body, bytes | str):
+        raise ConfigError("The request body is not valid JSON; send a JSON object")
+    if not isinstance(body, dict):
+        raise ConfigError(f"The request body must be a JSON object; received {body!r}")
+    return body
+
+
+def create_app(limits: Limits | None = None) -> FastAPI:
+    """The playground application, with its own sessions and uploads."""
+    limits = limits or Limits()
+    uploads = UploadStore(limits)
+    store = SessionStore(limits, uploads)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async def sweep_idle() -> None:
+            while True:
+                await asyncio.sleep(max(1.0, min(60.0, limits.idle_seconds / 4)))
+                store.expire()
+
+        task = asyncio.create_task(sweep_idle())
+        try:
+            yield
+        finally:
+            task.cancel()
+            uploads.close()
+
+    app = FastAPI(title="initlab playground", lifespan=lifespan, docs_url="/api/docs",
+                  redoc_url=None, openapi_url="/api/openapi.json")  # fmt: skip
+    app.state.store = store
+    app.state.uploads = uploads
+    app.state.limits = limits
+
+    @app.exception_handler(ConfigError)
+    async def config_error(request: Request, exc: ConfigError) -> JSONResponse:
+        return _error(400, str(exc))
+
+    @app.exception_handler(SessionError)
+    async def session_error(request: Request, exc: SessionError) -> JSONResponse:
+        return _error(404, str(exc.args[0]))
+
+    @app.exception_handler(TooManySessions)
+    async def too_many(request: Request, exc: TooManySessions) -> JSONResponse:
+        return _error(429, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = []
+        for e in exc.errors():
+            if e.get("type") == "json_invalid":
+                detail = (e.get("ctx") or {}).get("error", "")
+                return _error(422, f"The request body is not valid JSON ({detail}); send a JSON "
+                                   "object")  # fmt: skip
+            where = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
+            parts.append(f"{where or 'body'}: {e.get('msg', 'invalid')}")
+        return _error(422, "Malformed request: " + "; ".join(parts))
+
+    @app.exception_handler(Exception)
+    async def crashed(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("request %s %s failed", request.method, request.url.path)
+        return _error(500, f"Internal error ({type(exc).__name__}: {exc}); the server goes on")
+
+    # -- the page --------------------------------------------------------------------------
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    # -- the API -----------------------------------------------------------------------------
+
+    @app.get("/api/options")
+    def get_options() -> dict[str, Any]:
+        return options(limits)
+
+    def payload(session: Session) -> dict[str, Any]:
+        return {
+            "session": session.id,
+            "data": frames.data_payload(session),
+            "frame": frames.frame(session),
+        }
+
+    @app.post("/api/sessions", status_code=201)
+    def create_session(body: JsonBody = None) -> dict[str, Any]:
+        config = parse_config(_object(body), limits, uploads)
+        session = store.create(config)
+        with session.lock:
+            return payload(session)
+
+    @app.put("/api/sessions/{session_id}")
+    def configure(session_id: str, body: JsonBody = None) -> dict[str, Any]:
+        session = store.get(session_id)
+        config = parse_config(_object(body), limits, uploads)
+        with session.lock:
+            session.configure(config)
+            return payload(session)
+
+    @app.post("/api/sessions/{session_id}/step")
+    def step(session_id: str, body: JsonBody = None) -> dict[str, Any]:
+        session = store.get(session_id)
+        request = _object(body)
+        iterations = _int(request, "iterations", 1, 1, limits.max_step)
+        since = _int(request, "since", -1, -1, 2**62)
+        with session.lock:
+            session.step(iterations)
+            session.touch()
+            return frames.frame(session, since)
+
+    @app.get("/api/sessions/{session_id}/frame")
+    def get_frame(session_id: str, since: int = -1) -> dict[str, Any]:
+        session = store.get(session_id)
+        with session.lock:
+            return frames.frame(session, since)
+
+    @app.post("/api/sessions/{session_id}/reset")
+    def reset(session_id: str, body: JsonBody = None) -> dict[str, Any]:
+        session = store.get(session_id)
+        request = _object(body)
+        seed = request.get("seed")
+        if seed is not None:
+            seed = _int(request, "seed", 0, 0, 2**32 - 1)
+        with session.lock:
+            session.configure(session.config, seed=seed)
+            return payload(session)
+
+    @app.delete("/api/sessions/{session_id}", status_code=204)
+    def delete(session_id: str) -> Response:
+        store.delete(session_id)
+        return Response(status_code=204)
+
+    @app.get("/api/sessions/{session_id}/export/spec")
+    def export_spec(session_id: str) -> PlainTextResponse:
+        session = store.get(session_id)
+        with session.lock:
+            config: PlaygroundConfig = session.config
+            name = None
+            if config.is_upload:
+                name = uploads.get(config.dataset.split(":", 1)[1]).name
+            text = to_spec(config, session.mlp.layer_sizes, session.iteration, name)
+        return PlainTextResponse(
+            text,
+            headers={"Content-Disposition": 'attachment; filename="initlab-playground.toml"'},
+        )
+
+    @app.get("/api/sessions/{session_id}/export/results")
+    def export_results(session_id: str) -> JSONResponse:
+        session = store.get(session_id)
+        with session.lock:
+            content = frames.results(session)
+        return JSONResponse(
+            content,
+            headers={
+                "Content-Disposition": 'attachment; filename="initlab-playground-results.json"'
+            },
+        )
+
+    @app.post("/api/uploads", status_code=201)
+    async def upload(request: Request, name: str = "upload.csv") -> Any:
+        limit = limits.max_upload_bytes
+        declared = request.headers.get("content-length")
+        too_big = (
+            f"The upload is larger than this server's limit of {limit:,} bytes "
+            f"({limit / 1024:g} KiB); use a smaller CSV file"
+        )
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            return _error(413, too_big)
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                return _error(413, too_big)
+            chunks.append(chunk)
+        if size == 0:
+            raise ConfigError("The upload is empty; send a CSV file with a header row")
+        content = b"".join(chunks)
+        item = await asyncio.to_thread(uploads.add, name, content)
+        return JSONResponse(
+            {
+                "dataset": f"upload:{item.id}",
+                "name": item.name,
+                "rows": item.rows,
+                "features": item.features,
+                "classes": item.classes,
+            },
+            status_code=201,
+        )
+
+    return app

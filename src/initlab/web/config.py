@@ -1,0 +1,433 @@
+"""What a playground session trains: its configuration, the server's limits, and the spec.
+
+A :class:`PlaygroundConfig` is parsed from the page's JSON by :func:`parse_config`, which
+checks every field against :class:`Limits` and initlab's registries and fails with a
+:class:`ConfigError` naming the field, the value and what is allowed. :func:`to_spec` turns
+a configuration into an initlab experiment spec (TOML) that ``initlab sweep`` runs.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import re
+from collections.abc import Container, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from initlab import activations, datasets, initializers, optim
+from initlab.rng import NOTEBOOK
+
+UPLOAD_PREFIX = "upload:"
+
+
+class ConfigError(ValueError):
+    """A request the server rejects; the message is shown to the user as it is."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one session may ask of the server (``initlab serve`` options change them)."""
+
+    max_hidden_layers: int = 8
+    max_width: int = 64
+    max_points: int = 2000
+    max_runs: int = 4
+    max_iterations: int = 50_000
+    """Per run: a run stops (status ``finished``) when it reaches this many iterations."""
+    max_step: int = 5000
+    """Iterations per step request."""
+    max_upload_bytes: int = 256 * 1024
+    max_features: int = 32
+    max_sessions: int = 64
+    idle_seconds: float = 900.0
+    grid: int = 100
+    """The decision boundary's grid: ``grid × grid`` points."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class PlaygroundConfig:
+    """One session's data, network, initializers (one run each) and training settings."""
+
+    dataset: str = "circles"
+    noise: float | None = None
+    """``None``: the dataset's default noise."""
+    points: int = 400
+    test_fraction: float = 0.25
+    data_seed: int | str = NOTEBOOK
+    hidden: tuple[int, ...] = (10, 5)
+    activation: str = "relu"
+    inits: tuple[tuple[tuple[str, Any], ...], ...] = ((("name", "he"),),)
+    """Each initializer's config as sorted ``(key, value)`` pairs, ``name`` included."""
+    optimizer: str = "gd"
+    learning_rate: float = 0.01
+    batch_size: int | None = None
+    l2: float = 0.0
+    seed: int = 0
+
+    @property
+    def init_configs(self) -> list[dict[str, Any]]:
+        return [dict(init) for init in self.inits]
+
+    @property
+    def is_upload(self) -> bool:
+        return self.dataset.startswith(UPLOAD_PREFIX)
+
+    @property
+    def n_test(self) -> int:
+        return round(self.points * self.test_fraction)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "noise": self.noise,
+            "points": self.points,
+            "test_fraction": self.test_fraction,
+            "data_seed": self.data_seed,
+            "hidden": list(self.hidden),
+            "activation": self.activation,
+            "inits": self.init_configs,
+            "optimizer": self.optimizer,
+            "learning_rate": self.learning_rate,
+            "batch_size": self.batch_size,
+            "l2": self.l2,
+            "seed": self.seed,
+        }
+
+
+FIELDS = tuple(PlaygroundConfig().to_dict())
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _int_field(name: str, value: object, low: int, high: int, what: str = "") -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ConfigError(
+            f"{name}: {value!r} is not allowed; give an integer from {low} to {high}{what}"
+        )
+    return value
+
+
+def _float_field(name: str, value: object, low: float, high: float, open_low: bool) -> float:
+    ok = _is_number(value) and (
+        (low < value if open_low else low <= value) and value <= high  # type: ignore[operator]
+    )
+    if not ok:
+        bracket = "(" if open_low else "["
+        raise ConfigError(
+            f"{name}: {value!r} is not allowed; give a number in {bracket}{low}, {high}]"
+        )
+    return float(value)  # type: ignore[arg-type]
+
+
+def _choice(name: str, value: object, names: list[str]) -> str:
+    if not isinstance(value, str) or value.lower() not in names:
+        raise ConfigError(f"{name}: {value!r} is not allowed; choose one of {', '.join(names)}")
+    return value.lower()
+
+
+def parse_config(
+    raw: object, limits: Limits, uploads: Container[str] | None = None
+) -> PlaygroundConfig:
+    """Validate the page's JSON configuration; missing fields take their defaults.
+
+    ``uploads`` holds the ids of uploaded data sets (``dataset = "upload:<id>"``).
+    """
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"The configuration must be a JSON object; received {type(raw).__name__}")
+    unknown = sorted(set(raw) - set(FIELDS))
+    if unknown:
+        raise ConfigError(
+            f"Unknown field(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(FIELDS)}"
+        )
+    default = PlaygroundConfig()
+
+    def get(key: str) -> Any:
+        return raw.get(key, getattr(default, key))
+
+    dataset = get("dataset")
+    if isinstance(dataset, str) and dataset.startswith(UPLOAD_PREFIX):
+        if uploads is None or dataset[len(UPLOAD_PREFIX) :] not in uploads:
+            raise ConfigError(
+                f"dataset: upload {dataset!r} is not on this server (uploads last as long as "
+                "the server runs); upload the CSV file again"
+            )
+    else:
+        names = datasets.DATASETS.names()
+        dataset = _choice("dataset", dataset, names)
+        dataset = datasets.DATASETS.canonical(dataset)
+    noise = get("noise")
+    if noise is not None:
+        noise = _float_field("noise", noise, 0.0, 10.0, open_low=False)
+    points = _int_field("points", get("points"), 4, limits.max_points)
+    test_fraction = _float_field("test_fraction", get("test_fraction"), 0.0, 0.9, open_low=True)
+    n_test = round(points * test_fraction)
+    if n_test < 1 or points - n_test < 2:
+        raise ConfigError(
+            f"test_fraction: {test_fraction!r} of {points} points leaves {points - n_test} to "
+            f"train and {n_test} to test; each side needs at least one (training two)"
+        )
+    data_seed = get("data_seed")
+    if isinstance(data_seed, str) and data_seed.strip().isdigit():
+        data_seed = int(data_seed)
+    notebook_ok = dataset in ("circles", "flower")
+    if not (
+        (data_seed == NOTEBOOK and notebook_ok) or (_is_int(data_seed) and 0 <= data_seed < 2**32)
+    ):
+        allowed = "an integer ≥ 0" + (" or 'notebook'" if notebook_ok else "")
+        raise ConfigError(f"data_seed: {data_seed!r} is not allowed for {dataset}; give {allowed}")
+
+    hidden_raw = get("hidden")
+    if isinstance(hidden_raw, str):
+        hidden_raw = [h for h in re.split(r"[,\s]+", hidden_raw.strip()) if h]
+        try:
+            hidden_raw = [int(h) for h in hidden_raw]
+        except ValueError:
+            raise ConfigError(
+                f"hidden: {get('hidden')!r} is not allowed; give widths such as 10,5"
+            ) from None
+    if not isinstance(hidden_raw, list | tuple):
+        raise ConfigError(f"hidden: {hidden_raw!r} is not allowed; give a list of widths")
+    if len(hidden_raw) > limits.max_hidden_layers:
+        raise ConfigError(
+            f"hidden: {len(hidden_raw)} hidden layers is over this server's limit of "
+            f"{limits.max_hidden_layers}"
+        )
+    for width in hidden_raw:
+        if not _is_int(width) or not 1 <= width <= limits.max_width:
+            raise ConfigError(
+                f"hidden: a width of {width!r} is not allowed; each hidden layer needs 1 to "
+                f"{limits.max_width} units (this server's limit)"
+            )
+    activation = _choice("activation", get("activation"), activations.ACTIVATIONS.names())
+    activation = activations.ACTIVATIONS.canonical(activation)
+
+    inits_raw = get("inits")
+    if isinstance(inits_raw, tuple):
+        inits_raw = [dict(i) for i in inits_raw]
+    if not isinstance(inits_raw, list) or not 1 <= len(inits_raw) <= limits.max_runs:
+        count = len(inits_raw) if isinstance(inits_raw, list) else inits_raw
+        raise ConfigError(
+            f"inits: {count!r} initializers is not allowed; give 1 to {limits.max_runs} "
+            "(one run each)"
+        )
+    inits = tuple(_parse_init(k, init) for k, init in enumerate(inits_raw))
+
+    optimizer = _choice("optimizer", get("optimizer"), optim.OPTIMIZERS.names())
+    optimizer = optim.OPTIMIZERS.canonical(optimizer)
+    learning_rate = _float_field("learning_rate", get("learning_rate"), 0.0, 100.0, open_low=True)
+    batch_size = get("batch_size")
+    if batch_size == 0:
+        batch_size = None
+    if batch_size is not None:
+        batch_size = _int_field("batch_size", batch_size, 0, limits.max_points, " (0: full batch)")
+    l2 = _float_field("l2", get("l2"), 0.0, 100.0, open_low=False)
+    seed = _int_field("seed", get("seed"), 0, 2**32 - 1)
+    return PlaygroundConfig(
+        dataset=dataset,
+        noise=noise,
+        points=points,
+        test_fraction=test_fraction,
+        data_seed=data_seed,
+        hidden=tuple(int(h) for h in hidden_raw),
+        activation=activation,
+        inits=inits,
+        optimizer=optimizer,
+        learning_rate=learning_rate,
+        batch_size=batch_size,
+        l2=l2,
+        seed=seed,
+    )
+
+
+def _parse_init(index: int, raw: object) -> tuple[tuple[str, Any], ...]:
+    where = f"inits[{index}]"
+    if isinstance(raw, str):
+        raw = {"name": raw}
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("name"), str):
+        raise ConfigError(f"{where}: {raw!r} is not allowed; give {{'name': ..., args…}}")
+    name = raw["name"].lower()
+    if name not in initializers.INITIALIZERS:
+        raise ConfigError(
+            f"{where}: initializer {raw['name']!r} is not registered; choose one of "
+            f"{', '.join(initializers.INITIALIZERS.names())}"
+        )
+    name = initializers.INITIALIZERS.canonical(name)
+    args = {k: v for k, v in raw.items() if k != "name"}
+    for key, value in args.items():
+        if not (value is None or isinstance(value, str) or _is_number(value)):
+            raise ConfigError(
+                f"{where}: argument {key}={value!r} of {name!r} is not allowed; "
+                "give a finite number or a name"
+            )
+    try:
+        initializers.get({"name": name, **args})
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    return (("name", name), *sorted(args.items()))
+
+
+# --- what the controls offer -------------------------------------------------------------
+
+CHOICES: dict[str, tuple[str, ...]] = {
+    "Mode": initializers.MODES,
+    "TorchMode": initializers.TORCH_MODES,
+    "Distribution": initializers.DISTRIBUTIONS,
+}
+"""Literal type aliases in initializer signatures and their values."""
+NAMED_CHOICES: dict[str, tuple[str, ...]] = {
+    "nonlinearity": initializers.NONLINEARITIES,
+    "activation": initializers.NONLINEARITIES,
+}
+
+
+def _arg_spec(param: inspect.Parameter) -> dict[str, Any]:
+    annotation = param.annotation if isinstance(param.annotation, str) else str(param.annotation)
+    default = None if param.default is inspect.Parameter.empty else param.default
+    optional = "None" in annotation
+    required = param.default is inspect.Parameter.empty
+    spec: dict[str, Any] = {"name": param.name, "default": default, "required": required}
+    choices = CHOICES.get(annotation.replace(" | None", "")) or NAMED_CHOICES.get(param.name)
+    if choices:
+        spec.update(type="optional_choice" if optional else "choice", choices=list(choices))
+    elif annotation.startswith("int"):
+        spec["type"] = "int"
+    elif annotation.startswith("float"):
+        spec["type"] = "float"
+    else:
+        spec["type"] = "str"
+    return spec
+
+
+def initializer_options() -> list[dict[str, Any]]:
+    """Every registered initializer with its description and arguments."""
+    out = []
+    for entry in initializers.INITIALIZERS:
+        try:
+            params = list(inspect.signature(entry.value).parameters.values())
+        except (TypeError, ValueError):
+            params = []
+        args = [_arg_spec(p) for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        out.append({"name": entry.name, "description": entry.description, "args": args})
+    return out
+
+
+def dataset_options() -> list[dict[str, Any]]:
+    out = []
+    for entry in datasets.DATASETS:
+        params = inspect.signature(entry.value).parameters
+        n_train, n_test = params["n_train"].default, params["n_test"].default
+        seed = params["seed"].default
+        out.append(
+            {
+                "name": entry.name,
+                "description": entry.description,
+                "noise": params["noise"].default,
+                "points": n_train + n_test,
+                "test_fraction": round(n_test / (n_train + n_test), 4),
+                "data_seed": seed,
+            }
+        )
+    return out
+
+
+def options(limits: Limits) -> dict[str, Any]:
+    """What ``GET /api/options`` returns: the controls' choices, the limits, the defaults."""
+    from initlab import __version__
+
+    return {
+        "version": __version__,
+        "datasets": dataset_options(),
+        "activations": activations.ACTIVATIONS.names(),
+        "optimizers": optim.OPTIMIZERS.names(),
+        "initializers": initializer_options(),
+        "limits": limits.to_dict(),
+        "defaults": PlaygroundConfig().to_dict(),
+    }
+
+
+# --- the experiment spec -------------------------------------------------------------------
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{escaped}"'
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    return str(value)
+
+
+def data_options(config: PlaygroundConfig) -> dict[str, Any]:
+    """The keyword arguments of :func:`initlab.datasets.load` (besides the seed)."""
+    if config.is_upload:
+        return {"test_fraction": config.test_fraction}
+    options: dict[str, Any] = {"n_train": config.points - config.n_test, "n_test": config.n_test}
+    if config.noise is not None:
+        options["noise"] = config.noise
+    return options
+
+
+def to_spec(
+    config: PlaygroundConfig,
+    layer_sizes: Sequence[int],
+    iterations: int,
+    upload_name: str | None = None,
+    name: str = "playground",
+) -> str:
+    """The configuration as an initlab experiment spec: ``initlab sweep`` on it trains the
+    same runs (same data, network, initial weights and updates) for ``iterations``."""
+    lines = [
+        f"# Exported from the initlab playground at iteration {iterations}.",
+        "# Run it with:  initlab sweep <this file>",
+    ]
+    dataset = config.dataset
+    if config.is_upload:
+        dataset = upload_name or "upload.csv"
+        lines.append(f"# The data is your uploaded file: save it as {dataset} beside this spec.")
+    lines += [
+        "",
+        "[sweep]",
+        f"name = {_toml_value(name)}",
+        f"seeds = [{config.seed}]",
+        f"iterations = {max(1, iterations)}",
+        f"record_every = {max(1, max(1, iterations) // 10)}",
+        "",
+        "[data]",
+        f"dataset = {_toml_value(dataset)}",
+        f"seed = {_toml_value(config.data_seed)}",
+        f"options = {_toml_value(data_options(config))}",
+        "",
+        "[model]",
+        f"layer_sizes = {_toml_value(list(layer_sizes))}",
+        f"activation = {_toml_value(config.activation)}",
+    ]
+    for init in config.init_configs:
+        lines += ["", "[[init]]"]
+        lines += [f"{k} = {_toml_value(v)}" for k, v in init.items() if v is not None]
+    lines += [
+        "",
+        "[train]",
+        f"learning_rate = {config.learning_rate!r}",
+        f"optimizer = {_toml_value(config.optimizer)}",
+    ]
+    if config.batch_size is not None:
+        lines.append(f"batch_size = {config.batch_size}")
+    if config.l2:
+        lines.append(f"l2 = {config.l2!r}")
+    return "\n".join(lines) + "\n"
