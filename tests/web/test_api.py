@@ -566,3 +566,32 @@ def test_initlab_serve_rejects_bad_options():
     )
     assert out.returncode == 2
     assert "--max-width must be a positive integer, not 0" in out.stderr
+
+
+def test_oversized_request_bodies_are_refused_before_reading():
+    with make_client(max_request_bytes=2000) as client:
+        big = {"inits": [{"name": "he"}], "padding": "x" * 5000}
+        msg = error(client.post("/api/sessions", json=big), 413)
+        assert "limit of 2,000 bytes" in msg
+        chunks = (b'{"pad": "' + b"x" * 300 + b'"}' for _ in range(10))  # no Content-Length
+        assert error(client.post("/api/sessions", content=chunks), 413) == msg
+        # Uploads have their own, larger limit; small bodies pass.
+        assert client.post("/api/uploads", content=blobs_csv(150)).status_code == 201
+        assert create(client)["frame"]["iteration"] == 0
+
+
+def test_old_uploads_are_dropped_past_the_limit():
+    with make_client(max_uploads=2) as client:
+        ids = [client.post("/api/uploads", content=blobs_csv(40 + k)).json()["dataset"]
+               for k in range(3)]  # fmt: skip
+        assert "upload the CSV file again" in error(
+            client.post("/api/sessions", json={"dataset": ids[0], "data_seed": 0}), 400
+        )
+        create(client, {"dataset": ids[2], "data_seed": 0})
+
+
+def test_uploads_over_the_class_limit_are_refused():
+    rows = "".join(f"{k},{k % 7},{k}\n" for k in range(30))
+    with make_client(max_classes=20) as client:
+        msg = error(client.post("/api/uploads", content=b"x1,x2,label\n" + rows.encode()), 400)
+        assert "30 classes (the limit is 20)" in msg

@@ -19,6 +19,7 @@ from fastapi import Body, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from initlab.web import frames
 from initlab.web.config import (
@@ -64,6 +65,51 @@ def _object(body: object) -> dict[str, Any]:
     return body
 
 
+class BodyLimit:
+    """ASGI middleware: a request body over ``limit`` bytes gets 413 before the app reads it
+    (declared by Content-Length, or counted as it streams in). Uploads have their own limit."""
+
+    def __init__(self, app: ASGIApp, limit: int, exempt: str) -> None:
+        self.app, self.limit, self.exempt = app, limit, exempt
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] == self.exempt:
+            await self.app(scope, receive, send)
+            return
+        message = (
+            f"The request body is larger than this server's limit of {self.limit:,} bytes "
+            "for a request (a configuration needs well under 1 KiB)"
+        )
+        headers = dict(scope.get("headers", ()))
+        declared = headers.get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            await _error(413, message)(scope, receive, send)
+            return
+        # Bodies here are small: read one whole (stopping past the limit), then replay it.
+        chunks, size, more = [], 0, True
+        while more:
+            msg = await receive()
+            if msg["type"] != "http.request":
+                break
+            chunks.append(msg.get("body", b""))
+            size += len(chunks[-1])
+            more = msg.get("more_body", False)
+            if size > self.limit:
+                await _error(413, message)(scope, receive, send)
+                return
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
 def create_app(limits: Limits | None = None) -> FastAPI:
     """The playground application, with its own sessions and uploads."""
     limits = limits or Limits()
@@ -86,6 +132,7 @@ def create_app(limits: Limits | None = None) -> FastAPI:
 
     app = FastAPI(title="initlab playground", lifespan=lifespan, docs_url="/api/docs",
                   redoc_url=None, openapi_url="/api/openapi.json")  # fmt: skip
+    app.add_middleware(BodyLimit, limit=limits.max_request_bytes, exempt="/api/uploads")
     app.state.store = store
     app.state.uploads = uploads
     app.state.limits = limits

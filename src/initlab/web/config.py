@@ -38,7 +38,12 @@ class Limits:
     max_step: int = 5000
     """Iterations per step request."""
     max_upload_bytes: int = 256 * 1024
+    max_uploads: int = 64
+    """Uploaded files kept; past this the oldest is dropped (sessions keep their loaded data)."""
+    max_request_bytes: int = 64 * 1024
+    """Any other request body (a configuration is well under 1 KiB)."""
     max_features: int = 32
+    max_classes: int = 20
     max_sessions: int = 64
     idle_seconds: float = 900.0
     grid: int = 100

@@ -341,12 +341,17 @@ class UploadStore:
             problems.append(f"{rows} rows (the limit is {self.limits.max_points})")
         if data.n_features > self.limits.max_features:
             problems.append(f"{data.n_features} features (the limit is {self.limits.max_features})")
+        if data.n_classes > self.limits.max_classes:
+            problems.append(f"{data.n_classes} classes (the limit is {self.limits.max_classes})")
         if problems:
             path.unlink()
             raise ConfigError(f"{stem}.csv has {' and '.join(problems)}")
         upload = Upload(upload_id, f"{stem}.csv", path, rows, data.n_features, data.n_classes)
         with self._lock:
             self._uploads[upload_id] = upload
+            while len(self._uploads) > self.limits.max_uploads:  # dicts keep insertion order
+                oldest = self._uploads.pop(next(iter(self._uploads)))
+                oldest.path.unlink(missing_ok=True)
         return upload
 
 
