@@ -74,9 +74,11 @@ def frames_per_second(client: httpx.Client, url: str, inits: list[str], k: int, 
     return n / elapsed
 
 
-def browser_frames_per_second(url: str, inits: list[str], k: int, seconds: float) -> float:
-    """The page's frames/s counter (frames completed in the last second), median of reads
-    once a second while playing."""
+def browser_frames_per_second(
+    url: str, inits: list[str], k: int, seconds: float
+) -> tuple[float, float, float]:
+    """The page's frames/s counter (frames completed in the last second), and the last
+    frame's request round trip and drawing time in ms: medians of reads once a second."""
     import tempfile
     import urllib.parse
 
@@ -100,11 +102,18 @@ def browser_frames_per_second(url: str, inits: list[str], k: int, seconds: float
                 time.sleep(0.05)
             driver.find_element("id", "play").click()
             time.sleep(1.5)
-            reads = []
+            reads, request_ms, render_ms = [], [], []
             for _ in range(int(seconds)):
                 time.sleep(1.0)
                 reads.append(driver.execute_script("return window.initlab.fps"))
-            return float(statistics.median(reads))
+                timing = driver.execute_script("return window.initlab.timing")
+                request_ms.append(timing["requestMs"])
+                render_ms.append(timing["renderMs"])
+            return (
+                float(statistics.median(reads)),
+                statistics.median(request_ms),
+                statistics.median(render_ms),
+            )
         finally:
             driver.quit()
 
@@ -177,12 +186,14 @@ def main() -> None:
                     }
                 )
     if args.browser:
-        results["browser"] = [
-            {"runs": len(inits), "iterations_per_frame": k,
-             "frames_per_s": browser_frames_per_second(url, inits, k, seconds=5)}
-            for inits in (["he"], ["he", "zeros", "random", "xavier_uniform"])
-            for k in (10, 25, 100)
-        ]  # fmt: skip
+        results["browser"] = []
+        for inits in (["he"], ["he", "zeros", "random", "xavier_uniform"]):
+            for k in (10, 25, 100):
+                fps, request_ms, render_ms = browser_frames_per_second(url, inits, k, 5)
+                results["browser"].append(
+                    {"runs": len(inits), "iterations_per_frame": k, "frames_per_s": fps,
+                     "request_ms": round(request_ms, 1), "render_ms": round(render_ms, 1)}
+                )  # fmt: skip
     server.terminate()
     server.wait()
     results["http"] = rows
@@ -202,7 +213,8 @@ def main() -> None:
               f"{r['plain_loop_iterations_per_s']:>10} {r['ratio_vs_plain_loop']:>6}")  # fmt: skip
     for r in results.get("browser", []):  # type: ignore[union-attr]
         print(f"Chromium page, {r['runs']} run(s), {r['iterations_per_frame']} it/frame: "
-              f"{r['frames_per_s']} frames/s (drawing included)")  # fmt: skip
+              f"{r['frames_per_s']} frames/s (request {r['request_ms']} ms, "
+              f"drawing {r['render_ms']} ms)")  # fmt: skip
     b = results["breakdown_k10_one_run"]
     print(f"\nOne frame of 10 iterations, 1 run, in process: {b}")
 

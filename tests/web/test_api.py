@@ -270,6 +270,16 @@ def test_runs_stop_at_the_iteration_limit():
         assert step(client, sid, 100)["iteration"] == 120
 
 
+def test_a_step_is_cut_to_the_work_limit():
+    """[2, 10, 5, 1] on 300 points: 6 · 300 · (20 + 50 + 5) = 135,000 flops per iteration."""
+    with make_client(max_step_flops=135_000 * 40 + 1) as client:
+        sid = create(client)["session"]
+        assert step(client, sid, 1000)["iteration"] == 40
+        assert step(client, sid, 15)["iteration"] == 55
+    with make_client(max_step_flops=1) as client:  # at least one iteration
+        assert step(client, create(client)["session"], 1000)["iteration"] == 1
+
+
 def test_reset_reinitializes_with_the_same_or_a_new_seed(client):
     body = create(client, HE_ZEROS)
     sid, start = body["session"], body["frame"]

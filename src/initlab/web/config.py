@@ -37,6 +37,9 @@ class Limits:
     """Per run: a run stops (status ``finished``) when it reaches this many iterations."""
     max_step: int = 5000
     """Iterations per step request."""
+    max_step_flops: float = 2e9
+    """Training work per step request: a step is cut to the iterations that fit (at least
+    one), so a big network cannot hold the server for long; the frame says how far it got."""
     max_upload_bytes: int = 256 * 1024
     max_uploads: int = 64
     """Uploaded files kept; past this the oldest is dropped (sessions keep their loaded data)."""

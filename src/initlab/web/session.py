@@ -196,10 +196,22 @@ class Session:
             run.trainer.diverged for run in self.runs
         )
 
-    def step(self, iterations: int) -> None:
-        """Train every run ``iterations`` more (fewer at the iteration limit), adding a curve
-        point at every multiple of the curves' spacing on the way."""
-        end = min(self.iteration + iterations, self.limits.max_iterations)
+    @property
+    def flops_per_iteration(self) -> int:
+        """Multiply-adds ×2 of one iteration of every run: forward (2) and backward (4) per
+        weight and example of the batch."""
+        n = len(self.data.y_train)
+        batch = min(self.config.batch_size or n, n)
+        weights = sum(a * b for a, b in self.mlp.weight_shapes())
+        return 6 * batch * weights * len(self.runs)
+
+    def step(self, iterations: int) -> int:
+        """Train every run ``iterations`` more — fewer at the iteration limit, or where the
+        work would pass ``limits.max_step_flops`` (at least one) — adding a curve point at
+        every multiple of the curves' spacing on the way. Returns the iterations trained."""
+        fits = max(1, int(self.limits.max_step_flops // self.flops_per_iteration))
+        start = self.iteration
+        end = min(start + iterations, start + fits, self.limits.max_iterations)
         while self.iteration < end:
             every = self.runs[0].curve.every
             upto = min(end, (self.iteration // every + 1) * every)
@@ -210,6 +222,7 @@ class Session:
             if upto % every == 0:
                 for run in self.runs:
                     run.curve.append(upto, metrics(self, run))
+        return self.iteration - start
 
     def touch(self) -> None:
         self.last_used = time.monotonic()

@@ -28,6 +28,7 @@ const S = {
   loopToken: 0,
   fps: 0,
   frameTimes: [],
+  timing: { requestMs: 0, renderMs: 0 }, // the last play frame: server round trip, drawing
   drawn: false,
   inFlight: 0, // requests queued or running
   tasks: 0, // multi-request operations (boot, fast-forward) in progress
@@ -44,10 +45,11 @@ window.initlab = {
   get frame() { return S.frame; },
   get histories() { return S.histories; },
   get fps() { return S.fps; },
+  get timing() { return { ...S.timing }; },
   get playing() { return S.playing; },
   get error() { return S.error; },
   get ready() {
-    return S.drawn && S.inFlight === 0 && S.tasks === 0 && S.debounce === null;
+    return S.drawn && S.inFlight === 0 && S.tasks === 0 && S.debounce === null && !drawQueued;
   },
 };
 
@@ -183,9 +185,11 @@ function thin(h) {
 }
 
 async function stepRequest(iterations) {
+  const start = performance.now();
   const frame = await withSession(() =>
     api("POST", sessionPath("/step"), { json: { iterations, since: sinceIteration() } }),
   );
+  S.timing.requestMs = performance.now() - start;
   ingest(frame);
 }
 
@@ -765,6 +769,7 @@ function renderSummary() {
 function render() {
   const f = S.frame;
   if (!f) return;
+  const start = performance.now();
   const runs = $("#runs");
   while (runs.children.length > f.runs.length) runs.lastElementChild.remove();
   while (runs.children.length < f.runs.length) runs.append(makePanel(runs.children.length));
@@ -773,6 +778,7 @@ function render() {
   setText($("#iteration"), String(f.iteration));
   renderSummary();
   S.drawn = true;
+  S.timing.renderMs = performance.now() - start;
 }
 
 let resizeQueued = false;
@@ -808,14 +814,33 @@ function pause() {
   writeUrl();
 }
 
-const nextFrame = () =>
-  new Promise((resolve) => {
-    const timer = setTimeout(resolve, 100);
-    requestAnimationFrame(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
+/**
+ * Draw the latest frame at the next animation frame (at most once per display refresh; a
+ * 100 ms timer stands in where animation frames do not fire). While playing, this runs
+ * while the next step request is already on its way, so drawing and the server's work
+ * overlap; `fps` counts the frames drawn.
+ */
+let drawQueued = false;
+function scheduleRender() {
+  if (drawQueued) return;
+  drawQueued = true;
+  const draw = () => {
+    if (!drawQueued) return;
+    drawQueued = false;
+    clearTimeout(timer);
+    render();
+    if (S.playing) countFrame();
+  };
+  const timer = setTimeout(draw, 100);
+  requestAnimationFrame(draw);
+}
+
+function countFrame() {
+  const now = performance.now();
+  S.frameTimes.push(now);
+  while (S.frameTimes.length && now - S.frameTimes[0] > 1000) S.frameTimes.shift();
+  S.fps = S.frameTimes.length;
+}
 
 function play() {
   if (S.playing || !S.session || !S.drawn) return;
@@ -836,9 +861,11 @@ async function loop(token) {
         if (!live()) return;
         await stepRequest(speed());
         clearError();
-        render();
-        if (!live()) {
-          // Paused while this step was in flight: the URL and status follow the last frame.
+        if (live()) {
+          scheduleRender(); // drawn while the next step is computed
+        } else {
+          // Paused while this step was in flight: the view, URL and status follow it.
+          render();
           setStatus(idleStatus());
           writeUrl();
         }
@@ -851,11 +878,8 @@ async function loop(token) {
       return;
     }
     if (token !== S.loopToken) return;
-    const now = performance.now();
-    S.frameTimes.push(now);
-    while (S.frameTimes.length && now - S.frameTimes[0] > 1000) S.frameTimes.shift();
-    S.fps = S.frameTimes.length;
     if (S.frame.done) {
+      render();
       setPlaying(false);
       S.loopToken++;
       setStatus("done");
@@ -863,8 +887,7 @@ async function loop(token) {
       return;
     }
     if (live()) setStatus(`training… ${S.fps} frames/s`);
-    if (now - S.lastUrlWrite >= URL_EVERY_MS) writeUrl();
-    await nextFrame();
+    if (performance.now() - S.lastUrlWrite >= URL_EVERY_MS) writeUrl();
   }
 }
 
