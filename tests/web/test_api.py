@@ -537,6 +537,18 @@ def test_idle_sessions_are_removed():
         assert "expired" in error(client.get(f"/api/sessions/{kept}/frame"), 404)
 
 
+def test_the_server_removes_idle_sessions_by_itself():
+    """No request needed: a background task sweeps every max(1 s, idle/4)."""
+    with make_client(idle_seconds=0.2) as client:
+        create(client)
+        store = client.app.state.store
+        assert len(store) == 1
+        deadline = time.monotonic() + 10
+        while len(store) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(store) == 0
+
+
 # --- the command -----------------------------------------------------------------------------
 
 
