@@ -200,3 +200,14 @@ def test_distinct_units_tolerates_rounding_only():
 def test_recorder_validates_every():
     with pytest.raises(ValueError, match=r"Received: every=0"):
         Recorder(every=0)
+
+
+def test_every_finding_kind_has_a_severity():
+    from typing import get_args
+
+    from initlab.diagnostics import SEVERITY, Finding, FindingKind
+
+    assert set(SEVERITY) == set(get_args(FindingKind))
+    assert Finding("healthy", "fine").severity == "ok"
+    assert Finding("dead_units", "3 dead").severity == "warning"
+    assert Finding("diverged", "nan").severity == "severe"

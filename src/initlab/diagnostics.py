@@ -344,6 +344,24 @@ FindingKind = Literal[
 ]
 
 
+Severity = Literal["ok", "warning", "severe"]
+
+SEVERITY: dict[FindingKind, Severity] = {
+    "diverged": "severe",
+    "symmetric": "severe",
+    "saturated_output": "severe",
+    "exploding_activations": "severe",
+    "vanishing_activations": "severe",
+    "exploding_gradients": "severe",
+    "vanishing_gradients": "severe",
+    "saturated_hidden": "warning",
+    "dead_units": "warning",
+    "healthy": "ok",
+}
+"""How bad each finding is: "severe" findings stop or cripple training at the start;
+"warning" ones cost capacity (saturated or dead units) while the network still learns."""
+
+
 @dataclass(frozen=True)
 class Finding:
     """One diagnosis: what, where (1-based layer, if any) and the measured value behind it."""
@@ -352,6 +370,10 @@ class Finding:
     message: str
     layer: int | None = None
     value: float | None = None
+
+    @property
+    def severity(self) -> Severity:
+        return SEVERITY[self.kind]
 
 
 def diagnose(records: Records, diverged_at: int | None = None) -> list[Finding]:

@@ -141,6 +141,8 @@ def test_he_learns_and_zeros_stays_at_half(client):
     assert zeros["train_accuracy"] == 0.5
     assert zeros["test_accuracy"] == 0.5
     assert zeros["findings"][0]["kind"] == "symmetric"
+    assert zeros["findings"][0]["severity"] == "severe"
+    assert he["findings"][0]["severity"] == "ok"
     assert "symmetry not broken" in zeros["verdict"]
     assert he["findings"][0]["kind"] == "healthy"
     assert he["theory"]["phase"] == "critical"

@@ -182,7 +182,10 @@ def run_frame(session: Session, run: Run, since: int) -> dict[str, Any]:
         },
         "boundary": boundary(session, run),
         "layers": _layers(run, records, grads_W),
-        "findings": [{"kind": f.kind, "message": f.message, "layer": f.layer} for f in findings],
+        "findings": [
+            {"kind": f.kind, "severity": f.severity, "message": f.message, "layer": f.layer}
+            for f in findings
+        ],
         "verdict": diagnostics.verdict(findings),
         "theory": _theory(run),
     }

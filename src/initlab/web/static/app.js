@@ -626,21 +626,11 @@ function costText(v) {
   return String(Number(v.toPrecision(4)));
 }
 
-const SEVERE = new Set([
-  "diverged",
-  "symmetric",
-  "saturated_output",
-  "exploding_activations",
-  "vanishing_activations",
-  "exploding_gradients",
-  "vanishing_gradients",
-]);
-
+/** The verdict's colour: the severity the server gives its first finding. */
 function verdictClass(findings) {
-  const kind = findings?.[0]?.kind;
-  if (!kind) return "verdict-none";
-  if (kind === "healthy") return "verdict-good";
-  return SEVERE.has(kind) ? "verdict-bad" : "verdict-warn";
+  const severity = findings?.[0]?.severity;
+  if (!severity) return "verdict-none";
+  return { ok: "verdict-good", warning: "verdict-warn", severe: "verdict-bad" }[severity];
 }
 
 function metric(cls, label) {
@@ -915,11 +905,21 @@ async function step() {
 async function reset(seed = null) {
   pause();
   if (!S.session) return;
+  await replaceState(async () => {
+    const res = await withSession(() => api("POST", sessionPath("/reset"), { json: { seed } }));
+    if (seed !== null) S.config = { ...S.config, seed };
+    return res;
+  });
+}
+
+/**
+ * Run `request` (inside exclusive()), adopt the {session, data, frame} it answers and draw it;
+ * on an error, show the server's message and keep the state as it was.
+ */
+async function replaceState(request) {
   try {
     await exclusive(async () => {
-      const res = await withSession(() => api("POST", sessionPath("/reset"), { json: { seed } }));
-      if (seed !== null) S.config = { ...S.config, seed };
-      adopt(res);
+      adopt(await request());
       clearError();
       render();
     });
@@ -961,25 +961,17 @@ async function applyConfig() {
     return;
   }
   pause();
-  try {
-    await exclusive(async () => {
-      let res;
-      try {
-        res = await api("PUT", sessionPath(), { json: config });
-      } catch (e) {
-        if (!(e instanceof ApiError) || e.status !== 404) throw e;
-        res = await api("POST", "/api/sessions", { json: config });
-      }
-      S.config = config;
-      adopt(res);
-      clearError();
-      render();
-    });
-    setStatus(idleStatus());
-    writeUrl();
-  } catch (e) {
-    showError(e.message);
-  }
+  await replaceState(async () => {
+    let res;
+    try {
+      res = await api("PUT", sessionPath(), { json: config });
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.status !== 404) throw e;
+      res = await api("POST", "/api/sessions", { json: config });
+    }
+    S.config = config;
+    return res;
+  });
 }
 
 async function upload(input) {

@@ -434,6 +434,27 @@ function iterationScale(hist, box) {
   return { sx, xt };
 }
 
+/**
+ * The test (dashed) and train lines of `hist.test_<what>` and `hist.train_<what>`, then the
+ * legend; ends the clip region the caller saved.
+ */
+function trainTestLines(ctx, hist, what, sx, sy, ok, w) {
+  ctx.lineWidth = 1.8;
+  ctx.strokeStyle = SERIES.test;
+  ctx.fillStyle = SERIES.test;
+  ctx.setLineDash([5, 3]);
+  polyline(ctx, hist.iteration, hist[`test_${what}`], sx, sy, ok);
+  ctx.setLineDash([]);
+  ctx.strokeStyle = SERIES.train;
+  ctx.fillStyle = SERIES.train;
+  polyline(ctx, hist.iteration, hist[`train_${what}`], sx, sy, ok);
+  ctx.restore();
+  legend(ctx, [
+    { label: "train", color: SERIES.train },
+    { label: "test", color: SERIES.test, dash: [5, 3] },
+  ], w - 6, 10);
+}
+
 /** Train and test cost against iteration, log y. hist: accumulated history arrays. */
 export function drawCost(canvas, hist) {
   const { ctx, w, h } = setup(canvas);
@@ -458,20 +479,7 @@ export function drawCost(canvas, hist) {
   ctx.beginPath();
   ctx.rect(box.x, box.y - 2, box.w + 2, box.h + 4);
   ctx.clip();
-  ctx.lineWidth = 1.8;
-  ctx.strokeStyle = SERIES.test;
-  ctx.fillStyle = SERIES.test;
-  ctx.setLineDash([5, 3]);
-  polyline(ctx, hist.iteration, hist.test_cost, sx, sy, ok);
-  ctx.setLineDash([]);
-  ctx.strokeStyle = SERIES.train;
-  ctx.fillStyle = SERIES.train;
-  polyline(ctx, hist.iteration, hist.train_cost, sx, sy, ok);
-  ctx.restore();
-  legend(ctx, [
-    { label: "train", color: SERIES.train },
-    { label: "test", color: SERIES.test, dash: [5, 3] },
-  ], w - 6, 10);
+  trainTestLines(ctx, hist, "cost", sx, sy, ok, w);
 }
 
 /** Train and test accuracy against iteration, 0–100 %. */
@@ -489,20 +497,7 @@ export function drawAccuracy(canvas, hist) {
   const yt = [0, 0.5, 1].map((v) => ({ v, label: `${v * 100}%` }));
   axes(ctx, box, xt, yt, sx, sy);
   ctx.save();
-  ctx.lineWidth = 1.8;
-  ctx.strokeStyle = SERIES.test;
-  ctx.fillStyle = SERIES.test;
-  ctx.setLineDash([5, 3]);
-  polyline(ctx, hist.iteration, hist.test_accuracy, sx, sy, ok);
-  ctx.setLineDash([]);
-  ctx.strokeStyle = SERIES.train;
-  ctx.fillStyle = SERIES.train;
-  polyline(ctx, hist.iteration, hist.train_accuracy, sx, sy, ok);
-  ctx.restore();
-  legend(ctx, [
-    { label: "train", color: SERIES.train },
-    { label: "test", color: SERIES.test, dash: [5, 3] },
-  ], w - 6, 10);
+  trainTestLines(ctx, hist, "accuracy", sx, sy, ok, w);
 }
 
 // --- histograms ------------------------------------------------------------------------------
