@@ -111,7 +111,12 @@ export function logTicks(lo, hi) {
       }
     }
   }
-  return ticks.filter((t) => t.v >= lo * 0.999 && t.v <= hi * 1.001).sort((a, b) => a.v - b.v);
+  const inside = ticks.filter((t) => t.v >= lo * 0.999 && t.v <= hi * 1.001);
+  if (inside.length >= 2) return inside.sort((a, b) => a.v - b.v);
+  // A narrow range (a flat curve) holds no 1-2-5 tick: label it linearly instead.
+  return niceTicks(lo, hi, 3)
+    .filter((v) => v > 0)
+    .map((v) => ({ v, label: short(v) }));
 }
 
 function linScale(d0, d1, r0, r1) {
