@@ -271,34 +271,68 @@ class Recorder:
         ``updated`` are the parameters after this iteration's step (``None`` at the end)."""
         names = (*mlp.hidden_activations, mlp.output)
         for k, (layer, grad, name) in enumerate(zip(params, grads, names)):
-            hidden = k < mlp.n_layers - 1
-            Z, A = cache.Z[k], cache.A[k + 1]
-            z_mean, z_std, z_hist = summarize(Z, self.bins)
-            a_mean, a_std, a_hist = summarize(A, self.bins)
             self.records.rows.append(
-                LayerRecord(
-                    iteration=iteration,
-                    layer=k + 1,
-                    kind="hidden" if hidden else "output",
-                    activation=name,
-                    width=int(layer.W.shape[0]),
-                    z_mean=z_mean,
-                    z_std=z_std,
-                    a_mean=a_mean,
-                    a_std=a_std,
-                    dead_fraction=_dead_fraction(Z) if name == "relu" and hidden else math.nan,
-                    saturated_fraction=_saturated(Z, name, hidden),
-                    infinite_loss_fraction=math.nan if hidden else _infinite_loss(A, Y),
+                measure_layer(
+                    iteration,
+                    k + 1,
+                    k < mlp.n_layers - 1,
+                    name,
+                    layer.W,
+                    layer.b,
+                    cache.Z[k],
+                    cache.A[k + 1],
+                    Y,
                     grad_W_norm=_frobenius(grad.W),
                     grad_b_norm=_frobenius(grad.b),
                     update_ratio=_update_ratio(layer.W, updated[k].W) if updated else math.nan,
-                    distinct_units=distinct_units(layer.W, layer.b),
-                    z_hist=z_hist,
-                    a_hist=a_hist,
+                    bins=self.bins,
                 )
             )
         if self.keep_params:
             self.records.snapshots[iteration] = [layer.copy() for layer in params]
+
+
+def measure_layer(
+    iteration: int,
+    layer: int,
+    hidden: bool,
+    activation: str,
+    W: Array,
+    b: Array,
+    Z: Array,
+    A: Array,
+    Y: Array | None,
+    *,
+    grad_W_norm: float,
+    grad_b_norm: float,
+    update_ratio: float = math.nan,
+    bins: int = HISTOGRAM_BINS,
+) -> LayerRecord:
+    """One layer's :class:`LayerRecord` from its weights ``W`` (fan_out, fan_in), bias ``b``,
+    pre-activations ``Z`` and activations ``A`` (units × examples) and, for the output layer,
+    the targets ``Y`` (``None``: no infinite-loss fraction). ``layer`` is 1-based."""
+    z_mean, z_std, z_hist = summarize(Z, bins)
+    a_mean, a_std, a_hist = summarize(A, bins)
+    return LayerRecord(
+        iteration=iteration,
+        layer=layer,
+        kind="hidden" if hidden else "output",
+        activation=activation,
+        width=int(W.shape[0]),
+        z_mean=z_mean,
+        z_std=z_std,
+        a_mean=a_mean,
+        a_std=a_std,
+        dead_fraction=_dead_fraction(Z) if activation == "relu" and hidden else math.nan,
+        saturated_fraction=_saturated(Z, activation, hidden),
+        infinite_loss_fraction=math.nan if hidden or Y is None else _infinite_loss(A, Y),
+        grad_W_norm=grad_W_norm,
+        grad_b_norm=grad_b_norm,
+        update_ratio=update_ratio,
+        distinct_units=distinct_units(W, b),
+        z_hist=z_hist,
+        a_hist=a_hist,
+    )
 
 
 def _dead_fraction(Z: Array) -> float:

@@ -78,14 +78,9 @@ from torch import nn
 from initlab import initializers, losses
 from initlab.diagnostics import (
     HISTOGRAM_BINS,
-    LayerRecord,
     Records,
-    _dead_fraction,
     _frobenius,
-    _infinite_loss,
-    _saturated,
-    distinct_units,
-    summarize,
+    measure_layer,
 )
 from initlab.lsuv import LSUV, LSUVWarning
 from initlab.rng import RandomSource, check_seed, streams
@@ -526,31 +521,21 @@ def record(
             if layer.bias is not None
             else np.zeros((W.shape[0], 1))
         )
-        z_mean, z_std, z_hist = summarize(Z, bins)
-        a_mean, a_std, a_hist = summarize(A, bins)
         grad_W, grad_b = grads[k] if grads is not None else (math.nan, math.nan)
         records.rows.append(
-            LayerRecord(
-                iteration=iteration,
-                layer=k + 1,
-                kind="hidden" if hidden else "output",
-                activation=name,
-                width=int(Z.shape[0]),
-                z_mean=z_mean,
-                z_std=z_std,
-                a_mean=a_mean,
-                a_std=a_std,
-                dead_fraction=_dead_fraction(Z) if name == "relu" and hidden else math.nan,
-                saturated_fraction=_saturated(Z, name, hidden),
-                infinite_loss_fraction=(
-                    _infinite_loss(A, Y) if not hidden and Y is not None else math.nan
-                ),
+            measure_layer(
+                iteration,
+                k + 1,
+                hidden,
+                name,
+                W,
+                b,
+                Z,
+                A,
+                Y,
                 grad_W_norm=grad_W,
                 grad_b_norm=grad_b,
-                update_ratio=math.nan,
-                distinct_units=distinct_units(W, b),
-                z_hist=z_hist,
-                a_hist=a_hist,
+                bins=bins,
             )
         )
     return records

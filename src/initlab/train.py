@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 from initlab import optim
 from initlab.datasets import check_xy
 from initlab.diagnostics import Recorder, Records
-from initlab.network import MLP, Params, backward_columns, forward_columns, l2_penalty
+from initlab.network import MLP, Cache, Params, backward_columns, forward_columns, l2_penalty
 from initlab.network import accuracy as _accuracy
 from initlab.network import loss as _loss
 from initlab.network import predict as _predict
@@ -176,7 +176,8 @@ class Trainer:
         self.params = [layer.copy() for layer in params]
         self._state = self.optimizer.init(self.params)
         self._A0 = X.T
-        self._Y = mlp.head.encode(y_int)
+        self.targets = mlp.head.encode(y_int)
+        """The training labels as the head's targets, one column per example."""
         full_batch = batch_size is None or batch_size >= n
         self._batches = None if full_batch else minibatches(n, batch_size or n, streams(seed).batch)
         self.history = History()
@@ -192,14 +193,15 @@ class Trainer:
     def run(self, iterations: int) -> Status:
         """Train ``iterations`` more iterations (none once diverged); returns the status."""
         iterations = check_iterations(iterations)
+        if self.diverged:
+            return self.status
         mlp, params, head, opt, l2 = self.mlp, self.params, self.mlp.head, self.optimizer, self.l2
-        A0, Y, batches, recorder = self._A0, self._Y, self._batches, self.recorder
+        A0, Y, batches, recorder = self._A0, self.targets, self._batches, self.recorder
+        record_every, end = self.record_every, self.iteration + iterations
         # Overflow and inf − inf can only come from a diverging run, which the finite-cost
         # check below catches and reports; NumPy's warnings would only repeat it.
         with np.errstate(over="ignore", invalid="ignore"):
-            for i in range(self.iteration, self.iteration + iterations):
-                if self.diverged:
-                    break
+            for i in range(self.iteration, end):
                 if batches is None:
                     A_batch, Y_batch = A0, Y
                 else:
@@ -211,7 +213,7 @@ class Trainer:
                     self.status, self.diverged_at = "diverged", i
                     self.history.append(i, cost)
                     break
-                if i % self.record_every == 0:
+                if i % record_every == 0:
                     self.history.append(
                         i, cost if batches is None else _loss(mlp, params, self.X, self.y, l2)
                     )
@@ -225,8 +227,16 @@ class Trainer:
                     recorder.record(i, mlp, before, cache, Y, grads, updated=params)
                 else:
                     opt.step(params, grads, self._state, self.learning_rate)
-                self.iteration = i + 1
+            else:
+                i = end
+        self.iteration = i  # on divergence: the iteration whose cost was not finite
         return self.status
+
+    def full_pass(self) -> tuple[Cache, Params]:
+        """Forward and backward pass of the current parameters on the whole training set."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            cache = forward_columns(self.mlp, self.params, self._A0)
+            return cache, backward_columns(self.mlp, self.params, cache, self.targets, self.l2)
 
     def cost(self) -> float:
         """The training cost (cross-entropy + L2 term) of the current parameters."""
@@ -237,10 +247,8 @@ class Trainer:
         """The run so far as a :class:`TrainResult`; records the final state if recording."""
         final_cost = self.cost()
         if self.recorder is not None and not self.diverged:
-            with np.errstate(over="ignore", invalid="ignore"):
-                cache = forward_columns(self.mlp, self.params, self._A0)
-                grads = backward_columns(self.mlp, self.params, cache, self._Y, self.l2)
-            self.recorder.record(self.iteration, self.mlp, self.params, cache, self._Y, grads)
+            cache, grads = self.full_pass()
+            self.recorder.record(self.iteration, self.mlp, self.params, cache, self.targets, grads)
         return TrainResult(
             mlp=self.mlp,
             initial_params=self.initial,

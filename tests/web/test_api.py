@@ -606,12 +606,20 @@ def test_oversized_request_bodies_are_refused_before_reading():
 
 def test_old_uploads_are_dropped_past_the_limit():
     with make_client(max_uploads=2) as client:
-        ids = [client.post("/api/uploads", content=blobs_csv(40 + k)).json()["dataset"]
-               for k in range(3)]  # fmt: skip
+        first = client.post("/api/uploads", params={"name": "first.csv"}, content=blobs_csv(40))
+        sid = create(client, {"dataset": first.json()["dataset"], "data_seed": 0})["session"]
+        ids = [client.post("/api/uploads", content=blobs_csv(41 + k)).json()["dataset"]
+               for k in range(2)]  # fmt: skip
         assert "upload the CSV file again" in error(
-            client.post("/api/sessions", json={"dataset": ids[0], "data_seed": 0}), 400
+            client.post("/api/sessions", json={"dataset": first.json()["dataset"]}), 400
         )
-        create(client, {"dataset": ids[2], "data_seed": 0})
+        create(client, {"dataset": ids[1], "data_seed": 0})
+        # A session already on the dropped file keeps its data, exports, and says what is
+        # wrong when it needs the file again.
+        assert step(client, sid, 10)["iteration"] == 10
+        assert 'dataset = "first.csv"' in client.get(f"/api/sessions/{sid}/export/spec").text
+        msg = error(client.post(f"/api/sessions/{sid}/reset", json={}), 400)
+        assert "upload the CSV file again" in msg
 
 
 def test_uploads_over_the_class_limit_are_refused():

@@ -25,7 +25,7 @@ from initlab.web import frames
 from initlab.web.config import (
     ConfigError,
     Limits,
-    PlaygroundConfig,
+    check_int,
     options,
     parse_config,
     to_spec,
@@ -46,13 +46,6 @@ log = logging.getLogger("initlab.web")
 
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
-
-
-def _int(body: dict[str, Any], key: str, default: int, low: int, high: int) -> int:
-    value = body.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ConfigError(f"{key}: {value!r} is not allowed; give an integer from {low} to {high}")
-    return value
 
 
 def _object(body: object) -> dict[str, Any]:
@@ -206,8 +199,8 @@ def create_app(limits: Limits | None = None) -> FastAPI:
     def step(session_id: str, body: JsonBody = None) -> dict[str, Any]:
         session = store.get(session_id)
         request = _object(body)
-        iterations = _int(request, "iterations", 1, 1, limits.max_step)
-        since = _int(request, "since", -1, -1, 2**62)
+        iterations = check_int("iterations", request.get("iterations", 1), 1, limits.max_step)
+        since = check_int("since", request.get("since", -1), -1, 2**62)
         with session.lock:
             session.step(iterations)
             session.touch()
@@ -225,7 +218,7 @@ def create_app(limits: Limits | None = None) -> FastAPI:
         request = _object(body)
         seed = request.get("seed")
         if seed is not None:
-            seed = _int(request, "seed", 0, 0, 2**32 - 1)
+            seed = check_int("seed", seed, 0, 2**32 - 1)
         with session.lock:
             session.configure(session.config, seed=seed)
             return payload(session)
@@ -239,11 +232,8 @@ def create_app(limits: Limits | None = None) -> FastAPI:
     def export_spec(session_id: str) -> PlainTextResponse:
         session = store.get(session_id)
         with session.lock:
-            config: PlaygroundConfig = session.config
-            name = None
-            if config.is_upload:
-                name = uploads.get(config.dataset.split(":", 1)[1]).name
-            text = to_spec(config, session.mlp.layer_sizes, session.iteration, name)
+            text = to_spec(session.config, session.mlp.layer_sizes, session.iteration,
+                           session.upload_name)  # fmt: skip
         return PlainTextResponse(
             text,
             headers={"Content-Disposition": 'attachment; filename="initlab-playground.toml"'},

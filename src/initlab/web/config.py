@@ -85,6 +85,11 @@ class PlaygroundConfig:
         return self.dataset.startswith(UPLOAD_PREFIX)
 
     @property
+    def upload_id(self) -> str | None:
+        """The upload's id for ``dataset = "upload:<id>"``, else ``None``."""
+        return self.dataset.removeprefix(UPLOAD_PREFIX) if self.is_upload else None
+
+    @property
     def n_test(self) -> int:
         return round(self.points * self.test_fraction)
 
@@ -109,6 +114,13 @@ class PlaygroundConfig:
 FIELDS = tuple(PlaygroundConfig().to_dict())
 
 
+def unknown_upload(dataset: str) -> ConfigError:
+    return ConfigError(
+        f"dataset: upload {dataset!r} is not on this server (it keeps the last uploads for as "
+        "long as it runs); upload the CSV file again"
+    )
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -117,7 +129,9 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _int_field(name: str, value: object, low: int, high: int, what: str = "") -> int:
+def check_int(name: str, value: object, low: int, high: int, what: str = "") -> int:
+    """``value`` if it is an integer in [low, high]; otherwise a :class:`ConfigError` that
+    names the field, the value and the range."""
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
         raise ConfigError(
             f"{name}: {value!r} is not allowed; give an integer from {low} to {high}{what}"
@@ -164,11 +178,8 @@ def parse_config(
 
     dataset = get("dataset")
     if isinstance(dataset, str) and dataset.startswith(UPLOAD_PREFIX):
-        if uploads is None or dataset[len(UPLOAD_PREFIX) :] not in uploads:
-            raise ConfigError(
-                f"dataset: upload {dataset!r} is not on this server (uploads last as long as "
-                "the server runs); upload the CSV file again"
-            )
+        if uploads is None or dataset.removeprefix(UPLOAD_PREFIX) not in uploads:
+            raise unknown_upload(dataset)
     else:
         names = datasets.DATASETS.names()
         dataset = _choice("dataset", dataset, names)
@@ -176,7 +187,7 @@ def parse_config(
     noise = get("noise")
     if noise is not None:
         noise = _float_field("noise", noise, 0.0, 10.0, open_low=False)
-    points = _int_field("points", get("points"), 4, limits.max_points)
+    points = check_int("points", get("points"), 4, limits.max_points)
     test_fraction = _float_field("test_fraction", get("test_fraction"), 0.0, 0.9, open_low=True)
     n_test = round(points * test_fraction)
     if n_test < 1 or points - n_test < 2:
@@ -237,9 +248,9 @@ def parse_config(
     if batch_size == 0:
         batch_size = None
     if batch_size is not None:
-        batch_size = _int_field("batch_size", batch_size, 0, limits.max_points, " (0: full batch)")
+        batch_size = check_int("batch_size", batch_size, 0, limits.max_points, " (0: full batch)")
     l2 = _float_field("l2", get("l2"), 0.0, 100.0, open_low=False)
-    seed = _int_field("seed", get("seed"), 0, 2**32 - 1)
+    seed = check_int("seed", get("seed"), 0, 2**32 - 1)
     return PlaygroundConfig(
         dataset=dataset,
         noise=noise,

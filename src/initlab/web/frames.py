@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from initlab import diagnostics
+from initlab.datasets import Dataset
 from initlab.diagnostics import Histogram, Recorder, Records, summarize
-from initlab.network import backward_columns, forward_columns, l2_penalty
+from initlab.network import forward_columns, l2_penalty
+from initlab.train import Trainer
 
 if TYPE_CHECKING:
     from initlab.web.session import Run, Session
@@ -31,26 +33,20 @@ def _hist(h: Histogram) -> dict[str, Any]:
     return {"counts": h.counts, "low": _finite(h.low), "high": _finite(h.high)}
 
 
-def _record(session: Session, run: Run, iteration: int) -> tuple[Records, list[np.ndarray]]:
-    """Per-layer records of the run's current parameters on the whole training set, and the
-    gradient of every weight matrix."""
-    mlp, params, trainer = session.mlp, run.params, run.trainer
+def layer_records(trainer: Trainer) -> tuple[Records, list[np.ndarray]]:
+    """Per-layer records of the trainer's current parameters on the whole training set, and
+    the gradient of every weight matrix."""
     recorder = Recorder(every=1)
-    Y = trainer._Y
     with np.errstate(all="ignore"):
-        cache = forward_columns(mlp, params, trainer._A0)
-        grads = backward_columns(mlp, params, cache, Y, session.config.l2)
-        recorder.record(iteration, mlp, params, cache, Y, grads)
+        cache, grads = trainer.full_pass()
+        recorder.record(trainer.iteration, trainer.mlp, trainer.params, cache, trainer.targets,
+                        grads)  # fmt: skip
     return recorder.records, [g.W for g in grads]
 
 
-def initial_records(session: Session, run: Run) -> Records:
-    return _record(session, run, 0)[0]
-
-
-def metrics(session: Session, run: Run) -> tuple[float, float, float, float]:
+def metrics(trainer: Trainer, data: Dataset) -> tuple[float, float, float, float]:
     """Train cost, test cost, train accuracy, test accuracy of the current parameters."""
-    mlp, params, data, l2 = session.mlp, run.params, session.data, session.config.l2
+    mlp, params, l2 = trainer.mlp, trainer.params, trainer.l2
     out = []
     with np.errstate(all="ignore"):
         for X, y in ((data.X_train, data.y_train), (data.X_test, data.y_test)):
@@ -155,8 +151,8 @@ def _theory(run: Run) -> dict[str, Any]:
 def run_frame(session: Session, run: Run, since: int) -> dict[str, Any]:
     trainer = run.trainer
     iteration = trainer.iteration
-    records, grads_W = _record(session, run, iteration)
-    current = metrics(session, run)
+    records, grads_W = layer_records(trainer)
+    current = metrics(trainer, session.data)
     both = Records(rows=[*run.initial_rows.rows, *(records.rows if iteration else [])])
     findings = diagnostics.diagnose(both, trainer.diverged_at)
     if trainer.diverged:

@@ -11,8 +11,8 @@ when idle; :class:`UploadStore` keeps uploaded CSV files, addressed by their con
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import math
 import re
 import secrets
 import tempfile
@@ -32,8 +32,15 @@ from initlab.diagnostics import Records
 from initlab.network import MLP, Params, init_params
 from initlab.rng import streams
 from initlab.train import Trainer
-from initlab.web.config import UPLOAD_PREFIX, ConfigError, Limits, PlaygroundConfig
-from initlab.web.frames import boundary_grid, initial_records, metrics
+from initlab.web.config import (
+    UPLOAD_PREFIX,
+    ConfigError,
+    Limits,
+    PlaygroundConfig,
+    data_options,
+    unknown_upload,
+)
+from initlab.web.frames import boundary_grid, layer_records, metrics
 
 CURVE_EVERY = 10
 """Curves get a point every 10 iterations, whatever the page's steps (so a reload, which
@@ -138,22 +145,18 @@ class Session:
 
     # -- building --------------------------------------------------------------------------
 
-    def load_data(self, config: PlaygroundConfig) -> Dataset:
-        from initlab.web.config import data_options
-
-        options = data_options(config)
-        if config.is_upload:
-            path = self.uploads.path(config.dataset[len(UPLOAD_PREFIX) :])
-            return datasets.load(str(path), seed=config.data_seed, **options)
-        return datasets.load(config.dataset, seed=config.data_seed, **options)
-
     def configure(self, config: PlaygroundConfig, seed: int | None = None) -> None:
         """Build data, network and runs for ``config`` (``seed`` replaces its seed); on an
         error the session keeps its previous state."""
         if seed is not None:
-            config = PlaygroundConfig(**{**config.__dict__, "seed": seed})
+            config = dataclasses.replace(config, seed=seed)
+        upload = self.uploads.get(config.upload_id) if config.upload_id is not None else None
         try:
-            data = self.load_data(config)
+            data = datasets.load(
+                str(upload.path) if upload else config.dataset,
+                seed=config.data_seed,
+                **data_options(config),
+            )
         except (ValueError, OSError) as exc:
             raise ConfigError(f"dataset: {exc}") from None
         n_out = 1 if data.n_classes == 2 else data.n_classes
@@ -175,18 +178,18 @@ class Session:
                 record_every=self.limits.max_iterations,
             )  # fmt: skip
             prediction, note = _predict(mlp, init, data.X_train)
-            run = Run(k, init, init_label(init), trainer, Records(), prediction, note)
+            run = Run(k, init, init_label(init), trainer, layer_records(trainer)[0], prediction,
+                      note)  # fmt: skip
+            run.curve.append(0, metrics(trainer, data))
             runs.append(run)
         self.config, self.data, self.mlp, self.runs = config, data, mlp, runs
+        self.upload_name = upload.name if upload else None
+        """The uploaded file's name (the session keeps its data if the file is dropped)."""
         self.iteration = 0
         self.extent = boundary_extent(data)
         self.boundary_grid = (
             boundary_grid(self.extent, self.limits.grid) if self.extent is not None else None
         )
-
-        for run in runs:
-            run.initial_rows = initial_records(self, run)
-            run.curve.append(0, metrics(self, run))
 
     # -- training ----------------------------------------------------------------------------
 
@@ -221,7 +224,7 @@ class Session:
             self.iteration = upto
             if upto % every == 0:
                 for run in self.runs:
-                    run.curve.append(upto, metrics(self, run))
+                    run.curve.append(upto, metrics(run.trainer, self.data))
         return self.iteration - start
 
     def touch(self) -> None:
@@ -327,11 +330,11 @@ class UploadStore:
     def close(self) -> None:
         self._dir.cleanup()
 
-    def path(self, upload_id: str) -> Path:
-        return self._uploads[upload_id].path
-
     def get(self, upload_id: str) -> Upload:
-        return self._uploads[upload_id]
+        try:
+            return self._uploads[upload_id]
+        except KeyError:
+            raise unknown_upload(UPLOAD_PREFIX + upload_id) from None
 
     def add(self, name: str, content: bytes) -> Upload:
         """Check and keep a CSV file; a :class:`ConfigError` says what is wrong with it."""
@@ -366,8 +369,3 @@ class UploadStore:
                 oldest = self._uploads.pop(next(iter(self._uploads)))
                 oldest.path.unlink(missing_ok=True)
         return upload
-
-
-def finite(value: float) -> float | None:
-    """A float for JSON: NaN and ±inf become ``None``."""
-    return value if math.isfinite(value) else None

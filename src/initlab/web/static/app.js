@@ -889,37 +889,27 @@ function togglePlay() {
 async function step() {
   pause();
   if (!S.session) return;
-  try {
-    await exclusive(async () => {
-      await stepRequest(speed());
-      clearError();
-      render();
-    });
-    setStatus(idleStatus());
-    writeUrl();
-  } catch (e) {
-    showError(e.message);
-  }
+  await update(() => stepRequest(speed()));
 }
 
 async function reset(seed = null) {
   pause();
   if (!S.session) return;
-  await replaceState(async () => {
+  await update(async () => {
     const res = await withSession(() => api("POST", sessionPath("/reset"), { json: { seed } }));
     if (seed !== null) S.config = { ...S.config, seed };
-    return res;
+    adopt(res);
   });
 }
 
 /**
- * Run `request` (inside exclusive()), adopt the {session, data, frame} it answers and draw it;
- * on an error, show the server's message and keep the state as it was.
+ * Run `action` (inside exclusive()), which takes in the server's answer, then draw; on an
+ * error show the server's message, the state left as it was.
  */
-async function replaceState(request) {
+async function update(action) {
   try {
     await exclusive(async () => {
-      adopt(await request());
+      await action();
       clearError();
       render();
     });
@@ -961,7 +951,7 @@ async function applyConfig() {
     return;
   }
   pause();
-  await replaceState(async () => {
+  await update(async () => {
     let res;
     try {
       res = await api("PUT", sessionPath(), { json: config });
@@ -970,7 +960,7 @@ async function applyConfig() {
       res = await api("POST", "/api/sessions", { json: config });
     }
     S.config = config;
-    return res;
+    adopt(res);
   });
 }
 
