@@ -7,8 +7,9 @@ import pytest
 
 from initlab import initializers as I
 from initlab import lsuv
+from initlab.initializers import init_params
 from initlab.lsuv import LSUV, LSUVWarning
-from initlab.network import MLP, forward, init_params
+from initlab.network import MLP, forward
 
 DEEP = [2] + [64] * 10 + [1]
 

@@ -26,7 +26,8 @@ import pytest
 from initlab import activations
 from initlab import initializers as I
 from initlab import theory as T
-from initlab.network import MLP, forward, init_params
+from initlab.initializers import init_params
+from initlab.network import MLP, forward
 
 ALPHA = activations.LEAKY_RELU_SLOPE
 SMOOTH = ("tanh", "gelu", "sigmoid", "elu", "selu")

@@ -3,7 +3,8 @@
 from initlab.compare import Comparison, Run, compare
 from initlab.datasets import Dataset, circles
 from initlab.estimator import MLPClassifier
-from initlab.network import MLP, Layer, init_params
+from initlab.initializers import init_params
+from initlab.network import MLP, Layer
 from initlab.train import History, TrainResult, train
 
 __version__ = "0.1.0"

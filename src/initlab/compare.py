@@ -9,7 +9,8 @@ from typing import Any
 from initlab import initializers, optim
 from initlab.datasets import Dataset, circles, load
 from initlab.diagnostics import Finding, Recorder, Records, diagnose, verdict
-from initlab.network import MLP, init_params
+from initlab.initializers import init_params
+from initlab.network import MLP
 from initlab.rng import NOTEBOOK, Seed, check_seed, init_rng
 from initlab.train import TrainResult, check_iterations, train
 

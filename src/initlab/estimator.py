@@ -36,7 +36,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from initlab import initializers, optim
 from initlab.diagnostics import Recorder, diagnose, verdict
-from initlab.network import MLP, Params, forward, init_params
+from initlab.initializers import init_params
+from initlab.network import MLP, Params, forward
 from initlab.rng import streams
 from initlab.train import check_iterations, train
 

@@ -52,7 +52,8 @@ class LSUV:
 
     Use it through :func:`initlab.network.init_params`, which passes the batch on:
 
-    >>> from initlab.network import MLP, forward, init_params
+    >>> from initlab.initializers import init_params
+    >>> from initlab.network import MLP, forward
     >>> X = np.random.default_rng(0).standard_normal((200, 2))
     >>> mlp = MLP([2, 16, 16, 1], "tanh")
     >>> params = init_params(mlp, np.random.default_rng(1), "lsuv", X=X)

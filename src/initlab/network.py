@@ -23,8 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from initlab import activations, initializers, losses
-from initlab.rng import RandomSource
+from initlab import activations, losses
 
 Array = NDArray[np.float64]
 
@@ -138,38 +137,6 @@ class Layer:
 
 
 Params = list[Layer]
-
-
-def init_params(
-    mlp: MLP,
-    rng: RandomSource,
-    weight_init: initializers.Identifier = "he",
-    bias_init: initializers.Identifier = "zeros",
-    X: Array | None = None,
-) -> Params:
-    """Initialize every layer in order, drawing from one generator.
-
-    Weights of layer 1 are drawn first, then layer 2, … — the order of the course's
-    ``initialize_parameters_*`` loops, so ``rng=notebook_init_rng()`` reproduces them exactly.
-    A data-dependent ``weight_init`` (LSUV) also needs a batch ``X`` (samples in rows) and
-    sets the biases itself.
-    """
-    w_init, b_init = initializers.get(weight_init), initializers.get(bias_init)
-    if isinstance(w_init, initializers.DataDependentInitializer):
-        if X is None:
-            raise ValueError(
-                f"Initializer {getattr(w_init, 'name', w_init)!r} is data-dependent: "
-                "pass a batch of inputs X"
-            )
-        return w_init.init_network(mlp, rng, np.asarray(X, dtype=np.float64))
-    if isinstance(b_init, initializers.DataDependentInitializer):
-        raise ValueError("A bias initializer cannot be data-dependent")
-    params = []
-    for n_out, n_in in mlp.weight_shapes():
-        W = np.asarray(w_init(rng, (n_out, n_in)), dtype=np.float64)
-        b = np.asarray(b_init(rng, (n_out, 1)), dtype=np.float64)
-        params.append(Layer(W, b))
-    return params
 
 
 @dataclass

@@ -19,7 +19,8 @@ from fastapi.testclient import TestClient
 from initlab import activations, datasets, initializers, optim, theory
 from initlab.experiments import parse_spec
 from initlab.experiments.runner import train_batch_rows
-from initlab.network import MLP, forward, init_params
+from initlab.initializers import init_params
+from initlab.network import MLP, forward
 from initlab.rng import streams
 from initlab.train import train
 from initlab.web.app import create_app

@@ -22,7 +22,8 @@ from initlab import datasets, diagnostics
 from initlab.datasets import Dataset
 from initlab.experiments.spec import RunConfig, Spec
 from initlab.experiments.store import ResultStore, RunRow
-from initlab.network import MLP, Params, init_params
+from initlab.initializers import init_params
+from initlab.network import MLP, Params
 from initlab.rng import streams
 from initlab.train import TrainResult
 

@@ -29,7 +29,8 @@ import numpy as np
 from initlab import datasets, theory
 from initlab.datasets import Dataset
 from initlab.diagnostics import Records
-from initlab.network import MLP, Params, init_params
+from initlab.initializers import init_params
+from initlab.network import MLP, Params
 from initlab.rng import streams
 from initlab.train import Trainer
 from initlab.web.config import (
