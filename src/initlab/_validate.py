@@ -139,6 +139,14 @@ def check_finite_array(X: FloatArray, what: str) -> None:
         )
 
 
+def is_label_vector(y: NDArray[Any], n_samples: int) -> NDArray[Any] | None:
+    """``y`` as one label per sample (a column or row vector flattened), or ``None`` if its
+    shape cannot be that for ``n_samples`` samples."""
+    if y.ndim == 2 and 1 in y.shape:
+        y = y.reshape(-1)
+    return y if y.ndim == 1 and y.shape[0] == n_samples else None
+
+
 def check_xy(
     X: object, y: object, *, n_features: int | None = None, n_classes: int | None = None
 ) -> tuple[FloatArray, IntArray]:
@@ -170,13 +178,12 @@ def check_xy(
             f"{n_features} (layer_sizes[0]); make them match"
         )
     check_finite_array(X_arr, "X")
-    y_arr: NDArray[Any] = np.asarray(y)
-    if y_arr.ndim == 2 and 1 in y_arr.shape:
-        y_arr = y_arr.reshape(-1)
-    if y_arr.ndim != 1 or y_arr.shape[0] != X_arr.shape[0]:
+    y_given: NDArray[Any] = np.asarray(y)
+    y_arr = is_label_vector(y_given, X_arr.shape[0])
+    if y_arr is None:
         raise ValueError(
             f"y must hold one label per sample: X has {X_arr.shape[0]} samples, "
-            f"y has shape {y_arr.shape}"
+            f"y has shape {y_given.shape}"
         )
     allowed = "0 and 1" if k == 2 else f"0..{k - 1}"
     if y_arr.dtype.kind not in "biuf":
