@@ -117,7 +117,7 @@ def swept(tmp_path_factory):
     """The main store, reported with at most 4 configurations in the grids (of its 8)."""
     store = make_store(tmp_path_factory, "sweep")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(report, "MAX_CONFIGS", 4)
+        patch.setattr(report.data, "MAX_CONFIGS", 4)
         out = report.write_report(store.path)
     return store, out, Page(out.read_text(encoding="utf-8"))
 

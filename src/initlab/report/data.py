@@ -1,0 +1,334 @@
+"""The report's data model: what it reads from a result store and how it summarises it.
+
+:func:`load` turns a :class:`~initlab.experiments.store.ResultStore` into a :class:`Sweep`
+(the runs, and their configurations summarized over seeds by
+:func:`initlab.experiments.stats.summarize`), and the functions below select from it what the
+sections show: the lines of a scheme, the facets of a figure, the configurations of the grids,
+the cells of a phase diagram, the data sets of the decision boundaries. Nothing here draws or
+writes HTML; the values are written for people by :func:`value` and :func:`sig`, which the
+figures and the HTML share.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from initlab.datasets import Dataset
+from initlab.experiments import stats
+from initlab.experiments.runner import build_data
+from initlab.experiments.spec import RunConfig
+from initlab.experiments.store import ResultStore, RunRow
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+MAX_CONFIGS = 12
+"""Configurations drawn in the cost-curve and decision-boundary grids (chosen evenly)."""
+
+MAX_PANELS = 12
+"""Small multiples per figure (values of the axes that are neither the scheme nor the scale)."""
+
+SCALE_ARGS = ("scale", "std", "stddev", "gain", "sigma_w", "sigma")
+"""Preferred names of an initializer's scale argument; any other numeric argument that varies
+serves when none of these does."""
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """What the sections read: the runs, and their configurations summarized over seeds."""
+
+    path: Path
+    frame: pd.DataFrame
+    """One row per run (:meth:`ResultStore.to_dataframe`)."""
+    runs: dict[str, RunRow]
+    configs: pd.DataFrame
+    """:func:`stats.summarize` of ``frame``, sorted; ``_keys`` lists each row's runs."""
+    keys: list[str]
+    """The configuration columns (:func:`stats.config_columns`)."""
+    varying: list[str]
+    """Configuration columns that take more than one value."""
+    scale: dict[str, str]
+    """Scheme → the numeric init argument it varies (its scale axis)."""
+
+    @property
+    def facets(self) -> list[str]:
+        """Varying columns other than the initializer and its arguments."""
+        return [c for c in self.varying if c != "init" and not c.startswith("init.")]
+
+    def label(self, config: pd.Series, columns: Sequence[str] | None = None) -> str:
+        """``random scale=0.1, depth=2``: the scheme, then the varying values that apply."""
+        parts = [str(config["init"])]
+        for column in columns if columns is not None else self.varying:
+            item = config[column]
+            if column == "init" or missing(item):
+                continue
+            name = column.removeprefix("init.")
+            parts.append(f"{name}={value(item)}")
+        return parts[0] + (" " + ", ".join(parts[1:]) if len(parts) > 1 else "")
+
+
+def open_store(path: Path) -> ResultStore:
+    """The store at ``path``; never creates one (opening a missing SQLite file would)."""
+    if not path.exists():
+        raise FileNotFoundError(
+            f"No result store at {str(path)!r}: the file does not exist. "
+            "Run a sweep into it first (initlab sweep SPEC --store FILE)."
+        )
+    return ResultStore(path)
+
+
+def load(store: ResultStore) -> Sweep:
+    """The :class:`Sweep` of ``store``; ``ValueError`` when it has no runs."""
+    rows = store.rows()
+    if not rows:
+        raise ValueError(
+            f"The store {str(store.path)!r} has no runs, so there is nothing to report. "
+            "Run a sweep into it first (initlab sweep SPEC --store FILE)."
+        )
+    frame = store.to_dataframe()
+    keys = stats.config_columns(frame)
+    varying = [c for c in keys if frame[c].nunique(dropna=False) > 1]
+    configs = stats.summarize(frame, by=keys)
+    members: dict[tuple[Any, ...], list[str]] = {}
+    for values, part in frame.groupby(keys, dropna=False, sort=False):
+        members[norm(values if isinstance(values, tuple) else (values,))] = list(part["key"])
+    configs["_keys"] = [members[norm(tuple(r[c] for c in keys))] for _, r in configs.iterrows()]
+    order = (
+        [c for c in ("dataset", "init") if c in keys]
+        + [c for c in varying if c not in ("dataset", "init") and not c.startswith("init.")]
+        + [c for c in varying if c.startswith("init.")]
+    )
+    configs = configs.sort_values(
+        order, key=_sortable, na_position="last", kind="stable"
+    ).reset_index(drop=True)
+    return Sweep(
+        path=store.path,
+        frame=frame,
+        runs={row.key: row for row in rows},
+        configs=configs,
+        keys=keys,
+        varying=varying,
+        scale=_scale_axes(frame),
+    )
+
+
+def _scale_axes(frame: pd.DataFrame) -> dict[str, str]:
+    out = {}
+    args = [c for c in frame.columns if c.startswith("init.")]
+    for scheme, part in frame.groupby("init", sort=True):
+        numeric = [
+            c
+            for c in args
+            if part[c].dropna().nunique() > 1 and all(is_number(v) for v in part[c].dropna())
+        ]
+        if numeric:
+            ranked = sorted(
+                numeric,
+                key=lambda c: SCALE_ARGS.index(c[5:]) if c[5:] in SCALE_ARGS else len(SCALE_ARGS),
+            )
+            out[str(scheme)] = ranked[0]
+    return out
+
+
+def is_number(item: Any) -> bool:
+    return isinstance(item, int | float | np.number) and not isinstance(item, bool | np.bool_)
+
+
+def missing(item: Any) -> bool:
+    return item is None or (isinstance(item, float | np.floating) and math.isnan(item))
+
+
+def norm(values: Iterable[Any]) -> tuple[Any, ...]:
+    """Comparable keys: NaN and None alike, 2 and 2.0 alike."""
+    return tuple(None if missing(v) else float(v) if is_number(v) else str(v) for v in values)
+
+
+def _sortable(column: pd.Series) -> pd.Series:
+    import pandas as pd
+
+    return column if pd.api.types.is_numeric_dtype(column) else column.astype(str)
+
+
+def runs_of(sweep: Sweep, config: pd.Series) -> list[RunRow]:
+    """The stored runs (seeds) of one row of ``sweep.configs``."""
+    return [sweep.runs[key] for key in config["_keys"]]
+
+
+def run_config(config: dict[str, Any]) -> RunConfig:
+    """The stored config dict (:meth:`RunConfig.to_dict`) as a :class:`RunConfig` again."""
+    sizes = config.get("layer_sizes")
+    return RunConfig(
+        dataset=config["dataset"],
+        data_seed=config["data_seed"],
+        data_options=tuple(sorted(config.get("data_options", {}).items())),
+        layer_sizes=tuple(sizes) if sizes else None,
+        depth=config.get("depth"),
+        width=config.get("width"),
+        activation=config["activation"],
+        init=tuple(sorted(config["init"].items())),
+        learning_rate=config["learning_rate"],
+        optimizer=config["optimizer"],
+        batch_size=config.get("batch_size"),
+        l2=config.get("l2", 0.0),
+        iterations=config["iterations"],
+        record_every=config["record_every"],
+        seed=config["seed"],
+    )
+
+
+def _pick(n: int, k: int) -> list[int]:
+    """Up to ``k`` indices of ``range(n)``, evenly spread, first and last included."""
+    if n <= k:
+        return list(range(n))
+    return [int(i) for i in np.unique(np.linspace(0, n - 1, k).round().astype(int))]
+
+
+# --- values for people -----------------------------------------------------------------
+
+
+def value(item: Any) -> str:
+    """A config value for people: ``0.0562``, ``2``, ``relu``; ``—`` when it does not apply."""
+    if missing(item):
+        return "—"
+    if is_number(item):
+        number = float(item)
+        return str(int(number)) if number.is_integer() and abs(number) < 1e6 else f"{number:.3g}"
+    return str(item)
+
+
+def sig(number: float, digits: int = 3) -> str:
+    """``digits`` significant digits, without an exponent from 0.001 to a million: ``521``,
+    ``6.76``, ``0.00022``; ``—`` for NaN."""
+    if not math.isfinite(number):
+        return "—"
+    if number == 0 or not 1e-3 <= abs(number) < 1e6:
+        return f"{number:.{digits}g}"
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(number))))
+    return f"{number:.{decimals}f}"
+
+
+def distinct(column: pd.Series) -> list[Any]:
+    """The column's values once each, numbers before text, missing last."""
+    values = {norm([v])[0] for v in column}
+    present = sorted((v for v in values if v is not None), key=lambda v: (isinstance(v, str), v))
+    return present + ([None] if None in values else [])
+
+
+# --- lines, facets and grids -----------------------------------------------------------
+
+
+def lines(sweep: Sweep) -> dict[tuple[Any, ...], pd.DataFrame]:
+    """The configurations of each line: one per scheme and value of its other init args."""
+    import pandas as pd
+
+    args = [c for c in sweep.varying if c.startswith("init.")]
+    out: dict[tuple[Any, ...], list[pd.Series]] = {}
+    for _, config in sweep.configs.iterrows():
+        scale = sweep.scale.get(str(config["init"]))
+        ident = (config["init"], *(norm([config[a]])[0] for a in args if a != scale))
+        out.setdefault(ident, []).append(config)
+    return {ident: pd.DataFrame(rows) for ident, rows in out.items()}
+
+
+def facet_values(sweep: Sweep, facets: Sequence[str]) -> list[tuple[Any, ...]]:
+    """The distinct values of the ``facets`` columns, in the summary table's order."""
+    seen = {
+        norm(r[f] for f in facets): tuple(r[f] for f in facets) for _, r in sweep.configs.iterrows()
+    }
+    return list(seen.values())
+
+
+def in_facet(part: pd.DataFrame, facets: Sequence[str], values: tuple[Any, ...]) -> pd.DataFrame:
+    """The rows of ``part`` whose ``facets`` columns hold ``values``."""
+    if not facets:
+        return part
+    mask = [norm(r[f] for f in facets) == norm(values) for _, r in part.iterrows()]
+    return part[mask]
+
+
+def facet_title(facets: Sequence[str], values: tuple[Any, ...], short: bool = False) -> str:
+    """``depth 2, width 8``; ``short``: the dataset by its name alone (``moons, depth 2``)."""
+    return ", ".join(
+        value(v) if short and f == "dataset" else f"{f} {value(v)}" for f, v in zip(facets, values)
+    )
+
+
+def chosen(sweep: Sweep) -> list[pd.Series]:
+    """The configurations of the cost-curve and decision-boundary grids."""
+    return [sweep.configs.iloc[i] for i in _pick(len(sweep.configs), MAX_CONFIGS)]
+
+
+def phase_axis(sweep: Sweep) -> str | None:
+    """The phase diagram's vertical axis: depth, else width, else the layer sizes."""
+    return next((c for c in ("depth", "width", "layer_sizes") if c in sweep.varying), None)
+
+
+@dataclass
+class Cells:
+    """A phase diagram's cells: mean final loss, its ratio to the constant-prediction loss,
+    diverged seeds and seeds (n = 0: not in the sweep)."""
+
+    loss: np.ndarray
+    ratio: np.ndarray
+    diverged: np.ndarray
+    n: np.ndarray
+
+
+def phase_cells(
+    sweep: Sweep, part: pd.DataFrame, axis: str, scale: str, grid: tuple[list[Any], list[Any]]
+) -> Cells:
+    """The cells of ``part`` on the ``grid`` of (``axis`` values, ``scale`` values)."""
+    ys, xs = grid
+    shape = (len(ys), len(xs))
+    cells = Cells(
+        np.full(shape, np.nan), np.full(shape, np.nan), np.zeros(shape, int), np.zeros(shape, int)
+    )
+    for _, config in part.iterrows():
+        i, j = ys.index(norm([config[axis]])[0]), xs.index(norm([config[scale]])[0])
+        runs = runs_of(sweep, config)
+        base = [r.baseline_cost for r in runs if r.baseline_cost]
+        cells.loss[i, j] = config["final_cost_mean"]
+        cells.ratio[i, j] = config["final_cost_mean"] / base[0] if base else np.nan
+        cells.diverged[i, j] = sum(r.status == "diverged" for r in runs)
+        cells.n[i, j] = config["n"]
+    return cells
+
+
+# --- decision boundaries ---------------------------------------------------------------
+
+
+def boundary_panels(
+    sweep: Sweep, configs: Sequence[pd.Series]
+) -> tuple[list[tuple[pd.Series, RunRow, Dataset]], str]:
+    """The decision-boundary panels of ``configs``: each one's first seed and its 2-D data
+    set, and why the others are left out (``"; "``-joined, sorted)."""
+    cache: dict[str, Dataset | str] = {}
+    panels, left_out = [], set()
+    for config in configs:
+        run = min(runs_of(sweep, config), key=lambda r: r.config["seed"])
+        data = _data(run, cache)
+        if isinstance(data, str):
+            left_out.add(data)
+        elif data.n_features != 2:
+            left_out.add(f"{data.name} has {data.n_features} features")
+        else:
+            panels.append((config, run, data))
+    return panels, "; ".join(sorted(left_out))
+
+
+def _data(run: RunRow, cache: dict[str, Dataset | str]) -> Dataset | str:
+    """The run's data set, rebuilt from its config (cached); the reason as text if it can't."""
+    config = run_config(run.config)
+    ident = repr((config.dataset, config.data_seed, config.data_options))
+    if ident not in cache:
+        try:
+            cache[ident] = build_data(config)
+        except (OSError, ValueError) as exc:
+            cache[ident] = f"{config.dataset} could not be loaded ({exc})"
+    return cache[ident]
