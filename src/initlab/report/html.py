@@ -23,13 +23,10 @@ from initlab._io import write_atomic
 from initlab.experiments import stats
 from initlab.experiments.store import ResultStore
 from initlab.report.data import (
-    MAX_PANELS,
     Sweep,
     boundary_panels,
     chosen,
     distinct,
-    facet_title,
-    facet_values,
     lines,
     load,
     open_store,
@@ -243,14 +240,7 @@ def _accuracy_section(sweep: Sweep) -> str:
         )
     from initlab.report import figures
 
-    drawing = figures.accuracy(sweep)
-    # As in the one-module report, whose drawing loop reassigned `title`, the heading is the
-    # title of the last panel; kept so that splitting the module changes no output.
-    facets, heading = sweep.facets, "test accuracy"
-    if facets:
-        last = facet_values(sweep, facets)[:MAX_PANELS][-1]
-        heading += f" · {facet_title(facets, last, short=True)}"
-    return _section("accuracy", heading, _figure(drawing))
+    return _section("accuracy", title, _figure(figures.accuracy(sweep)))
 
 
 def _phase_section(sweep: Sweep) -> str:
