@@ -133,7 +133,13 @@ def test_the_report_is_written_next_to_the_store_and_parses(swept):
     assert out == store.path.with_suffix(".html")
     assert page.errors == []
     assert set(page.text) == {"summary", "accuracy", "phase", "curves", "boundaries", "findings"}
-    assert not [p.name for p in out.parent.iterdir() if p.name.endswith(".tmp")]
+    assert not [p.name for p in out.parent.iterdir() if p.name.endswith((".tmp", ".part"))]
+
+
+def test_every_section_heading_is_its_own(swept):
+    _, out, _ = swept
+    text = out.read_text(encoding="utf-8")
+    assert "<h2>Accuracy against the initialization scale</h2>" in text
 
 
 def test_the_report_needs_no_network(swept):
