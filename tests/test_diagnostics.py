@@ -200,6 +200,11 @@ def test_distinct_units_tolerates_rounding_only():
 def test_recorder_validates_every():
     with pytest.raises(ValueError, match=r"Received: every=0"):
         Recorder(every=0)
+    with pytest.raises(
+        ValueError, match=r"`every` must be a positive integer\. Received: every=True"
+    ):
+        Recorder(every=True)
+    assert Recorder(every=np.int64(5)).every == 5
 
 
 def test_every_finding_kind_has_a_severity():

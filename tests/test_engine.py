@@ -346,3 +346,52 @@ def test_arguments_are_validated(data, kwargs, match):
     args = {"params_list": good, **kwargs}
     with pytest.raises(ValueError, match=match):
         train_batch(mlp, args.pop("params_list"), data.X_train, data.y_train, **args)
+
+
+# --- settings=TrainSettings(...) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_settings_with_per_model_learning_rates(data, engine):
+    """The sweep's form: one TrainSettings for the batch, one learning rate per model; the
+    same as the keywords, and (NumPy engine) as train() bit for bit."""
+    from initlab.settings import TrainSettings
+
+    mlp = MLP([2, 10, 5, 1])
+    inits = [init_params(mlp, streams(seed).init, "he") for seed in range(3)]
+    rates = [0.01, 0.05, 0.2]
+    kw = {"batch_size": 70, "seed": 11, "record_every": 10, "l2": 0.05, "optimizer": "momentum"}
+    settings = TrainSettings(**kw)
+    results = train_batch(mlp, inits, data.X_train, data.y_train, iterations=60,
+                          settings=settings, learning_rate=rates, engine=engine)  # fmt: skip
+    by_keywords = train_batch(mlp, inits, data.X_train, data.y_train, iterations=60,
+                              learning_rate=rates, engine=engine, **kw)  # fmt: skip
+    for params, rate, result, other in zip(inits, rates, results, by_keywords, strict=True):
+        assert result.learning_rate == rate
+        assert_same_run(result, other, rtol=0.0)
+        reference = train(mlp, params, data.X_train, data.y_train, iterations=60,
+                          settings=settings.replace(learning_rate=rate))  # fmt: skip
+        assert_same_run(result, reference, rtol=0.0 if engine == "numpy" else 1e-12)
+
+
+def test_settings_alone_and_settings_with_keywords(data):
+    from initlab.settings import TrainSettings
+
+    mlp = MLP([2, 10, 5, 1])
+    inits = [init_params(mlp, streams(seed).init, "he") for seed in range(2)]
+    settings = TrainSettings(learning_rate=0.1, record_every=10)
+    results = train_batch(mlp, inits, data.X_train, data.y_train, iterations=30,
+                          settings=settings, engine="numpy")  # fmt: skip
+    for params, result in zip(inits, results, strict=True):
+        assert result.learning_rate == 0.1
+        reference = train(mlp, params, data.X_train, data.y_train, iterations=30,
+                          learning_rate=0.1, record_every=10)  # fmt: skip
+        assert_same_run(result, reference, rtol=0.0)
+    for kwargs, named in [({"learning_rate": 0.1}, "learning_rate=0.1"), ({"l2": 0.0}, "l2=0.0")]:
+        with pytest.raises(ValueError, match=f"not both: got {named}$"):
+            train_batch(mlp, inits, data.X_train, data.y_train, settings=settings, **kwargs)
+    with pytest.raises(ValueError, match="3 learning rates for 2 models"):
+        train_batch(mlp, inits, data.X_train, data.y_train, settings=settings,
+                    learning_rate=[0.1, 0.2, 0.3])  # fmt: skip
+    with pytest.raises(ValueError, match="'notebook' has no stream split"):
+        train_batch(mlp, inits, data.X_train, data.y_train, seed="notebook")

@@ -266,3 +266,47 @@ def test_hidden_layer_sizes_forms(data: Any) -> None:
     assert none.layer_sizes_ == (2, 1)
     mixed = MLPClassifier((4, 3), activation=["tanh", "relu"], max_iter=1)
     assert mixed.fit(data.X_train, data.y_train).hidden_activations_ == ("tanh", "relu")
+
+
+def test_fit_is_train_with_the_settings_it_builds(data: Any) -> None:
+    """alpha is the settings' l2 and random_state their seed: the fit is train() bit for bit."""
+    from initlab.initializers import init_params
+    from initlab.network import MLP
+    from initlab.settings import TrainSettings
+    from initlab.train import train
+
+    clf = MLPClassifier(optimizer="adam", learning_rate=0.02, max_iter=60, batch_size=50,
+                        alpha=0.1, record_every=20, random_state=4)  # fmt: skip
+    clf.fit(data.X_train, data.y_train)
+    mlp = MLP([2, 10, 5, 1])
+    settings = TrainSettings(learning_rate=0.02, optimizer="adam", batch_size=50, l2=0.1,
+                             seed=4, record_every=20)  # fmt: skip
+    params = init_params(mlp, streams(4).init, "he")
+    reference = train(mlp, params, data.X_train, data.y_train, iterations=60, settings=settings)
+    for got, want in zip(clf.params_, reference.params, strict=True):
+        np.testing.assert_array_equal(got.W, want.W)
+        np.testing.assert_array_equal(got.b, want.b)
+    assert clf.loss_curve_ == reference.history.costs
+    assert clf.loss_ == reference.final_cost
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"alpha": float("inf")}, r"`alpha` must be a finite float ≥ 0\. Received: alpha=inf"),
+        ({"alpha": True}, r"alpha=True"),
+        ({"hidden_layer_sizes": (4, 2.0)}, r"hidden_layer_sizes=\(4, 2\.0\)"),
+        ({"random_state": True}, r"`random_state` must be an integer ≥ 0, a RandomState or None"),
+    ],
+)
+def test_more_bad_params(params: dict[str, Any], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        MLPClassifier(**params).fit([[0.0, 1.0], [1.0, 0.0]], [0, 1])
+
+
+def test_numpy_scalars_are_accepted(data: Any) -> None:
+    clf = MLPClassifier(hidden_layer_sizes=(np.int64(3),), alpha=np.float32(0.5),
+                        max_iter=np.int64(5), random_state=np.int64(1))  # fmt: skip
+    clf.fit(data.X_train, data.y_train)
+    assert clf.layer_sizes_ == (2, 3, 1)
+    assert clf.n_iter_ == 5

@@ -173,3 +173,72 @@ def test_trainer_stops_at_divergence(data):
     assert trainer.run(100) == "diverged"
     assert trainer.iteration == at
     assert not math.isfinite(trainer.result().final_cost)
+
+
+# --- settings=TrainSettings(...) or keywords -------------------------------------------------
+
+SETTINGS_CASES = [
+    {},
+    {"learning_rate": 0.05, "optimizer": "adam", "batch_size": 64, "seed": 3, "record_every": 25},
+    {"optimizer": {"name": "momentum", "beta": 0.9, "nesterov": True}, "l2": 0.1},
+]
+
+
+@pytest.mark.parametrize("kwargs", SETTINGS_CASES)
+def test_settings_object_equals_the_keywords_bit_for_bit(data, kwargs):
+    from initlab.settings import TrainSettings
+    from initlab.train import Trainer
+
+    mlp = MLP([2, 10, 5, 1])
+    params = init_params(mlp, np.random.default_rng(2), "he")
+    by_keywords = train(mlp, params, data.X_train, data.y_train, iterations=120, **kwargs)
+    settings = TrainSettings(**kwargs)
+    by_settings = train(mlp, params, data.X_train, data.y_train, iterations=120,
+                        settings=settings)  # fmt: skip
+    trainer = Trainer(mlp, params, data.X_train, data.y_train, settings=settings)
+    trainer.run(120)
+    for result in (by_settings, trainer.result()):
+        for a, b in zip(result.params, by_keywords.params, strict=True):
+            np.testing.assert_array_equal(a.W, b.W)
+            np.testing.assert_array_equal(a.b, b.b)
+        assert result.history == by_keywords.history
+        assert result.final_cost == by_keywords.final_cost
+        assert result.learning_rate == by_keywords.learning_rate
+    assert trainer.settings == settings
+    assert Trainer(mlp, params, data.X_train, data.y_train, **kwargs).settings == settings
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "named"),
+    [
+        ({"learning_rate": 0.1}, "learning_rate=0.1"),
+        ({"batch_size": None}, "batch_size=None"),
+        ({"seed": 4, "l2": 0.5}, "seed=4, l2=0.5"),
+    ],
+)
+def test_settings_and_keywords_together_is_an_error_naming_them(data, kwargs, named):
+    from initlab.settings import TrainSettings
+    from initlab.train import Trainer
+
+    mlp = MLP([2, 3, 1])
+    match = rf"settings=TrainSettings\(\.\.\.\) or as keywords, not both: got {named}$"
+    with pytest.raises(ValueError, match=match):
+        train(mlp, _he(mlp), data.X_train, data.y_train, settings=TrainSettings(), **kwargs)
+    with pytest.raises(ValueError, match=match):
+        Trainer(mlp, _he(mlp), data.X_train, data.y_train, settings=TrainSettings(), **kwargs)
+
+
+def test_settings_must_be_train_settings_and_keywords_known(data):
+    mlp = MLP([2, 3, 1])
+    with pytest.raises(ValueError, match=r"`settings` must be a TrainSettings or None"):
+        train(mlp, _he(mlp), data.X_train, data.y_train, settings={"learning_rate": 0.1})
+    with pytest.raises(TypeError, match=r"'learnin_rate'.*learning_rate, optimizer"):
+        train(mlp, _he(mlp), data.X_train, data.y_train, learnin_rate=0.1)
+
+
+def test_check_helpers_stay_importable_from_train():
+    from initlab import settings
+    from initlab.train import check_iterations, check_l2
+
+    assert check_iterations is settings.check_iterations
+    assert check_l2 is settings.check_l2

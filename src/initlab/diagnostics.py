@@ -33,6 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from initlab import losses
+from initlab._validate import check_int
 from initlab.network import MLP, Cache, Params
 
 Array = NDArray[np.float64]
@@ -245,11 +246,7 @@ class Recorder:
     """
 
     def __init__(self, every: int = 100, bins: int = HISTOGRAM_BINS, keep_params: bool = False):
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(
-                f"Argument `every` must be a positive integer. Received: every={every!r}"
-            )
-        self.every = every
+        self.every = check_int("every", every, 1, must="a positive integer")
         self.bins = bins
         self.keep_params = keep_params
         self.records = Records()

@@ -20,7 +20,6 @@ cross-entropy, and there is no regression head (identity output, squared error) 
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -35,11 +34,13 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from initlab import initializers, optim
+from initlab._validate import check_int, invalid, is_int
 from initlab.diagnostics import Recorder, diagnose, verdict
 from initlab.initializers import init_params
 from initlab.network import MLP, Params, forward
 from initlab.rng import streams
-from initlab.train import check_iterations, train
+from initlab.settings import TrainSettings, check_iterations, check_l2
+from initlab.train import train
 
 try:
     from sklearn.utils.validation import validate_data
@@ -222,17 +223,17 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         fitted estimator with ``status_ == "diverged"``.
         """
         hidden = _check_hidden(self.hidden_layer_sizes)
-        learning_rate = optim.check_learning_rate(_scalar(self.learning_rate))
         max_iter = check_iterations(_scalar(self.max_iter), "max_iter")
-        record_every = check_iterations(_scalar(self.record_every), "record_every")
         diagnose_every = self.diagnose_every
         if diagnose_every is not None:
             diagnose_every = check_iterations(_scalar(diagnose_every), "diagnose_every")
-        batch_size = self.batch_size
-        if batch_size is not None:
-            batch_size = check_iterations(_scalar(batch_size), "batch_size")
-        alpha = _check_alpha(_scalar(self.alpha))
-        optimizer = optim.get(self.optimizer)
+        settings = TrainSettings(
+            learning_rate=self.learning_rate,
+            optimizer=self.optimizer,
+            batch_size=self.batch_size,
+            l2=check_l2(_scalar(self.alpha), "alpha"),
+            record_every=self.record_every,
+        )
         w_init = initializers.get(self.init)
         b_init = initializers.get(self.bias_init)
         if isinstance(b_init, initializers.DataDependentInitializer):
@@ -240,7 +241,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                 "Argument `bias_init` cannot be data-dependent. "
                 f"Received: bias_init={self.bias_init!r}"
             )
-        seed = _seed(self.random_state)
+        settings = settings.replace(seed=_seed(self.random_state))
 
         X_arr, y_arr = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y_arr)
@@ -255,20 +256,14 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         n_outputs = 1 if len(classes) == 2 else len(classes)
         mlp = MLP([X_arr.shape[1], *hidden, n_outputs], self.activation)
 
-        rng = streams(seed)
-        params = init_params(mlp, rng.init, w_init, b_init, X=X_arr)
+        params = init_params(mlp, streams(settings.seed).init, w_init, b_init, X=X_arr)
         result = train(
             mlp,
             params,
             X_arr,
             y_int,
-            learning_rate=learning_rate,
             iterations=max_iter,
-            record_every=record_every,
-            optimizer=optimizer,
-            batch_size=batch_size,
-            l2=alpha,
-            seed=seed,
+            settings=settings,
             recorder=Recorder(every=diagnose_every or max_iter),
         )
         records = result.records
@@ -296,10 +291,10 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         if result.diverged:
             warnings.warn(
                 f"MLPClassifier diverged: the training cost became {self.loss_curve_[-1]} at "
-                f"iteration {result.diverged_at} of max_iter={max_iter} "
-                f"(init={self.init!r}, learning_rate={learning_rate!r}). The estimator is "
-                "fitted with status_='diverged' and its predictions mean nothing; try a "
-                "smaller learning_rate or a better-scaled init.",
+                f"iteration {result.diverged_at} of max_iter={max_iter} (init={self.init!r}, "
+                f"learning_rate={settings.learning_rate!r}). The estimator is fitted with "
+                "status_='diverged' and its predictions mean nothing; try a smaller "
+                "learning_rate or a better-scaled init.",
                 DivergenceWarning,
                 stacklevel=2,
             )
@@ -358,39 +353,18 @@ def _scalar(value: Any) -> Any:
 
 
 def _check_hidden(sizes: object) -> tuple[int, ...]:
-    items = [sizes] if isinstance(sizes, int | np.integer) else sizes
+    items: Any = [sizes] if is_int(sizes) else sizes
     try:
-        out = tuple(_scalar(s) for s in items)  # type: ignore[attr-defined]
+        out: tuple[Any, ...] | None = tuple(items)
     except TypeError:
         out = None
-    if out is None or not all(
-        isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in out
-    ):
-        raise ValueError(
-            "Argument `hidden_layer_sizes` must be a positive integer or a sequence of them. "
-            f"Received: hidden_layer_sizes={sizes!r}"
-        )
-    return out
-
-
-def _check_alpha(alpha: object) -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 <= alpha < math.inf:
-        raise ValueError(f"Argument `alpha` must be a finite float ≥ 0. Received: alpha={alpha!r}")
-    return float(alpha)
+    if out is None or not all(is_int(s) and s >= 1 for s in out):
+        raise invalid("hidden_layer_sizes", "a positive integer or a sequence of them", sizes)
+    return tuple(int(s) for s in out)
 
 
 def _seed(random_state: object) -> int:
     """An int ≥ 0 as it is; a ``RandomState`` or ``None``: one draw of ``randint(2**31 − 1)``."""
-    if isinstance(random_state, int | np.integer) and not isinstance(random_state, bool):
-        if int(random_state) < 0:
-            raise ValueError(
-                "Argument `random_state` must be an integer ≥ 0, a RandomState or None. "
-                f"Received: random_state={random_state!r}"
-            )
-        return int(random_state)
-    if random_state is not None and not isinstance(random_state, np.random.RandomState):
-        raise ValueError(
-            "Argument `random_state` must be an integer ≥ 0, a RandomState or None. "
-            f"Received: random_state={random_state!r}"
-        )
-    return int(check_random_state(random_state).randint(SEED_HIGH))
+    if random_state is None or isinstance(random_state, np.random.RandomState):
+        return int(check_random_state(random_state).randint(SEED_HIGH))
+    return check_int("random_state", random_state, 0, must="an integer ≥ 0, a RandomState or None")

@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import LogFormatter
 from numpy.typing import ArrayLike, NDArray
 
+from initlab._validate import check_choice, check_int, check_real
 from initlab.compare import Comparison, Run
 from initlab.diagnostics import Records
 from initlab.network import MLP, predict
@@ -246,16 +247,9 @@ def plot_decision_boundary(
     'x1'
     """
     X_arr, y_arr = _check_points(X, y)
-    if isinstance(step, bool) or not (isinstance(step, int | float) and 0 < step < math.inf):
-        raise ValueError(
-            f"Argument `step` must be a positive finite float. Received: step={step!r}"
-        )
-    if isinstance(pad, bool) or not (isinstance(pad, int | float) and 0 <= pad < math.inf):
-        raise ValueError(f"Argument `pad` must be a finite float ≥ 0. Received: pad={pad!r}")
-    if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 4:
-        raise ValueError(
-            f"Argument `max_points` must be an integer ≥ 4. Received: max_points={max_points!r}"
-        )
+    step = check_real("step", step, low=0.0, low_open=True)
+    pad = check_real("pad", pad, low=0.0)
+    max_points = check_int("max_points", max_points, 4)
     if ax is None:
         _, ax = new_figure()
 
@@ -425,8 +419,7 @@ def plot_activation_histograms(
     and after training), one column per layer: the picture of the deeplearning.ai AI Notes on
     initialization, measured.
     """
-    if which not in ("a", "z"):
-        raise ValueError(f"Argument `which` must be 'a' or 'z'. Received: which={which!r}")
+    check_choice("which", which, ("a", "z"), must="'a' or 'z'")
     recorded = records.iterations
     if not recorded:
         raise ValueError("The records are empty: nothing to plot")

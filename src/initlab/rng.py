@@ -17,6 +17,8 @@ from typing import Any, Literal, Protocol, TypeAlias
 import numpy as np
 from numpy.typing import NDArray
 
+from initlab._validate import check_int
+
 NOTEBOOK: Literal["notebook"] = "notebook"
 """Seed value that selects the course notebook's legacy seeding."""
 
@@ -44,11 +46,7 @@ def check_seed(seed: object) -> Seed:
     """Validate a seed: a non-negative integer or ``"notebook"``."""
     if seed == NOTEBOOK:
         return NOTEBOOK
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or int(seed) < 0:
-        raise ValueError(
-            f"Argument `seed` must be a non-negative integer or 'notebook'. Received: seed={seed!r}"
-        )
-    return int(seed)
+    return check_int("seed", seed, 0, must="a non-negative integer or 'notebook'")
 
 
 @dataclass(frozen=True)
@@ -60,8 +58,9 @@ class Streams:
     batch: np.random.Generator
 
 
-def streams(seed: int) -> Streams:
-    """Split ``seed`` into independent data, init and batch generators.
+def streams(seed: Seed) -> Streams:
+    """Split ``seed`` into independent data, init and batch generators (``"notebook"``, which
+    has no such split, is an error).
 
     >>> s = streams(0)
     >>> s.init.standard_normal() != s.data.standard_normal()

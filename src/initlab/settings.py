@@ -15,14 +15,15 @@ ValueError: Argument `l2` must be a finite float ≥ 0. Received: l2=-1.0
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TypedDict
 
 import numpy as np
 
 from initlab import optim
-from initlab._validate import check_int, check_real
-from initlab.rng import Seed, check_seed
+from initlab._validate import check_int, check_real, invalid
+from initlab.rng import Seed, check_seed, streams
 
 OptimizerLike = str | dict[str, Any] | optim.Optimizer
 
@@ -37,12 +38,12 @@ def check_iterations(iterations: object, name: str = "iterations") -> int:
     return check_int(name, iterations, 1, must="a positive integer")
 
 
-def check_l2(l2: object) -> float:
-    """The L2 strength λ: a finite float ≥ 0."""
-    return check_real("l2", l2, low=0.0, must="a finite float ≥ 0")
+def check_l2(l2: object, name: str = "l2") -> float:
+    """The L2 strength λ (``name``: what the caller calls it): a finite float ≥ 0."""
+    return check_real(name, l2, low=0.0, must="a finite float ≥ 0")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class TrainSettings:
     """How to train: learning rate, optimizer, batch size, L2, seed and cost recording.
 
@@ -65,27 +66,43 @@ class TrainSettings:
         The cost is recorded before every ``record_every``-th update, from iteration 0.
     """
 
-    learning_rate: float = 0.01
-    optimizer: optim.Optimizer = field(default_factory=optim.GradientDescent)
-    batch_size: int | None = None
-    l2: float = 0.0
-    seed: Seed = 0
-    record_every: int = 1000
+    learning_rate: float
+    optimizer: optim.Optimizer
+    batch_size: int | None
+    l2: float
+    seed: Seed
+    record_every: int
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        learning_rate: float = 0.01,
+        optimizer: OptimizerLike = "gd",
+        batch_size: int | None = None,
+        l2: float = 0.0,
+        seed: Seed = 0,
+        record_every: int = 1000,
+    ) -> None:
+        # Written out (not generated) so that ``optimizer`` takes any OptimizerLike while the
+        # field holds the resolved optimizer.
         set_ = object.__setattr__
-        set_(self, "learning_rate", optim.check_learning_rate(_scalar(self.learning_rate)))
-        set_(self, "optimizer", optim.get(self.optimizer))
-        if self.batch_size is not None:
-            set_(self, "batch_size", check_iterations(_scalar(self.batch_size), "batch_size"))
-        set_(self, "l2", check_l2(_scalar(self.l2)))
-        set_(self, "seed", check_seed(_scalar(self.seed)))
-        set_(self, "record_every", check_iterations(_scalar(self.record_every), "record_every"))
+        set_(self, "learning_rate", optim.check_learning_rate(_scalar(learning_rate)))
+        set_(self, "optimizer", optim.get(optimizer))
+        if batch_size is not None:
+            batch_size = check_iterations(_scalar(batch_size), "batch_size")
+        set_(self, "batch_size", batch_size)
+        set_(self, "l2", check_l2(_scalar(l2)))
+        set_(self, "seed", check_seed(_scalar(seed)))
+        set_(self, "record_every", check_iterations(_scalar(record_every), "record_every"))
 
     @property
     def plain_gd(self) -> bool:
         """Full-batch plain gradient descent: the course's training."""
         return self.optimizer.name == "gd" and self.batch_size is None
+
+    def batch_rng(self) -> np.random.Generator:
+        """The generator of the mini-batch shuffle: the ``batch`` stream of ``seed``
+        (:func:`~initlab.rng.streams`; an error for ``"notebook"``, which has no streams)."""
+        return streams(self.seed).batch
 
     def replace(self, **changes: Any) -> TrainSettings:
         """A copy with ``changes`` applied (and validated)."""
@@ -112,3 +129,54 @@ class TrainSettings:
                 f"Unknown training setting(s) {unknown}; known: {', '.join(sorted(known))}"
             )
         return cls(**data)
+
+
+class BatchKeywords(TypedDict, total=False):
+    """The training keywords but the learning rate, which
+    :func:`~initlab.engine.train_batch` also takes per model."""
+
+    optimizer: OptimizerLike
+    batch_size: int | None
+    l2: float
+    seed: Seed
+    record_every: int
+
+
+class TrainKeywords(BatchKeywords, total=False):
+    """The training keywords of :func:`~initlab.train.train` and :class:`~initlab.train.Trainer`:
+    :class:`TrainSettings`' fields, each optional (an absent one takes the field's default)."""
+
+    learning_rate: float
+
+
+def settings_from(settings: TrainSettings | None, keywords: Mapping[str, Any]) -> TrainSettings:
+    """The one :class:`TrainSettings` of a call that takes ``settings=`` or training keywords.
+
+    ``keywords`` are the training keywords the caller was given (:class:`TrainKeywords`):
+    without ``settings`` they build one (absent ones take the defaults); with ``settings``
+    any of them is an error naming it, so no argument is silently ignored.
+
+    >>> settings_from(None, {"learning_rate": 0.1}).learning_rate
+    0.1
+    >>> settings_from(TrainSettings(), {"l2": 0.5})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: Give the training arguments either as settings=TrainSettings(...) ... got l2=0.5
+    """
+    known = [f.name for f in dataclasses.fields(TrainSettings)]
+    unknown = [name for name in keywords if name not in known]
+    if unknown:
+        raise TypeError(
+            f"Unexpected keyword argument(s) {', '.join(map(repr, unknown))}; the training "
+            f"keywords are {', '.join(known)}"
+        )
+    if settings is None:
+        return TrainSettings(**keywords)
+    if not isinstance(settings, TrainSettings):
+        raise invalid("settings", "a TrainSettings or None", settings)
+    if keywords:
+        given = ", ".join(f"{name}={value!r}" for name, value in keywords.items())
+        raise ValueError(
+            "Give the training arguments either as settings=TrainSettings(...) or as "
+            f"keywords, not both: got {given}"
+        )
+    return settings

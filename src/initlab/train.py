@@ -6,20 +6,24 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal, Unpack
 
 import numpy as np
 from numpy.typing import NDArray
 
 from initlab import optim
-from initlab.datasets import check_xy
+from initlab._validate import check_xy
 from initlab.diagnostics import Recorder, Records
 from initlab.network import MLP, Cache, Params, backward_columns, forward_columns, l2_penalty
 from initlab.network import accuracy as _accuracy
 from initlab.network import loss as _loss
 from initlab.network import predict as _predict
 from initlab.network import predict_proba as _predict_proba
-from initlab.rng import streams
+from initlab.settings import TrainKeywords, TrainSettings, settings_from
+
+# Re-exported: callers import these checks from here too.
+from initlab.settings import check_iterations as check_iterations
+from initlab.settings import check_l2 as check_l2
 
 Status = Literal["completed", "diverged"]
 
@@ -93,24 +97,6 @@ class TrainResult:
         return _accuracy(self.mlp, self.params, X, y)
 
 
-def check_iterations(iterations: int, name: str = "iterations") -> int:
-    if (
-        isinstance(iterations, bool)
-        or not isinstance(iterations, int | np.integer)
-        or iterations < 1
-    ):
-        raise ValueError(
-            f"Argument `{name}` must be a positive integer. Received: {name}={iterations!r}"
-        )
-    return int(iterations)
-
-
-def check_l2(l2: float) -> float:
-    if isinstance(l2, bool) or not isinstance(l2, int | float) or not 0 <= l2 < math.inf:
-        raise ValueError(f"Argument `l2` must be a finite float ≥ 0. Received: l2={l2!r}")
-    return float(l2)
-
-
 def minibatches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[NDArray[np.intp]]:
     """Endless index batches: each epoch is a fresh permutation of ``range(n)`` cut into
     ``batch_size`` pieces, the last one possibly smaller (as the course's mini-batches)."""
@@ -127,6 +113,8 @@ class Trainer:
     arithmetic, mini-batch order and divergence check, so ``run(a)`` then ``run(b)`` gives the
     same parameters as one ``run(a + b)`` (and as ``train(..., iterations=a + b)``). The
     playground steps its runs this way between frames; ``params`` are the current parameters.
+    The training arguments are :func:`train`'s: ``settings=TrainSettings(...)`` or the same
+    keywords.
 
     >>> import numpy as np
     >>> from initlab import MLP, circles, init_params
@@ -147,22 +135,15 @@ class Trainer:
         X: NDArray[np.float64],
         y: NDArray[np.integer],
         *,
-        learning_rate: float = 0.01,
-        record_every: int = 1000,
-        optimizer: str | dict[str, Any] | optim.Optimizer = "gd",
-        batch_size: int | None = None,
-        l2: float = 0.0,
-        seed: int = 0,
+        settings: TrainSettings | None = None,
         recorder: Recorder | None = None,
+        **keywords: Unpack[TrainKeywords],
     ) -> None:
-        self.learning_rate = optim.check_learning_rate(learning_rate)
-        self.optimizer = optim.get(optimizer)
-        self.record_every = check_iterations(record_every, "record_every")
-        self.l2 = check_l2(l2)
+        self.settings = settings_from(settings, keywords)
+        """The validated training arguments."""
         X, y_int = check_xy(X, y, n_features=mlp.n_features, n_classes=mlp.n_classes)
         n = X.shape[0]
-        if batch_size is not None:
-            batch_size = check_iterations(batch_size, "batch_size")
+        batch_size = self.settings.batch_size
         if len(params) != mlp.n_layers or any(
             layer.W.shape != shape for layer, shape in zip(params, mlp.weight_shapes())
         ):
@@ -174,12 +155,14 @@ class Trainer:
         self.recorder = recorder
         self.initial = [layer.copy() for layer in params]
         self.params = [layer.copy() for layer in params]
-        self._state = self.optimizer.init(self.params)
+        self._state = self.settings.optimizer.init(self.params)
         self._A0 = X.T
         self.targets = mlp.head.encode(y_int)
         """The training labels as the head's targets, one column per example."""
         full_batch = batch_size is None or batch_size >= n
-        self._batches = None if full_batch else minibatches(n, batch_size or n, streams(seed).batch)
+        self._batches = (
+            None if full_batch else minibatches(n, batch_size or n, self.settings.batch_rng())
+        )
         self.history = History()
         self.iteration = 0
         """Iterations trained so far (the index of the next one)."""
@@ -190,14 +173,31 @@ class Trainer:
     def diverged(self) -> bool:
         return self.status == "diverged"
 
+    @property
+    def learning_rate(self) -> float:
+        return self.settings.learning_rate
+
+    @property
+    def optimizer(self) -> optim.Optimizer:
+        return self.settings.optimizer
+
+    @property
+    def l2(self) -> float:
+        return self.settings.l2
+
+    @property
+    def record_every(self) -> int:
+        return self.settings.record_every
+
     def run(self, iterations: int) -> Status:
         """Train ``iterations`` more iterations (none once diverged); returns the status."""
         iterations = check_iterations(iterations)
         if self.diverged:
             return self.status
-        mlp, params, head, opt, l2 = self.mlp, self.params, self.mlp.head, self.optimizer, self.l2
-        A0, Y, batches, recorder = self._A0, self.targets, self._batches, self.recorder
-        record_every, end = self.record_every, self.iteration + iterations
+        mlp, params, head, A0, Y = self.mlp, self.params, self.mlp.head, self._A0, self.targets
+        s = self.settings
+        opt, lr, l2, record_every = s.optimizer, s.learning_rate, s.l2, s.record_every
+        batches, recorder, end = self._batches, self.recorder, self.iteration + iterations
         # Overflow and inf − inf can only come from a diverging run, which the finite-cost
         # check below catches and reports; NumPy's warnings would only repeat it.
         with np.errstate(over="ignore", invalid="ignore"):
@@ -220,13 +220,13 @@ class Trainer:
                 grads = backward_columns(mlp, params, cache, Y_batch, l2)
                 if recorder is not None and recorder.wants(i):
                     before = [layer.copy() for layer in params]
-                    opt.step(params, grads, self._state, self.learning_rate)
+                    opt.step(params, grads, self._state, lr)
                     if batches is not None:  # statistics are on the whole training set
                         cache = forward_columns(mlp, before, A0)
                         grads = backward_columns(mlp, before, cache, Y, l2)
                     recorder.record(i, mlp, before, cache, Y, grads, updated=params)
                 else:
-                    opt.step(params, grads, self._state, self.learning_rate)
+                    opt.step(params, grads, self._state, lr)
             else:
                 i = end
         self.iteration = i  # on divergence: the iteration whose cost was not finite
@@ -270,16 +270,16 @@ def train(
     X: NDArray[np.float64],
     y: NDArray[np.integer],
     *,
-    learning_rate: float = 0.01,
     iterations: int = 15_000,
-    record_every: int = 1000,
-    optimizer: str | dict[str, Any] | optim.Optimizer = "gd",
-    batch_size: int | None = None,
-    l2: float = 0.0,
-    seed: int = 0,
+    settings: TrainSettings | None = None,
     recorder: Recorder | None = None,
+    **keywords: Unpack[TrainKeywords],
 ) -> TrainResult:
     """Train ``mlp`` from ``params`` on ``(X, y)``; ``params`` is not modified.
+
+    The training arguments come as one :class:`~initlab.settings.TrainSettings` or as its
+    fields as keywords, not both: ``learning_rate=0.01``, ``optimizer="gd"``,
+    ``batch_size=None``, ``l2=0.0``, ``seed=0``, ``record_every=1000`` (the defaults).
 
     Each iteration runs the forward pass, the cost, the backward pass and one optimizer
     update, in the course's order. With ``batch_size=None`` every iteration uses the whole
@@ -296,9 +296,7 @@ def train(
     does no extra work. (:class:`Trainer` is the same loop, resumable.)
     """
     iterations = check_iterations(iterations)
-    trainer = Trainer(
-        mlp, params, X, y, learning_rate=learning_rate, record_every=record_every,
-        optimizer=optimizer, batch_size=batch_size, l2=l2, seed=seed, recorder=recorder,
-    )  # fmt: skip
+    settings = settings_from(settings, keywords)
+    trainer = Trainer(mlp, params, X, y, settings=settings, recorder=recorder)
     trainer.run(iterations)
     return trainer.result(iterations)

@@ -26,8 +26,9 @@ Engines:
     ``"numba"`` where it is installed and covers the run, else ``"numpy"`` with an
     :class:`EngineFallbackWarning` naming what was missing.
 
-All models of a batch share ``X``, ``y``, the optimizer, ``l2`` and the mini-batch order
-(that of ``train(..., seed=seed)``); each has its own initial parameters and may have its own
+All models of a batch share ``X``, ``y`` and the training settings (one
+:class:`~initlab.settings.TrainSettings`: optimizer, ``l2``, the mini-batch order of
+``train(..., seed=seed)``, …); each has its own initial parameters and may have its own
 learning rate. A model whose cost becomes NaN or infinite stops there and is reported as
 diverged, exactly as ``train()`` reports it; the others go on.
 
@@ -56,13 +57,13 @@ import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
 from initlab import activations, optim
-from initlab.datasets import check_xy
+from initlab._validate import check_xy
 from initlab.diagnostics import HISTOGRAM_BINS, Recorder, Records
 from initlab.engine.batched import Outcome, train_stacked
 from initlab.network import (
@@ -73,14 +74,8 @@ from initlab.network import (
     forward_columns,
     l2_penalty,
 )
-from initlab.rng import streams
-from initlab.train import (
-    History,
-    TrainResult,
-    check_iterations,
-    check_l2,
-    minibatches,
-)
+from initlab.settings import BatchKeywords, TrainSettings, check_iterations, settings_from
+from initlab.train import History, TrainResult, minibatches
 
 __all__ = [
     "ENGINES",
@@ -111,14 +106,12 @@ class _Run:
     params_list: list[Params]
     A0: NDArray[np.float64]
     Y: NDArray[np.float64]
+    settings: TrainSettings
     learning_rates: list[float]
-    optimizer: optim.Optimizer
+    """One per model: these, not ``settings.learning_rate``, are the models' step sizes."""
     iterations: int
-    record_every: int
     batch_size: int | None
     """``None``: full batch (also when the batch size is at least the number of examples)."""
-    l2: float
-    seed: int
     dtype: np.dtype[Any]
     checkpoint_every: int | None
 
@@ -141,7 +134,7 @@ class _Run:
         """``train()``'s mini-batch order for ``seed``: one permutation per epoch, as many
         epochs as the iterations use, concatenated."""
         epochs = -(-self.iterations // self.per_epoch)
-        rng = streams(self.seed).batch
+        rng = self.settings.batch_rng()
         return np.concatenate([rng.permutation(self.n) for _ in range(epochs)]).astype(np.int64)
 
 
@@ -151,25 +144,25 @@ def train_batch(
     X: NDArray[np.float64],
     y: NDArray[np.integer],
     *,
-    learning_rate: float | Sequence[float] = 0.01,
     iterations: int = 15_000,
-    record_every: int = 1000,
-    optimizer: str | dict[str, Any] | optim.Optimizer = "gd",
-    batch_size: int | None = None,
-    l2: float = 0.0,
-    seed: int = 0,
+    settings: TrainSettings | None = None,
+    learning_rate: float | Sequence[float] | None = None,
     dtype: DTypeLike = np.float64,
     engine: Engine = "auto",
     checkpoint_every: int | None = None,
+    **keywords: Unpack[BatchKeywords],
 ) -> list[TrainResult]:
     """Train one model per entry of ``params_list``, all at once; one ``TrainResult`` each.
 
     Every argument means what it means to :func:`~initlab.train.train`, which each result
     reproduces (to rounding: see :mod:`initlab.engine.kernel`), and ``params_list`` is not
-    modified. In addition:
+    modified: the training arguments come as ``settings=TrainSettings(...)`` or as keywords,
+    not both. In addition:
 
     learning_rate
-        One float for every model, or one per model.
+        One float for every model (a training keyword, as the others), or a sequence of one
+        per model, which may also come with ``settings`` and then replaces
+        ``settings.learning_rate``.
     dtype
         ``np.float64`` (default) or ``np.float32``: the arithmetic of the training loop.
         Results are float64 either way (float32 values, exactly).
@@ -182,10 +175,12 @@ def train_batch(
     """
     if engine not in ENGINES:
         raise ValueError(f"Argument `engine` must be one of {list(ENGINES)}. Received: {engine!r}")
-    run = _validate(
-        mlp, params_list, X, y, learning_rate, iterations, record_every, optimizer,
-        batch_size, l2, seed, dtype, checkpoint_every,
-    )  # fmt: skip
+    rates = learning_rate if isinstance(learning_rate, Sequence | np.ndarray) else None
+    given: dict[str, Any] = dict(keywords)
+    if learning_rate is not None and rates is None:
+        given["learning_rate"] = learning_rate
+    settings = settings_from(settings, given)
+    run = _validate(mlp, params_list, X, y, settings, rates, iterations, dtype, checkpoint_every)
     use_numba = engine != "numpy" and _compiled_engine(run, required=engine == "numba")
     outcomes = _train_numba(run) if use_numba else _train_numpy(run)
     return [_result(run, k, outcome) for k, outcome in enumerate(outcomes)]
@@ -196,16 +191,13 @@ def _validate(
     params_list: Sequence[Params],
     X: Any,
     y: Any,
-    learning_rate: float | Sequence[float],
+    settings: TrainSettings,
+    learning_rates: Sequence[float] | NDArray[Any] | None,
     iterations: int,
-    record_every: int,
-    optimizer: str | dict[str, Any] | optim.Optimizer,
-    batch_size: int | None,
-    l2: float,
-    seed: int,
     dtype: DTypeLike,
     checkpoint_every: int | None,
 ) -> _Run:
+    """The checked call; ``learning_rates``: one per model, or ``None`` for the settings'."""
     params_list = list(params_list)
     if not params_list:
         raise ValueError("Give at least one model's parameters. Received: params_list=[]")
@@ -218,19 +210,16 @@ def _validate(
                 f"Model {k}'s parameter shapes {[layer.W.shape for layer in params]} do not "
                 f"match the network's weight shapes {mlp.weight_shapes()}"
             )
-    if isinstance(learning_rate, Sequence | np.ndarray):
-        rates = [optim.check_learning_rate(_number(v)) for v in learning_rate]
+    if learning_rates is not None:
+        rates = [optim.check_learning_rate(_number(v)) for v in learning_rates]
         if len(rates) != len(params_list):
             raise ValueError(
                 f"Got {len(rates)} learning rates for {len(params_list)} models; give one "
                 "float, or one per model"
             )
     else:
-        rates = [optim.check_learning_rate(_number(learning_rate))] * len(params_list)
-    opt = optim.get(optimizer)
+        rates = [settings.learning_rate] * len(params_list)
     iterations = check_iterations(iterations)
-    record_every = check_iterations(record_every, "record_every")
-    l2 = check_l2(l2)
     if checkpoint_every is not None:
         checkpoint_every = check_iterations(checkpoint_every, "checkpoint_every")
     try:
@@ -239,24 +228,20 @@ def _validate(
         dt = None
     if dt is None or dt not in DTYPES:
         raise ValueError(f"Argument `dtype` must be np.float64 or np.float32. Received: {dtype!r}")
-    streams(seed)  # validates the seed
+    settings.batch_rng()  # the engines need an integer seed ("notebook" has no batch stream)
     X_arr, y_int = check_xy(X, y, n_features=mlp.n_features, n_classes=mlp.n_classes)
-    if batch_size is not None:
-        batch_size = check_iterations(batch_size, "batch_size")
-        if batch_size >= X_arr.shape[0]:
-            batch_size = None
+    batch_size = settings.batch_size
+    if batch_size is not None and batch_size >= X_arr.shape[0]:
+        batch_size = None
     return _Run(
         mlp=mlp,
         params_list=params_list,
         A0=X_arr.T,  # as train() has it: a transposed view
         Y=mlp.head.encode(y_int),
+        settings=settings,
         learning_rates=rates,
-        optimizer=opt,
         iterations=iterations,
-        record_every=record_every,
         batch_size=batch_size,
-        l2=l2,
-        seed=int(seed),
         dtype=dt,
         checkpoint_every=checkpoint_every,
     )
@@ -304,8 +289,8 @@ def _not_covered(run: _Run, compiled_activations: dict[str, int]) -> str | None:
     for name, fn in zip(run.mlp.hidden_activations, run.mlp.activation_fns):
         if name not in compiled_activations or fn is not activations.ACTIVATIONS.get(name):
             return f"the activation {name!r} (it has {', '.join(compiled_activations)})"
-    if type(run.optimizer) not in (optim.GradientDescent, optim.Momentum, optim.Adam):
-        return f"the optimizer {run.optimizer!r} (it has gd, momentum, adam)"
+    if type(run.settings.optimizer) not in (optim.GradientDescent, optim.Momentum, optim.Adam):
+        return f"the optimizer {run.settings.optimizer!r} (it has gd, momentum, adam)"
     if run.batch_size is not None and -(-run.iterations // run.per_epoch) * run.n > MAX_ORDER:
         return f"mini-batch runs drawing more than {MAX_ORDER:,} indices"
     return None
@@ -317,18 +302,18 @@ def _not_covered(run: _Run, compiled_activations: dict[str, int]) -> str | None:
 def _train_numpy(run: _Run) -> list[Outcome]:
     batches: Iterator[NDArray[np.intp]] | None = None
     if run.batch_size is not None:
-        batches = minibatches(run.n, run.batch_size, streams(run.seed).batch)
+        batches = minibatches(run.n, run.batch_size, run.settings.batch_rng())
     return train_stacked(
         run.mlp,
         run.params_list,
         run.A0,
         run.Y,
         run.learning_rates,
-        optimizer=run.optimizer,
+        optimizer=run.settings.optimizer,
         iterations=run.iterations,
-        record_every=run.record_every,
+        record_every=run.settings.record_every,
         batches=batches,
-        l2=run.l2,
+        l2=run.settings.l2,
         checkpoint_every=run.checkpoint_every,
         dtype=run.dtype,
     )
@@ -348,14 +333,14 @@ def _train_numba(run: _Run) -> list[Outcome]:
     constants = np.array(_constants(run), dtype=dtype)
     every = run.checkpoint_every or 0
     settings = np.zeros(kernel.N_SETTINGS, dtype=np.int64)
-    settings[kernel.S_OPTIMIZER] = kernel.OPTIMIZER_CODES[run.optimizer.name]
-    settings[kernel.S_NESTEROV] = int(getattr(run.optimizer, "nesterov", False))
+    settings[kernel.S_OPTIMIZER] = kernel.OPTIMIZER_CODES[run.settings.optimizer.name]
+    settings[kernel.S_NESTEROV] = int(getattr(run.settings.optimizer, "nesterov", False))
     settings[kernel.S_ITERATIONS] = run.iterations
-    settings[kernel.S_RECORD_EVERY] = run.record_every
+    settings[kernel.S_RECORD_EVERY] = run.settings.record_every
     settings[kernel.S_CHECKPOINT_EVERY] = every
     settings[kernel.S_BATCH] = run.batch_size or 0
     order = run.order() if run.batch_size is not None else np.zeros(0, np.int64)
-    n_records = -(-run.iterations // run.record_every)
+    n_records = -(-run.iterations // run.settings.record_every)
     costs = np.full((M, n_records), np.nan)
     status = np.zeros((M, 2), dtype=np.int64)
     n_snaps = -(-run.iterations // every) + 1 if every else 0
@@ -390,17 +375,17 @@ def _train_numba(run: _Run) -> list[Outcome]:
             if run.batch_size is not None:
                 index = run.batch_index(order, ran)
                 A0, Y_batch = X[:, index], Y[:, index]
-            diverged_cost = _cost(mlp, params, A0, Y_batch, run.l2)
+            diverged_cost = _cost(mlp, params, A0, Y_batch, run.settings.l2)
             if math.isfinite(diverged_cost):  # finite in float64 only: keep it non-finite
                 diverged_cost = math.inf
-        recorded = costs[k, : -(-ran // run.record_every)].tolist()
+        recorded = costs[k, : -(-ran // run.settings.record_every)].tolist()
         outcomes.append(Outcome(params, recorded, ran, diverged, diverged_cost, snapshots))
     return outcomes
 
 
 def _constants(run: _Run) -> list[float]:
     """The kernel's constants array (see ``kernel.C_*``), in the order of its indices."""
-    opt = run.optimizer
+    opt = run.settings.optimizer
     beta1 = getattr(opt, "beta1", 0.0)
     beta2 = getattr(opt, "beta2", 0.0)
     return [
@@ -413,7 +398,7 @@ def _constants(run: _Run) -> list[float]:
         activations.SELU_SCALE * activations.SELU_ALPHA,
         math.sqrt(2.0),
         math.sqrt(2.0 * math.pi),
-        run.l2,
+        run.settings.l2,
         getattr(opt, "beta", 0.0),
         beta1,
         1 - beta1,
@@ -452,14 +437,14 @@ def _cost(mlp: MLP, params: Params, A0: NDArray[Any], Y: NDArray[Any], l2: float
 def _result(run: _Run, k: int, outcome: Outcome) -> TrainResult:
     history = History()
     for r, cost in enumerate(outcome.costs):
-        history.append(r * run.record_every, float(cost))
+        history.append(r * run.settings.record_every, float(cost))
     if outcome.diverged:
         assert outcome.diverged_cost is not None
         history.append(outcome.iterations_run, outcome.diverged_cost)
     A0, Y = run.A0, run.Y
     if run.dtype != np.float64:
         A0, Y = A0.astype(run.dtype), Y.astype(run.dtype)
-    final_cost = _cost(run.mlp, outcome.params, A0, Y, run.l2)
+    final_cost = _cost(run.mlp, outcome.params, A0, Y, run.settings.l2)
     params = [
         Layer(layer.W.astype(np.float64), layer.b.astype(np.float64)) for layer in outcome.params
     ]
