@@ -18,7 +18,8 @@ from typer.testing import CliRunner, Result
 
 import initlab
 from initlab import activations, datasets, initializers, optim
-from initlab.cli import app, finite_or_none, parse_layers
+from initlab._io import to_json_safe as finite_or_none
+from initlab.cli import app, parse_layers
 from initlab.compare import compare
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

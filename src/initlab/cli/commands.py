@@ -1,0 +1,415 @@
+"""The ``initlab`` commands that train or predict — compare, diagnose, theory — and list.
+
+Each command parses its options, calls the library, and hands the values to
+:mod:`initlab.cli.tables` (printing) and :mod:`initlab.cli.output` (files). The library
+(training, datasets, theory, plots) is imported inside the commands, so ``--help`` and
+``list`` start without it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+
+from initlab._io import dumps
+from initlab.cli.common import EXIT_IO, fail, parse_layers, parse_seed, print_wide, progress
+from initlab.cli.output import write_diagnostics, write_figures, write_theory_figure
+from initlab.cli.tables import (
+    checkpoints_table,
+    diagnosis_table,
+    registry_table,
+    results_table,
+    theory_table,
+)
+from initlab.rng import NOTEBOOK
+
+if TYPE_CHECKING:
+    from initlab._registry import Registry
+    from initlab.compare import Comparison
+    from initlab.theory import Prediction
+
+# Options shared by the commands that train (compare, diagnose).
+InitOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--init",
+        "-i",
+        metavar="NAME",
+        help=(
+            "Initializer to compare; repeat for several. Any registered name or alias "
+            "(see `initlab list`)."
+        ),
+        show_default="zeros, random, he",
+    ),
+]
+IterationsOption = Annotated[
+    int, typer.Option("--iterations", "-n", help="Gradient-descent iterations per run.")
+]
+LearningRateOption = Annotated[
+    float, typer.Option("--learning-rate", "--lr", help="Gradient-descent step size.")
+]
+SeedOption = Annotated[
+    str,
+    typer.Option(
+        help=(
+            "'notebook' for the course's seeding (weights from RandomState(3)), or a "
+            "non-negative integer for independent initialization streams."
+        ),
+    ),
+]
+DatasetOption = Annotated[
+    str,
+    typer.Option(
+        "--dataset",
+        "-d",
+        help=(
+            "A registered dataset (see `initlab list`), built with its defaults, or a "
+            ".csv (header row, a 'label' column) or .npz (arrays X, y) file."
+        ),
+    ),
+]
+LayersOption = Annotated[
+    str | None,
+    typer.Option(
+        help=(
+            "Layer sizes, comma-separated: input, hidden…, output (1 for two classes, "
+            "K for K classes)."
+        ),
+        show_default="2,10,5,1 (input and output sized to the data)",
+    ),
+]
+ActivationOption = Annotated[
+    str,
+    typer.Option(
+        help="Hidden-layer activation, or one per hidden layer comma-separated (tanh,relu)."
+    ),
+]
+OptimizerOption = Annotated[
+    str, typer.Option(help="gd (the course's), sgd, momentum or adam (see `initlab list`).")
+]
+BatchSizeOption = Annotated[
+    int | None,
+    typer.Option(help="Mini-batch size; full batch (the course's) when not given."),
+]
+L2Option = Annotated[
+    float, typer.Option("--l2", help="L2 weight decay λ: adds λ/(2m)·Σ‖W‖² to the cost.")
+]
+OutOption = Annotated[
+    Path, typer.Option("--out", "-o", help="Folder for the output files (created if needed).")
+]
+NoPlotsOption = Annotated[bool, typer.Option("--no-plots", help="Do not draw any figure.")]
+EngineOption = Annotated[
+    str,
+    typer.Option(
+        help=(
+            "auto (the compiled Numba engine where installed, else batched NumPy), numba, "
+            "numpy, or reference (the readable one-run-at-a-time loop)."
+        ),
+    ),
+]
+
+
+def run_comparison(
+    init: list[str] | None,
+    *,
+    dataset: str,
+    layers: str | None,
+    activation: str,
+    seed: str,
+    quiet: bool,
+    **kwargs: Any,
+) -> Comparison:
+    """Parse the shared options and run :func:`initlab.compare.compare`; errors exit 2."""
+    from initlab import datasets
+    from initlab.compare import NOTEBOOK_INITS, compare
+    from initlab.engine import EngineFallbackWarning
+
+    try:
+        layer_sizes = parse_layers(layers) if layers is not None else None
+        parsed_seed = parse_seed(seed)
+        names = list(init) if init else list(NOTEBOOK_INITS)
+        acts = activation.split(",") if "," in activation else activation
+        data = datasets.load(dataset)
+        message = f"Training {', '.join(names)} for {kwargs['iterations']:,} iterations…"
+        with progress(message, not quiet), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", EngineFallbackWarning)
+            comparison = compare(
+                names,
+                dataset=data,
+                layer_sizes=layer_sizes,
+                activation=acts,
+                seed=parsed_seed,
+                **kwargs,
+            )
+        for notice in {str(w.message) for w in caught if w.category is EngineFallbackWarning}:
+            typer.echo(f"Note: {notice}", err=True)
+        return comparison
+    except (ValueError, FileNotFoundError) as exc:
+        fail(str(exc))
+
+
+def compare_command(
+    init: InitOption = None,
+    iterations: IterationsOption = 15_000,
+    learning_rate: LearningRateOption = 0.01,
+    seed: SeedOption = NOTEBOOK,
+    dataset: DatasetOption = "circles",
+    layers: LayersOption = None,
+    activation: ActivationOption = "relu",
+    optimizer: OptimizerOption = "gd",
+    batch_size: BatchSizeOption = None,
+    l2: L2Option = 0.0,
+    engine: EngineOption = "auto",
+    out: OutOption = Path("initlab-out"),
+    no_plots: NoPlotsOption = False,
+    checkpoints: Annotated[
+        bool,
+        typer.Option(
+            "--checkpoints",
+            help=(
+                "Also print the cost at every recorded iteration, one column per init, in full "
+                "precision (to compare with the notebook's printed costs)."
+            ),
+        ),
+    ] = False,
+    record_every: Annotated[
+        int, typer.Option(help="Record the cost every this many iterations (from 0).")
+    ] = 1000,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help=(
+                "Print only the results as JSON on stdout (NaN/inf as null; checkpoints "
+                "included); no table, no progress. Figures are still written unless --no-plots."
+            ),
+        ),
+    ] = False,
+) -> None:
+    """Train one network per initializer and compare them: the course's experiment.
+
+    With no options this reproduces the course notebook: the circles data (300 train / 100
+    test points), a [2, 10, 5, 1] network with ReLU hidden layers and a sigmoid output,
+    15,000 iterations of full-batch gradient descent at learning rate 0.01, initialized with
+    zeros, N(0, 10²) "random" and He N(0, 2/fan_in) from the notebook's seed. Expected
+    accuracies (train/test): zeros 0.5/0.5, random 0.83/0.86, he 0.9933/0.96.
+
+    Prints a table (status, final cost, accuracies and a one-line diagnosis per init) and
+    writes comparison.png, cost_<init>.png and boundary_<init>.png to --out.
+    """
+    comparison = run_comparison(
+        init,
+        dataset=dataset,
+        layers=layers,
+        activation=activation,
+        seed=seed,
+        quiet=as_json,
+        learning_rate=learning_rate,
+        iterations=iterations,
+        record_every=record_every,
+        optimizer=optimizer,
+        batch_size=batch_size,
+        l2=l2,
+        engine=engine,
+    )
+    written: list[Path] = []
+    if not no_plots:
+        try:
+            with progress("Drawing figures…", not as_json):
+                written = write_figures(comparison, out)
+        except OSError as exc:
+            fail(f"cannot write the figures to {str(out)!r}: {exc}", EXIT_IO)
+
+    if as_json:
+        typer.echo(dumps(comparison.to_dict()))
+        return
+
+    console = Console()
+    console.print(results_table(comparison))
+    if checkpoints:
+        print_wide(console, checkpoints_table(comparison))
+    if written:
+        typer.echo("Figures: " + ", ".join(str(path) for path in written))
+
+
+def diagnose_command(
+    init: InitOption = None,
+    iterations: IterationsOption = 15_000,
+    learning_rate: LearningRateOption = 0.01,
+    seed: SeedOption = NOTEBOOK,
+    dataset: DatasetOption = "circles",
+    layers: LayersOption = None,
+    activation: ActivationOption = "relu",
+    optimizer: OptimizerOption = "gd",
+    batch_size: BatchSizeOption = None,
+    l2: L2Option = 0.0,
+    engine: EngineOption = "auto",
+    every: Annotated[
+        int | None,
+        typer.Option(help="Record the per-layer statistics every this many iterations."),
+    ] = None,
+    out: OutOption = Path("initlab-out"),
+    no_plots: NoPlotsOption = False,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print only the runs' findings and records as JSON."),
+    ] = False,
+) -> None:
+    """Train with per-layer recording and explain each run: statistics, verdicts, theory.
+
+    Records, at initialization, every --every iterations (default: a tenth of the run) and at
+    the end, each layer's pre-activation and activation statistics, dead and saturated units,
+    gradient norms, update-to-weight ratios and distinct units. Prints a summary table per run
+    (at start and at the end) with its findings and the mean-field theory's predicted
+    pre-activation variance beside the measured one. Writes records.csv and records.json, and
+    per run histograms_<init>.png, gradients_<init>.png, boundaries_<init>.png, plus
+    variance.png (measured vs theory by depth), to --out.
+    """
+    every = every if every is not None else max(1, iterations // 10)
+    comparison = run_comparison(
+        init,
+        dataset=dataset,
+        layers=layers,
+        activation=activation,
+        seed=seed,
+        quiet=as_json,
+        learning_rate=learning_rate,
+        iterations=iterations,
+        record_every=every,
+        optimizer=optimizer,
+        batch_size=batch_size,
+        l2=l2,
+        diagnose_every=every,
+        keep_params=not no_plots,
+        engine=engine,
+    )
+    predictions = {run.init: _prediction(comparison, run.config) for run in comparison.runs}
+    try:
+        written = write_diagnostics(comparison, predictions, out, plots=not no_plots)
+    except OSError as exc:
+        fail(f"cannot write to {str(out)!r}: {exc}", EXIT_IO)
+    if as_json:
+        payload = {
+            **comparison.to_dict(checkpoints=False),
+            "theory": {k: v.to_dict() if v else None for k, v in predictions.items()},
+            "records": [
+                row
+                for run in comparison.runs
+                if run.result.records is not None
+                for row in run.result.records.to_dicts(run=run.init)
+            ],
+        }
+        typer.echo(dumps(payload))
+        return
+    console = Console()
+    console.print(results_table(comparison))
+    for run in comparison.runs:
+        console.print(diagnosis_table(run, predictions[run.init]))
+    typer.echo("Files: " + ", ".join(str(path) for path in written))
+
+
+def theory_command(
+    init: Annotated[
+        list[str] | None,
+        typer.Option("--init", "-i", metavar="NAME", help="Initializer; repeat for several."),
+    ] = None,
+    activation: Annotated[str, typer.Option(help="Hidden-layer activation.")] = "relu",
+    depth: Annotated[int, typer.Option(help="Number of hidden layers.")] = 30,
+    width: Annotated[int, typer.Option(help="Width of every layer (and of the input).")] = 100,
+    q0: Annotated[float, typer.Option(help="Input second moment per feature, ‖x‖²/n.")] = 1.0,
+    bias_init: Annotated[str, typer.Option(help="Bias initializer.")] = "zeros",
+    out: OutOption = Path("initlab-out"),
+    no_plots: NoPlotsOption = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON.")] = False,
+) -> None:
+    """Predict, before any training, how the signal propagates through a deep MLP.
+
+    Mean-field theory (Poole et al. 2016; Schoenholz et al. 2017): the pre-activation
+    variance obeys q^l = σ_w²·E[φ(√q^{l−1} z)²] + σ_b², and χ₁ = σ_w²·E[φ′(√q* z)²] tells the
+    phase — ordered (χ₁ < 1: signals and gradients vanish), chaotic (> 1: they explode) or
+    critical (= 1). Prints σ_w², χ₁, the phase and q per layer for each initializer, the
+    critical σ_w² of the activation, and writes theory.png (q by depth) to --out.
+    """
+    from initlab import theory
+    from initlab.network import MLP
+
+    names = list(init) if init else ["he", "xavier_normal", "lecun_normal"]
+    try:
+        if depth < 1:
+            raise ValueError(
+                f"Argument `depth` must be a positive integer. Received: depth={depth}"
+            )
+        mlp = MLP([width] * (depth + 1) + [1], activation)
+        predictions = {
+            name: theory.predict(mlp, name, q0=q0, bias_init=bias_init) for name in names
+        }
+        sigma_b2 = float(next(iter(predictions.values())).sigma_b2[0])
+        try:
+            critical: float | None = theory.critical_sigma_w2(activation, sigma_b2)
+        except ValueError:
+            critical = None
+        # The phase of the deep part: σ_w² of a hidden-to-hidden layer (width × width).
+        hidden_sw2 = {
+            name: float(p.sigma_w2[min(1, len(p.sigma_w2) - 1)]) for name, p in predictions.items()
+        }
+        chis = {
+            name: float(theory.chi1(activation, sw2, sigma_b2)) for name, sw2 in hidden_sw2.items()
+        }
+        phases = {name: theory.phase(activation, sw2, sigma_b2) for name, sw2 in hidden_sw2.items()}
+    except (ValueError, TypeError) as exc:
+        fail(str(exc))
+    if as_json:
+        payload = {
+            "activation": activation,
+            "depth": depth,
+            "width": width,
+            "q0": q0,
+            "critical_sigma_w2": critical,
+            "predictions": {
+                name: {**p.to_dict(), "chi1_fixed_point": chis[name], "phase": phases[name]}
+                for name, p in predictions.items()
+            },
+        }
+        typer.echo(dumps(payload))
+    else:
+        print_wide(
+            Console(), theory_table(predictions, hidden_sw2, chis, phases, activation, critical)
+        )
+    if not no_plots:
+        try:
+            write_theory_figure(predictions, activation=activation, width=width, q0=q0, out=out)
+        except OSError as exc:
+            fail(f"cannot write to {str(out)!r}: {exc}", EXIT_IO)
+        if not as_json:
+            typer.echo(f"Figure: {out / 'theory.png'}")
+
+
+def _prediction(comparison: Comparison, config: dict[str, Any]) -> Prediction | None:
+    """The theory's prediction for a run's initializer on its training data, if it has one."""
+    from initlab import theory
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", theory.TheoryWarning)
+            return theory.predict_from_data(comparison.mlp, config, comparison.dataset.X_train)
+    except (ValueError, TypeError):
+        return None  # data-dependent (LSUV) or custom initializers have no prediction
+
+
+def list_command() -> None:
+    """List every registered initializer, activation, optimizer and dataset, with a description."""
+    from initlab import activations, datasets, initializers, optim
+
+    console = Console()
+    tables: list[tuple[str, Registry[Any]]] = [
+        ("Initializers (--init)", initializers.INITIALIZERS),
+        ("Activations (--activation)", activations.ACTIVATIONS),
+        ("Optimizers (--optimizer)", optim.OPTIMIZERS),
+        ("Datasets (--dataset)", datasets.DATASETS),
+    ]
+    for title, registry in tables:
+        console.print(registry_table(title, registry))

@@ -1,0 +1,80 @@
+"""What every ``initlab`` command shares: exit codes, errors, argument parsing, progress.
+
+Kept free of heavy imports (scikit-learn, matplotlib, the training code), so that
+``initlab --help`` loads nothing a command has not asked for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, NoReturn
+
+import typer
+from rich.console import Console
+
+from initlab.rng import NOTEBOOK, Seed
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+EXIT_USAGE = 2
+"""Exit code for invalid arguments, whether the CLI or the library rejects them."""
+EXIT_IO = 1
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """Print ``Error: message`` on stderr (plain text, no markup) and exit with ``code``."""
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def parse_layers(text: str) -> list[int]:
+    """``"2,10,5,1"`` → ``[2, 10, 5, 1]``; a bad item is named in the error.
+
+    Sizes are only parsed here; whether they make a valid network is the library's call.
+    """
+    items = [item.strip() for item in text.split(",")]
+    sizes = []
+    for item in items:
+        try:
+            sizes.append(int(item))
+        except ValueError:
+            from initlab.compare import NOTEBOOK_LAYERS
+
+            default = ",".join(str(n) for n in NOTEBOOK_LAYERS)
+            raise ValueError(
+                f"--layers must be comma-separated integers such as {default}; "
+                f"{item!r} in {text!r} is not an integer"
+            ) from None
+    return sizes
+
+
+def parse_seed(text: str) -> Seed:
+    """``"notebook"`` (any case) or an integer; the library checks the integer's range."""
+    if text.strip().lower() == NOTEBOOK:
+        return NOTEBOOK
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(
+            f"Argument `seed` must be a non-negative integer or 'notebook'. Received: seed={text!r}"
+        ) from None
+
+
+@contextlib.contextmanager
+def progress(message: str, enabled: bool) -> Iterator[None]:
+    """A spinner on stderr while training, only when stderr is a terminal."""
+    console = Console(stderr=True)
+    if enabled and console.is_terminal:
+        with console.status(message):
+            yield
+    else:
+        yield
+
+
+def print_wide(console: Console, table: Table) -> None:
+    """Print a table at its natural width, so full-precision numbers are never cut."""
+    width = console.measure(table, options=console.options.update(width=10_000)).maximum
+    console.width = max(console.width, width)  # print() alone clamps to the console's width
+    console.print(table, crop=False)

@@ -1,0 +1,76 @@
+"""The ``initlab serve`` command: the browser playground on a local port.
+
+FastAPI and uvicorn are optional (``initlab[web]``) and imported only when it starts.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Annotated
+
+import typer
+
+from initlab.cli.common import EXIT_IO, fail
+
+
+def serve_command(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 8000,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    open_browser: Annotated[
+        bool, typer.Option("--open/--no-open", help="Open the page in a web browser.")
+    ] = False,
+    max_width: Annotated[int, typer.Option(help="Most units per hidden layer.")] = 64,
+    max_hidden_layers: Annotated[int, typer.Option(help="Most hidden layers.")] = 8,
+    max_points: Annotated[int, typer.Option(help="Most data points (train + test).")] = 2000,
+    max_iterations: Annotated[int, typer.Option(help="Most iterations per run.")] = 50_000,
+    max_sessions: Annotated[int, typer.Option(help="Most concurrent sessions.")] = 64,
+    idle: Annotated[float, typer.Option(help="Seconds before an idle session is removed.")] = 900,
+) -> None:
+    """Start the playground: train and watch initializations live in the browser."""
+    if importlib.util.find_spec("fastapi") is None or importlib.util.find_spec("uvicorn") is None:
+        fail("the playground needs FastAPI and uvicorn: pip install 'initlab[web]'")
+    import socket
+
+    import uvicorn
+
+    from initlab.web.app import create_app
+    from initlab.web.config import Limits
+
+    for name, value in (("--max-width", max_width), ("--max-hidden-layers", max_hidden_layers),
+                        ("--max-points", max_points), ("--max-iterations", max_iterations),
+                        ("--max-sessions", max_sessions)):  # fmt: skip
+        if value < 1:
+            fail(f"{name} must be a positive integer, not {value}")
+    if not idle > 0:
+        fail(f"--idle must be a positive number of seconds, not {idle}")
+    if not 0 <= port <= 65535:
+        fail(f"--port must be from 0 to 65535, not {port}")
+    limits = Limits(
+        max_hidden_layers=max_hidden_layers, max_width=max_width, max_points=max_points,
+        max_iterations=max_iterations, max_sessions=max_sessions, idle_seconds=idle,
+    )  # fmt: skip
+    try:
+        # proto=IPPROTO_TCP, not socket.create_server's 0: asyncio sets TCP_NODELAY only on
+        # connections of such a socket, and without it every response waits 40 ms for the
+        # browser's delayed ACK (20 frames/s at most instead of > 100).
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+        )[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", EXIT_IO)
+    bound = sock.getsockname()[1]
+    url = f"http://{host}:{bound}/"
+    typer.echo(f"initlab playground: {url}  (Ctrl+C to stop)")
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(url)
+    config = uvicorn.Config(create_app(limits), log_level="warning")
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
