@@ -2,6 +2,7 @@
 
 import base64
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -23,7 +24,7 @@ from initlab.initializers import init_params
 from initlab.network import MLP, forward
 from initlab.rng import streams
 from initlab.train import train
-from initlab.web.app import create_app
+from initlab.web.app import STATIC, create_app
 from initlab.web.config import Limits
 
 HE_ZEROS = {"inits": [{"name": "he"}, {"name": "zeros"}], "learning_rate": 0.1}
@@ -99,6 +100,16 @@ def test_page_and_static_files_are_served_locally(client):
     assert "http://" not in page.text
     assert "https://" not in page.text
     assert client.get("/static/app.js").status_code == 200
+    # Every static file (the page's modules import one another) is served, names no other
+    # host, and every module it imports is one of them.
+    names = {p.name for p in STATIC.iterdir() if p.is_file()}
+    assert {"app.js", "api.js", "state.js", "plots.js"} <= names
+    for name in sorted(names):
+        r = client.get(f"/static/{name}")
+        assert r.status_code == 200, name
+        assert "http://" not in r.text, name
+        assert "https://" not in r.text, name
+        assert set(re.findall(r'from "\./([^"]+)"', r.text)) <= names, name
 
 
 # --- sessions and training ------------------------------------------------------------------
