@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 
 from initlab import initializers as I
-from initlab import lsuv
-from initlab.initializers import init_params
-from initlab.lsuv import LSUV, LSUVWarning
+from initlab.initializers import init_params, lsuv
+from initlab.initializers.lsuv import LSUV, LSUVWarning
 from initlab.network import MLP, forward
 
 DEEP = [2] + [64] * 10 + [1]

@@ -297,6 +297,54 @@ def test_sigma_w2_of_measures_anything_else():
     assert T.sigma_w2_of(halves, (10, 40)) == T.sigma_w2_of(halves, (10, 40))  # fixed seed
 
 
+class ScaledNormal:
+    """N(0, scale²) that states its moments, as a plugin's scheme may (:class:`HasMoments`)."""
+
+    def __init__(self, scale=0.3):
+        self.scale = scale
+
+    def __call__(self, rng, shape, dtype=np.float64):
+        return (self.scale * rng.standard_normal(shape)).astype(dtype)
+
+    def moments(self, shape):
+        return 0.0, self.scale**2
+
+
+@pytest.fixture
+def scaled_normal():
+    """ScaledNormal registered as a factory, the way a plugin's entry point is wrapped."""
+    I.register_initializer("scaled_normal_m", ScaledNormal, factory=True)
+    yield I.get({"name": "scaled_normal_m", "scale": 0.3})
+    I.INITIALIZERS.unregister("scaled_normal_m")
+
+
+def test_a_custom_scheme_that_declares_its_moments_gets_exact_theory(scaled_normal):
+    # A measured σ_w² of N(0, 0.09) would be off by ~0.3%; the declared moments are exact.
+    assert isinstance(ScaledNormal(), I.HasMoments)
+    assert T.sigma_w2_of(ScaledNormal(), (10, 40)) == 40 * 0.09
+    assert isinstance(scaled_normal, I.HasMoments)  # the registry's wrapper forwards it
+    assert I.get_config(scaled_normal) == {"name": "scaled_normal_m", "scale": 0.3}
+    assert T.sigma_w2_of({"name": "scaled_normal_m", "scale": 0.3}, (10, 40)) == 40 * 0.09
+    p = T.predict(MLP([40, 20, 1]), "scaled_normal_m")
+    np.testing.assert_array_equal(p.sigma_w2, [40 * 0.09, 20 * 0.09])
+    measured = T._entry_moments(lambda rng, shape: ScaledNormal()(rng, shape), (10, 40))[1]
+    assert measured != 0.09
+    assert measured == pytest.approx(0.09, rel=0.02)
+
+
+def test_schemes_without_moments_are_measured():
+    def plain(rng, shape, dtype=np.float64):
+        return 0.3 * rng.standard_normal(shape)
+
+    I.register_initializer("plain_m", plain)
+    try:
+        assert not isinstance(I.get("plain_m"), I.HasMoments)
+    finally:
+        I.INITIALIZERS.unregister("plain_m")
+    assert not isinstance(plain, I.HasMoments)
+    assert T.sigma_w2_of(plain, (10, 40)) == pytest.approx(40 * 0.09, rel=0.02)
+
+
 def test_data_dependent_initializers_are_refused():
     with pytest.raises(ValueError, match="data-independent initializer"):
         T.sigma_w2_of("lsuv", (10, 10))

@@ -26,7 +26,7 @@ from initlab import initializers  # noqa: E402
 from initlab.datasets import circles, spiral  # noqa: E402
 from initlab.diagnostics import Recorder, diagnose, verdict  # noqa: E402
 from initlab.initializers import init_params  # noqa: E402
-from initlab.lsuv import LSUVWarning  # noqa: E402
+from initlab.initializers.lsuv import LSUVWarning  # noqa: E402
 from initlab.network import MLP, Layer, forward, gradients  # noqa: E402
 from initlab.rng import streams  # noqa: E402
 from initlab.torch import (  # noqa: E402

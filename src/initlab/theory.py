@@ -46,9 +46,9 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import optimize, stats
 
 from initlab import activations, initializers
+from initlab._validate import check_choice, check_int, check_real, invalid
 from initlab.network import MLP
 
 Array = NDArray[np.float64]
@@ -95,30 +95,15 @@ class Moments(NamedTuple):
 # --- argument checks ---------------------------------------------------------------------
 
 
-def _is_real(value: object) -> bool:
-    return not isinstance(value, bool) and isinstance(value, int | float | np.integer | np.floating)
-
-
-def _check_nonneg(name: str, value: object) -> float:
-    """A finite float ≥ 0 (σ_w², σ_b², q⁰), echoing the bad value."""
-    if not _is_real(value) or not 0 <= value < math.inf:  # type: ignore[operator]
-        raise ValueError(
-            f"Argument `{name}` must be a finite float ≥ 0. Received: {name}={value!r}"
-        )
-    return float(value)  # type: ignore[arg-type]
-
-
 def _check_q(name: str, q: ArrayLike) -> Array:
     """Second moments: floats ≥ 0 (inf allowed), any shape."""
     if isinstance(q, bool | str | bytes):
-        raise ValueError(f"Argument `{name}` must be a float ≥ 0. Received: {name}={q!r}")
+        raise invalid(name, "a float ≥ 0", q)
     arr = np.asarray(q, dtype=np.float64)
     bad = np.isnan(arr) | (arr < 0)
     if bad.any():
         if arr.ndim == 0:
-            raise ValueError(
-                f"Argument `{name}` must be ≥ 0 (it is a second moment). Received: {name}={q!r}"
-            )
+            raise invalid(name, "≥ 0 (it is a second moment)", q)
         index = tuple(int(i) for i in np.argwhere(bad)[0])
         where = ", ".join(map(str, index))
         raise ValueError(
@@ -126,14 +111,6 @@ def _check_q(name: str, q: ArrayLike) -> Array:
             f"Received: {name}[{where}]={float(arr[index])!r}"
         )
     return arr
-
-
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ValueError(
-            f"Argument `{name}` must be an integer ≥ {minimum}. Received: {name}={value!r}"
-        )
-    return int(value)
 
 
 def _scalar_or_array(out: Array) -> float | Array:
@@ -230,13 +207,9 @@ def gaussian_expectation(
     """
     if not callable(f):
         raise TypeError(f"Argument `f` must be callable. Received: f={f!r}")
-    if method not in METHODS:
-        raise ValueError(
-            f"Argument `method` must be one of {', '.join(map(repr, METHODS))}. "
-            f"Received: method={method!r}"
-        )
+    check_choice("method", method, METHODS)
     default = SPLIT_NODES if method == "split" else HERMITE_NODES
-    nodes = default if n is None else _check_int("n", n, 1)
+    nodes = default if n is None else check_int("n", n, 1)
     if method == "hermite" and nodes > 300:
         raise ValueError(f"Argument `n` must be ≤ 300 for method='hermite'. Received: n={n!r}")
     out = _expect(f, _check_q("q", q), method, nodes)
@@ -348,8 +321,8 @@ def variance_map(
     >>> round(variance_map("tanh", 1.0, sigma_w2=1.5, sigma_b2=0.1), 6)
     0.691442
     """
-    sw = _check_nonneg("sigma_w2", sigma_w2)
-    sb = _check_nonneg("sigma_b2", sigma_b2)
+    sw = check_real("sigma_w2", sigma_w2, low=0.0)
+    sb = check_real("sigma_b2", sigma_b2, low=0.0)
     act = _resolve(activation)
     q_arr = _check_q("q", q)
     with np.errstate(over="ignore"):
@@ -369,14 +342,14 @@ def _length(name: str, value: object) -> int | None:
 
 def _per_layer(name: str, value: float | Sequence[float] | Array, depth: int) -> list[float]:
     if _length(name, value) is None:
-        return [_check_nonneg(name, value)] * depth
+        return [check_real(name, value, low=0.0)] * depth
     values = list(value)  # type: ignore[arg-type]
     if len(values) != depth:
         raise ValueError(
             f"Argument `{name}` has {len(values)} entries for depth={depth}: give one number, "
             f"or one per layer. Received: {name}={values!r}"
         )
-    return [_check_nonneg(f"{name}[{i}]", v) for i, v in enumerate(values)]
+    return [check_real(f"{name}[{i}]", v, low=0.0) for i, v in enumerate(values)]
 
 
 def _activations(
@@ -445,11 +418,11 @@ def propagate(
                 "Argument `depth` is needed when `activation`, `sigma_w2` and `sigma_b2` are "
                 "all single values"
             )
-    depth = _check_int("depth", depth, 1)
+    depth = check_int("depth", depth, 1)
     sw = _per_layer("sigma_w2", sigma_w2, depth)
     sb = _per_layer("sigma_b2", sigma_b2, depth)
     acts = _activations(activation, depth)
-    q_in = _check_nonneg("q0", q0)
+    q_in = check_real("q0", q0, low=0.0)
     q = np.empty(depth)
     q[0] = _affine(sw[0], np.asarray(q_in), sb[0])
     for k in range(1, depth):
@@ -459,6 +432,8 @@ def propagate(
 
 def _root(g: Callable[[float], float], lo: float, hi: float) -> float:
     """A root of g in [lo, hi] (g changes sign), searched in log q when lo > 0."""
+    from scipy import optimize  # loaded where it is needed: importing theory stays light
+
     if lo > 0:
         t = optimize.brentq(lambda t: g(math.exp(t)), math.log(lo), math.log(hi), xtol=1e-15)
         return math.exp(t)
@@ -493,9 +468,9 @@ def fixed_point(
     0.0
     """
     act = _resolve(activation)
-    sw = _check_nonneg("sigma_w2", sigma_w2)
-    sb = _check_nonneg("sigma_b2", sigma_b2)
-    q = _check_nonneg("q_init", q_init)
+    sw = check_real("sigma_w2", sigma_w2, low=0.0)
+    sb = check_real("sigma_b2", sigma_b2, low=0.0)
+    q = check_real("q_init", q_init, low=0.0)
     slopes = _slopes(act)
     if slopes is not None:
         g = sw * (slopes[0] ** 2 + slopes[1] ** 2) / 2
@@ -554,8 +529,8 @@ def chi1(
     0.877513
     """
     act = _resolve(activation)
-    sw = _check_nonneg("sigma_w2", sigma_w2)
-    sb = _check_nonneg("sigma_b2", sigma_b2)
+    sw = check_real("sigma_w2", sigma_w2, low=0.0)
+    sb = check_real("sigma_b2", sigma_b2, low=0.0)
     q_arr = _check_q("q", fixed_point(act, sw, sb) if q is None else q)
     with np.errstate(over="ignore"):
         return _scalar_or_array(_affine(sw, _moments(act, q_arr)[2], 0.0))
@@ -573,7 +548,7 @@ def phase(
     >>> [phase("tanh", s) for s in (0.5, 1.0, 2.0)]
     ['ordered', 'critical', 'chaotic']
     """
-    t = _check_nonneg("tol", tol)
+    t = check_real("tol", tol, low=0.0)
     c = float(chi1(activation, sigma_w2, sigma_b2))
     if c < 1 - t:
         return "ordered"
@@ -608,7 +583,7 @@ def critical_sigma_w2(activation: ActivationLike, sigma_b2: float = 0.0) -> floa
     1.018
     """
     act = _resolve(activation)
-    sb = _check_nonneg("sigma_b2", sigma_b2)
+    sb = check_real("sigma_b2", sigma_b2, low=0.0)
     slopes = _slopes(act)
     if slopes is not None:
         return 2.0 / (slopes[0] ** 2 + slopes[1] ** 2)
@@ -631,6 +606,8 @@ def critical_sigma_w2(activation: ActivationLike, sigma_b2: float = 0.0) -> floa
             f"χ₁ stays below 1 for σ_w² up to {grid[-1]:g} for activation {act.name!r} with "
             f"sigma_b2={sigma_b2!r}: no critical point found"
         )
+    from scipy import optimize
+
     root = float(optimize.brentq(gap, lo, hi, xtol=1e-14, rtol=4 * np.finfo(float).eps))
     near = [gap(root * (1 + d)) for d in (-1e-9, 0.0, 1e-9)]
     if min(abs(g) for g in near) > 1e-6:
@@ -653,7 +630,8 @@ def _init_name(init: object) -> str:
 
 
 def _entry_moments(init: Any, shape: tuple[int, ...]) -> tuple[float, float]:
-    """(E[W], E[W²]) of one entry of ``init``'s draws of ``shape``."""
+    """(E[W], E[W²]) of one entry of ``init``'s draws of ``shape``: the scheme's own
+    ``moments(shape)`` (:class:`~initlab.initializers.HasMoments`), else measured."""
     if isinstance(init, initializers.DataDependentInitializer):
         raise ValueError(
             f"Initializer {_init_name(init)!r} is data-dependent (it sets the weights from a "
@@ -664,32 +642,9 @@ def _entry_moments(init: Any, shape: tuple[int, ...]) -> tuple[float, float]:
     size = math.prod(shape)
     if len(shape) < 1 or size == 0:
         raise ValueError(f"Argument `shape` must be a non-empty weight shape. Received: {shape!r}")
-    rows, cols = shape[0], size // shape[0]
-    if isinstance(init, initializers.VarianceScaling):
-        return 0.0, init.variance(shape)
-    if isinstance(init, initializers._GainScaled):
-        return 0.0, init.std(shape) ** 2
-    if isinstance(init, initializers.Normal):
-        return init.mean, init.std**2 + init.mean**2
-    if isinstance(init, initializers.Uniform):
-        mean = (init.a + init.b) / 2
-        return mean, (init.b - init.a) ** 2 / 12 + mean**2
-    if isinstance(init, initializers.Constant):
-        return init.value, init.value**2
-    if isinstance(init, initializers.TruncatedNormal):  # symmetric cut: std × 0.8796…
-        return init.mean, (initializers.TRUNCATED_NORMAL_STD * init.stddev) ** 2 + init.mean**2
-    if isinstance(init, initializers.TruncNormal):
-        alpha, beta = (init.a - init.mean) / init.std, (init.b - init.mean) / init.std
-        m, v = stats.truncnorm.stats(alpha, beta, loc=init.mean, scale=init.std, moments="mv")
-        return float(m), float(v) + float(m) ** 2
-    if isinstance(init, initializers.Orthogonal) and len(shape) >= 2:
-        # gain × orthonormal rows (rows ≤ cols) or columns: Σ W² = gain²·min(rows, cols).
-        return 0.0, init.gain**2 / max(rows, cols)
-    if isinstance(init, initializers.Identity) and len(shape) == 2:
-        return init.gain / max(rows, cols), init.gain**2 * min(rows, cols) / size
-    if isinstance(init, initializers.Sparse) and len(shape) == 2:
-        return 0.0, init.std**2 * (rows - math.ceil(init.sparsity * rows)) / rows
-    # Anything else (ZerO, Dirac, custom schemes): measure it, with a private fixed generator.
+    if isinstance(init, initializers.HasMoments):
+        return init.moments(shape)
+    # A scheme that does not state its moments: measure it, with a private fixed generator.
     rng = np.random.default_rng(MC_SEED)
     total = total_sq = 0.0
     draws = max(1, math.ceil(MC_ENTRIES / size))
@@ -704,7 +659,8 @@ def sigma_w2_of(init: initializers.Identifier, shape: tuple[int, ...]) -> float:
     """σ_w² = fan_in·E[W²] of one layer of ``shape`` = (fan_out, fan_in) drawn by ``init``.
 
     ``init`` is a name, a config or an initializer. E[W²] is the second moment, mean included,
-    analytic where the scheme allows:
+    as the scheme states it in ``moments(shape)`` (:class:`~initlab.initializers.HasMoments`),
+    exactly:
 
     ========================  ======================================================
     initializer               E[W²]
@@ -720,14 +676,16 @@ def sigma_w2_of(init: initializers.Identifier, shape: tuple[int, ...]) -> float:
     orthogonal                gain² / max(fan_out, fan_in): orthonormal rows (fan_out ≤
                               fan_in) give σ_w² = gain², else gain²·fan_in / fan_out
     identity                  gain²·min(fan_out, fan_in) / (fan_out·fan_in): same σ_w²
+    dirac                     the fraction of entries that are 1
     sparse                    std² × the fraction of rows not zeroed
+    zero_init                 1/fan_in (partial identity), or c² (scaled Hadamard)
     ========================  ======================================================
 
-    Anything else (zero_init, dirac, custom schemes) is measured: drawn repeatedly, from a
-    private generator seeded with :data:`MC_SEED`, until at least 2·10⁵ entries are pooled;
-    for i.i.d. entries the relative standard error is √((κ − 1)/N) ≲ 0.3% (kurtosis κ ≤ 3).
-    Data-dependent schemes (LSUV) raise ValueError: the theory needs weights that do not
-    depend on the data.
+    A custom or plugin scheme that declares ``moments`` gets the same exact treatment. One
+    that does not is measured: drawn repeatedly, from a private generator seeded with
+    :data:`MC_SEED`, until at least 2·10⁵ entries are pooled; for i.i.d. entries the relative
+    standard error is √((κ − 1)/N) ≲ 0.3% (kurtosis κ ≤ 3). Data-dependent schemes (LSUV)
+    raise ValueError: the theory needs weights that do not depend on the data.
 
     >>> sigma_w2_of("he", (100, 50))
     2.0

@@ -82,7 +82,7 @@ from initlab.diagnostics import (
     _frobenius,
     measure_layer,
 )
-from initlab.lsuv import LSUV, LSUVWarning
+from initlab.initializers.lsuv import LSUV, LSUVWarning
 from initlab.rng import RandomSource, check_seed, streams
 
 Array = NDArray[np.float64]
@@ -181,8 +181,8 @@ def init_(
     ``(fan_out, fan_in, *receptive_field)`` layout, which PyTorch shares — layer after layer
     in module order, each weight before its bias, from one generator: an int seed (its
     :func:`initlab.rng.streams` ``init`` stream), a ``numpy.random.Generator`` or ``None``
-    (fresh OS entropy). ``"lsuv"`` (or an :class:`~initlab.lsuv.LSUV`) needs a batch ``X`` and
-    runs :func:`lsuv_`. Transposed convolutions are skipped with a
+    (fresh OS entropy). ``"lsuv"`` (or an :class:`~initlab.initializers.LSUV`) needs a batch
+    ``X`` and runs :func:`lsuv_`. Transposed convolutions are skipped with a
     :class:`SkippedLayerWarning` (see the module docstring).
 
     >>> layer = init_(nn.Linear(300, 200), "kaiming_normal", generator=0)
@@ -306,12 +306,12 @@ def lsuv_(
 ) -> nn.Module:
     """LSUV (Mishkin & Matas, "All you need is a good init", ICLR 2016) on a PyTorch model.
 
-    The algorithm of :mod:`initlab.lsuv`, run on the model's own forward pass: draw every
-    layer's weight from ``base`` (orthogonal: initlab's, flattened to ``(out, in·∏k)`` for a
-    conv) and zero its bias with :func:`init_`; then, layer by layer in the order the forward
-    pass calls them, feed the batch ``X`` through the model, take the std of the layer's
-    output (over all units and samples, ``correction=0``) and divide the weight by it, until
-    |std − 1| < ``tol`` or ``max_iter`` rescalings::
+    The algorithm of :mod:`initlab.initializers.lsuv`, run on the model's own forward pass:
+    draw every layer's weight from ``base`` (orthogonal: initlab's, flattened to
+    ``(out, in·∏k)`` for a conv) and zero its bias with :func:`init_`; then, layer by layer in
+    the order the forward pass calls them, feed the batch ``X`` through the model, take the std
+    of the layer's output (over all units and samples, ``correction=0``) and divide the weight
+    by it, until |std − 1| < ``tol`` or ``max_iter`` rescalings::
 
         for each Linear/Conv layer l, in execution order:
             repeat at most max_iter times:
@@ -320,11 +320,11 @@ def lsuv_(
                 W[l] ← W[l] / s
 
     A layer whose output has std 0 (or not finite) keeps its base weights, and an
-    :class:`~initlab.lsuv.LSUVWarning` names it, as does a layer still off after ``max_iter``.
-    The forward passes run without autograd, in the model's current train/eval mode (in
-    train mode batch-norm statistics update as in any forward pass). With the same generator,
-    a ``double()`` torch MLP gets the weights :func:`initlab.network.init_params` gives the
-    equivalent initlab MLP with ``"lsuv"``. Returns ``model``.
+    :class:`~initlab.initializers.LSUVWarning` names it, as does a layer still off after
+    ``max_iter``. The forward passes run without autograd, in the model's current train/eval
+    mode (in train mode batch-norm statistics update as in any forward pass). With the same
+    generator, a ``double()`` torch MLP gets the weights :func:`initlab.initializers.init_params`
+    gives the equivalent initlab MLP with ``"lsuv"``. Returns ``model``.
 
     >>> model = nn.Sequential(*[m for _ in range(5) for m in (nn.Linear(32, 32), nn.Tanh())])
     >>> X = torch.randn(256, 32, generator=torch.Generator().manual_seed(0))

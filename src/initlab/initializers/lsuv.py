@@ -13,6 +13,9 @@ divide ``W[l]`` by the standard deviation of that layer's pre-activations ``Z[l]
 
 Because the earlier layers are already scaled, every layer sees inputs of unit scale, whatever
 the activation: no gain has to be derived for it.
+
+LSUV resolves its ``base`` initializer through :mod:`initlab.initializers.registry`, so it sits
+above the registry and adds itself to it, as ``"lsuv"``, when imported (the package imports it).
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from initlab import initializers
+from initlab._validate import check_int, check_real
+from initlab.initializers.registry import INITIALIZERS, get
+from initlab.initializers.schemes import DataDependentInitializer, Initializer
 from initlab.network import MLP, Layer, Params
 from initlab.rng import RandomSource
 
@@ -50,7 +55,7 @@ class LSUV:
         The initializer drawn first (a name or a config); the paper's is ``"orthogonal"``.
         Biases start, and stay, at zero.
 
-    Use it through :func:`initlab.network.init_params`, which passes the batch on:
+    Use it through :func:`initlab.initializers.init_params`, which passes the batch on:
 
     >>> from initlab.initializers import init_params
     >>> from initlab.network import MLP, forward
@@ -67,16 +72,9 @@ class LSUV:
     base: str | dict[str, Any] = field(default="orthogonal", hash=False)
 
     def __post_init__(self) -> None:
-        tol = self.tol
-        if isinstance(tol, bool) or not isinstance(tol, int | float) or not 0 < tol < math.inf:
-            raise ValueError(f"Argument `tol` must be a positive float. Received: tol={tol!r}")
-        object.__setattr__(self, "tol", float(tol))
-        n = self.max_iter
-        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-            raise ValueError(
-                f"Argument `max_iter` must be an integer ≥ 1. Received: max_iter={n!r}"
-            )
-        object.__setattr__(self, "max_iter", int(n))
+        tol = check_real("tol", self.tol, low=0.0, low_open=True, must="a positive float")
+        object.__setattr__(self, "tol", tol)
+        object.__setattr__(self, "max_iter", check_int("max_iter", self.max_iter, 1))
         if not isinstance(self.base, str | dict):
             raise ValueError(
                 "Argument `base` must be an initializer name or config. "
@@ -84,9 +82,9 @@ class LSUV:
             )
         self._base()
 
-    def _base(self) -> initializers.Initializer:
-        base = initializers.get(self.base)
-        if isinstance(base, initializers.DataDependentInitializer):
+    def _base(self) -> Initializer:
+        base = get(self.base)
+        if isinstance(base, DataDependentInitializer):
             raise ValueError(
                 "Argument `base` must be an initializer of (rng, shape), not a data-dependent "
                 f"one. Received: base={self.base!r}"
@@ -169,3 +167,11 @@ def _check_batch(mlp: MLP, X: Array) -> Array:
             f"{float(X[bad[0], bad[1]])!r}"
         )
     return X
+
+
+def lsuv(tol: float = 0.1, max_iter: int = 10, base: str | dict[str, Any] = "orthogonal") -> LSUV:
+    """LSUV, layer-sequential unit variance (Mishkin & Matas, ICLR 2016): :class:`LSUV`."""
+    return LSUV(tol=tol, max_iter=max_iter, base=base)
+
+
+INITIALIZERS.register("lsuv", lsuv, "layer-sequential unit variance, needs a batch (Mishkin 2016)")
