@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
@@ -33,6 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from initlab import losses
+from initlab._io import dumps
 from initlab._validate import check_int
 from initlab.network import MLP, Cache, Params
 
@@ -191,21 +191,11 @@ class Records:
 
     def to_json(self, histograms: bool = True, **extra: Any) -> str:
         """All columns, histograms included, as a JSON array (NaN and inf as null)."""
-        return json.dumps(_json_safe(self.to_dicts(histograms, **extra)), allow_nan=False)
+        return dumps(self.to_dicts(histograms, **extra))
 
 
 def _is_nan(value: object) -> bool:
     return isinstance(value, float) and math.isnan(value)
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 def distinct_units(W: Array, b: Array, rtol: float = 1e-9) -> int:

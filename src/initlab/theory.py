@@ -48,6 +48,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from initlab import activations, initializers
+from initlab._io import to_json_safe
 from initlab._validate import check_choice, check_int, check_real, invalid
 from initlab.network import MLP
 
@@ -702,14 +703,6 @@ def sigma_w2_of(init: initializers.Identifier, shape: tuple[int, ...]) -> float:
 # --- predictions for a network -----------------------------------------------------------
 
 
-def _json(x: float) -> float | str | None:
-    if math.isnan(x):
-        return None
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return x
-
-
 def _frozen(values: Sequence[float] | Array) -> Array:
     arr = np.array(values, dtype=np.float64)
     arr.setflags(write=False)
@@ -757,15 +750,16 @@ class Prediction:
                      f"mean-field prediction, q⁰ = {self.q0:g}")  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict: lists of floats, ±inf as ``"inf"``/``"-inf"``, nan as None."""
+        """A JSON-ready dict: lists of floats; ±inf and NaN as ``None`` (see :mod:`initlab._io`:
+        a signal that exploded reads as ``null`` beside the finite ones before it)."""
         out: dict[str, Any] = {
             "layer_sizes": list(self.layer_sizes),
             "layer_activations": list(self.layer_activations),
-            "q0": _json(self.q0),
+            "q0": self.q0,
         }
         for name in ("sigma_w2", "sigma_b2", "q", "act_mean", "act_var", "chi1"):
-            out[name] = [_json(float(v)) for v in getattr(self, name)]
-        return out
+            out[name] = getattr(self, name)
+        return to_json_safe(out)  # type: ignore[no-any-return]
 
 
 def _per_layer_inits(init: Any, n_layers: int) -> list[Any]:
