@@ -5,7 +5,18 @@ import pytest
 
 from initlab import MLP, init_params
 from initlab.activations import ACTIVATIONS
-from initlab.network import Layer, forward, gradients, loss, predict, predict_proba
+from initlab.network import (
+    Layer,
+    backward_columns,
+    cost_columns,
+    forward,
+    forward_columns,
+    gradients,
+    l2_penalty,
+    loss,
+    predict,
+    predict_proba,
+)
 
 
 def _problem(sizes, seed=0, m=17):
@@ -139,3 +150,44 @@ def test_l2_penalty_follows_the_course_convention():
     sum_sq = sum(float((layer.W**2).sum()) for layer in params)
     extra = loss(mlp, params, X, y, l2=0.5) - loss(mlp, params, X, y)
     assert extra == pytest.approx(0.5 / (2 * 10) * sum_sq, rel=1e-12)
+
+
+def _stacked(models):
+    """``M`` models' parameters as one stack: ``W[l]`` of shape ``(M, n_out, n_in)``."""
+    return [
+        Layer(np.stack([p[k].W for p in models]), np.stack([p[k].b for p in models]))
+        for k in range(len(models[0]))
+    ]
+
+
+@pytest.mark.parametrize(
+    ("sizes", "activation", "l2"),
+    [([2, 10, 5, 1], "relu", 0.0), ([3, 6, 5, 4], "tanh", 0.4), ([4, 7, 1], "gelu", 0.3)],
+)
+@pytest.mark.parametrize("shared_input", [True, False])
+def test_a_stack_of_models_computes_what_each_model_does_bit_for_bit(
+    sizes, activation, l2, shared_input
+):
+    # The column functions are written once: a stack of M models along a leading axis gives,
+    # model by model, exactly the single-model arithmetic (the batched engine relies on it).
+    mlp, M = MLP(sizes, activation), 5
+    X, y = _problem(sizes, m=23)
+    Y = mlp.head.encode(y)
+    models = [init_params(mlp, np.random.default_rng(s), "he") for s in range(M)]
+    rng = np.random.default_rng(9)
+    inputs = [X.T] * M if shared_input else [rng.normal(size=X.T.shape) for _ in range(M)]
+    stack = _stacked(models)
+    cache = forward_columns(mlp, stack, X.T if shared_input else np.stack(inputs))
+    cost = cost_columns(mlp, stack, cache.logits, Y, l2)
+    grads = backward_columns(mlp, stack, cache, Y, l2)
+    assert cost.shape == (M,)
+    assert [g.W.shape for g in grads] == [(M, *shape) for shape in mlp.weight_shapes()]
+    for i, (params, A0) in enumerate(zip(models, inputs)):
+        one = forward_columns(mlp, params, A0)
+        for got, want in zip(cache.Z + cache.A[1:], one.Z + one.A[1:], strict=True):
+            assert np.array_equal(got[i], want)
+        assert cost[i] == mlp.head.loss(one.logits, Y) + l2_penalty(params, l2, Y.shape[1])
+        assert float(cost_columns(mlp, params, one.logits, Y, l2)) == cost[i]
+        for got, want in zip(grads, backward_columns(mlp, params, one, Y, l2), strict=True):
+            assert np.array_equal(got.W[i], want.W)
+            assert np.array_equal(got.b[i], want.b)

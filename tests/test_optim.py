@@ -1,5 +1,7 @@
 """Optimizers and mini-batch training."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -43,6 +45,71 @@ def test_adam_first_step_moves_by_learning_rate():
     opt.step(params, _grad(-3.0), state, 0.01)
     assert params[0].W[0, 0] == pytest.approx(1.02, abs=1e-9)
     assert state.t == 2
+
+
+def _random_params(rng, shapes):
+    return [Layer(rng.normal(size=shape), rng.normal(size=(shape[0], 1))) for shape in shapes]
+
+
+def _stacked(models):
+    return [
+        Layer(np.stack([p[k].W for p in models]), np.stack([p[k].b for p in models]))
+        for k in range(len(models[0]))
+    ]
+
+
+@pytest.mark.parametrize(
+    "opt",
+    [
+        optim.GradientDescent(),
+        optim.Momentum(beta=0.8),
+        optim.Momentum(nesterov=True),
+        optim.Adam(),
+    ],
+)
+def test_a_stacked_step_is_each_models_step_bit_for_bit(opt):
+    # One update rule for one model or a stack of models with a learning rate per model
+    # (shape (M, 1, 1)), as the batched engine steps them; take_models drops models mid-run.
+    rng = np.random.default_rng(0)
+    shapes, rates = [(4, 3), (2, 4), (1, 2)], [0.1, 0.03, 0.5]
+    models = [_random_params(rng, shapes) for _ in rates]
+    states = [opt.init(params) for params in models]
+    stack = _stacked(models)
+    stack_state = opt.init(stack)
+    lr = np.array(rates).reshape(-1, 1, 1)
+    for step in range(4):
+        if step == 2:  # model 1 leaves the stack
+            keep = np.array([True, False, True])
+            stack = [Layer(layer.W[keep], layer.b[keep]) for layer in stack]
+            stack_state, lr = optim.take_models(stack_state, keep), lr[keep]
+            models, states, rates = models[::2], states[::2], rates[::2]
+        grads = [_random_params(rng, shapes) for _ in models]
+        for params, g, state, rate in zip(models, grads, states, rates):
+            opt.step(params, g, state, rate)
+        opt.step(stack, _stacked(grads), stack_state, lr)
+    for i, params in enumerate(models):
+        for got, want in zip(stack, params, strict=True):
+            assert np.array_equal(got.W[i], want.W)
+            assert np.array_equal(got.b[i], want.b)
+
+
+@pytest.mark.parametrize("bad", [0, -0.1, float("nan"), float("inf"), True, "0.1", None])
+def test_learning_rate_check_names_the_value(bad):
+    with pytest.raises(
+        ValueError,
+        match=rf"Argument `learning_rate` must be a positive finite float\. "
+        rf"Received: learning_rate={re.escape(repr(bad))}$",
+    ):
+        optim.check_learning_rate(bad)
+    assert optim.check_learning_rate(2) == 2.0
+
+
+@pytest.mark.parametrize(("name", "bad"), [("beta1", -0.1), ("beta2", 1.0), ("beta1", True)])
+def test_beta_check_names_the_value(name, bad):
+    with pytest.raises(ValueError, match=rf"`{name}` must be in \[0, 1\)\. Received: {name}="):
+        optim.Adam(**{name: bad})
+    with pytest.raises(ValueError, match=r"`eps` must be positive\. Received: eps=0"):
+        optim.Adam(eps=0)
 
 
 def test_minibatches_cover_each_epoch_once():

@@ -9,6 +9,10 @@ Multi-class (K ≥ 2 output units): p = softmax(z), loss −log p_y = logsumexp(
 
 For both, the gradient of the mean loss with respect to the logits is (p − y) / m, with y
 one-hot for softmax; it is written ``1/m * (p − y)`` as the course writes it.
+
+Classes lie on axis −2 and examples on axis −1, so every function here also takes a stack of
+``M`` models' logits ``(M, K, m)``: the ``*_per_model`` losses return one value per model
+(0-d for a single model), and the float losses are those values for one model.
 """
 
 from __future__ import annotations
@@ -25,21 +29,43 @@ from initlab.activations import sigmoid
 Array = NDArray[np.float64]
 
 
+def bce_logits_per_model(logits: Array, Y: Array) -> Array:
+    """Mean binary cross-entropy from logits ``(1, m)``: mean of softplus(z) − y·z.
+
+    Over the last two axes, so a stack of models' logits ``(M, 1, m)`` gives ``(M,)``.
+    """
+    loss: Array = np.mean(np.logaddexp(0.0, logits) - Y * logits, axis=(-2, -1))
+    return loss
+
+
 def bce_logits(logits: Array, Y: Array) -> float:
     """Mean binary cross-entropy from logits: mean of softplus(z) − y·z."""
-    return float(np.mean(np.logaddexp(0.0, logits) - Y * logits))
+    return float(bce_logits_per_model(logits, Y))
 
 
 def softmax(Z: Array) -> Array:
-    """Column-wise softmax of feature-major logits ``Z`` of shape ``(K, m)``, max-shifted."""
-    E = np.exp(Z - Z.max(axis=0, keepdims=True))
-    out: Array = E / E.sum(axis=0, keepdims=True)
+    """Column-wise softmax of feature-major logits ``Z`` of shape ``(K, m)``, max-shifted.
+
+    Over axis −2, the classes, so it also takes a stack of models' logits ``(M, K, m)``.
+    """
+    E = np.exp(Z - Z.max(axis=-2, keepdims=True))
+    out: Array = E / E.sum(axis=-2, keepdims=True)
     return out
+
+
+def ce_logits_per_model(logits: Array, Y: Array) -> Array:
+    """Mean categorical cross-entropy from logits ``(K, m)`` and one-hot ``Y``: logsumexp − z_y.
+
+    Classes on axis −2 and examples on axis −1, so logits ``(M, K, m)`` give ``(M,)``.
+    """
+    per_example = special.logsumexp(logits, axis=-2) - np.sum(Y * logits, axis=-2)
+    loss: Array = np.mean(per_example, axis=-1)
+    return loss
 
 
 def ce_logits(logits: Array, Y: Array) -> float:
     """Mean categorical cross-entropy from logits ``(K, m)`` and one-hot ``Y``: logsumexp − z_y."""
-    return float(np.mean(special.logsumexp(logits, axis=0) - np.sum(Y * logits, axis=0)))
+    return float(ce_logits_per_model(logits, Y))
 
 
 def logits_grad(P: Array, Y: Array, m: int) -> Array:
@@ -84,8 +110,12 @@ class Head:
         Y[y, np.arange(y.size)] = 1.0
         return Y
 
+    def loss_per_model(self, Z: Array, Y: Array) -> Array:
+        """The mean loss of logits ``Z``: 0-d for one model, ``(M,)`` for a stack ``(M, K, m)``."""
+        return bce_logits_per_model(Z, Y) if self.n_outputs == 1 else ce_logits_per_model(Z, Y)
+
     def loss(self, Z: Array, Y: Array) -> float:
-        return bce_logits(Z, Y) if self.n_outputs == 1 else ce_logits(Z, Y)
+        return float(self.loss_per_model(Z, Y))
 
     def labels(self, P: Array) -> NDArray[np.int64]:
         """Predicted labels from probabilities: p > 0.5 (as the course), or the arg-max."""

@@ -10,6 +10,14 @@ course's equations. That keeps the arithmetic identical to the notebook's, opera
 operation, which is what lets the chaotic ×10 run be reproduced. Every public function takes
 and returns samples in rows.
 
+The column functions (:func:`forward_columns`, :func:`backward_columns`,
+:func:`cost_columns`, :func:`l2_penalty_per_model`) are written once for one model or a
+stack of ``M`` models: with ``W[l]`` of shape ``(M, n[l], n[l-1])`` and ``b[l]`` of
+``(M, n[l], 1)``, every activation gains the leading axis ``(M, n[l], m)`` (the input ``A[0]``
+may stay a shared ``(n[0], m)``), because the math only transposes the last two axes and
+reduces over the last ones. For a single model it is the notebook's arithmetic exactly
+(``swapaxes(A, -1, -2)`` is ``A.T``); :mod:`initlab.engine.batched` trains stacks with it.
+
 The output layer is a sigmoid unit (binary) or a softmax (K classes), trained with
 cross-entropy computed from the logits ``Z[L]`` so that saturated outputs give a large finite
 loss, never ``log(0)``: see :mod:`initlab.losses`.
@@ -127,7 +135,11 @@ class MLP:
 
 @dataclass
 class Layer:
-    """One layer's parameters: ``W`` of shape ``(fan_out, fan_in)``, ``b`` of ``(fan_out, 1)``."""
+    """One layer's parameters: ``W`` of shape ``(fan_out, fan_in)``, ``b`` of ``(fan_out, 1)``.
+
+    A stack of ``M`` models' layers has ``W`` of ``(M, fan_out, fan_in)`` and ``b`` of
+    ``(M, fan_out, 1)``.
+    """
 
     W: Array
     b: Array
@@ -151,8 +163,18 @@ class Cache:
         return self.Z[-1]
 
 
+def _transpose(A: Array) -> Array:
+    """``A.T`` of one matrix, or of every matrix of a stack (the last two axes swapped)."""
+    return np.swapaxes(A, -1, -2)
+
+
 def forward_columns(mlp: MLP, params: Params, A0: Array) -> Cache:
-    """Forward pass on feature-major input ``A0`` of shape ``(n_features, m)``."""
+    """Forward pass on feature-major input ``A0`` of shape ``(n_features, m)``.
+
+    For a stack of models (``W`` of ``(M, n_out, n_in)``), ``A0`` is ``(n_features, m)``
+    shared by all, or ``(M, n_features, m)``; every ``Z[l]`` and ``A[l]`` is then
+    ``(M, n[l], m)``.
+    """
     Z: list[Array] = []
     A = [A0]
     for layer, act in zip(params, mlp.activation_fns):
@@ -170,29 +192,49 @@ def backward_columns(mlp: MLP, params: Params, cache: Cache, Y: Array, l2: float
 
     Output layer (sigmoid or softmax + cross-entropy): dZ[L] = (A[L] − Y) / m. Then, going
     down, dW[l] = dZ[l] · A[l-1]ᵀ (+ (λ/m)·W[l]), db[l] = Σ_examples dZ[l],
-    dZ[l-1] = (W[l]ᵀ · dZ[l]) ⊙ φ′(Z[l-1]).
+    dZ[l-1] = (W[l]ᵀ · dZ[l]) ⊙ φ′(Z[l-1]). For a stack of models (see
+    :func:`forward_columns`) the gradients are stacked likewise; ``Y`` may be shared.
     """
-    m = Y.shape[1]
+    m = Y.shape[-1]
     dZ = losses.logits_grad(cache.A[-1], Y, m)
     grads: Params = []
     for k in range(mlp.n_layers - 1, -1, -1):
         A_prev = cache.A[k]
-        dW = dZ @ A_prev.T
+        dW = dZ @ _transpose(A_prev)
         if l2:
             dW = dW + (l2 / m) * params[k].W
-        grads.append(Layer(dW, np.sum(dZ, axis=1, keepdims=True)))
+        grads.append(Layer(dW, np.sum(dZ, axis=-1, keepdims=True)))
         if k > 0:
             act = mlp.activation_fns[k - 1]
-            dZ = (params[k].W.T @ dZ) * act.derivative(cache.Z[k - 1], A_prev)
+            dZ = (_transpose(params[k].W) @ dZ) * act.derivative(cache.Z[k - 1], A_prev)
     grads.reverse()
     return grads
 
 
-def l2_penalty(params: Params, l2: float, m: int) -> float:
-    """The course's L2 term (λ / 2m)·Σ_l ‖W[l]‖², biases excluded."""
+def l2_penalty_per_model(params: Params, l2: float, m: int) -> Array | float:
+    """:func:`l2_penalty` of one model (a 0-d value) or of each model of a stack, ``(M,)``.
+
+    ``0.0`` when ``l2`` is zero.
+    """
     if not l2:
         return 0.0
-    return l2 / (2 * m) * sum(float(np.sum(layer.W * layer.W)) for layer in params)
+    total: Array | float = 0.0
+    for layer in params:
+        total = total + np.sum(layer.W * layer.W, axis=(-2, -1))
+    return l2 / (2 * m) * total
+
+
+def l2_penalty(params: Params, l2: float, m: int) -> float:
+    """The course's L2 term (λ / 2m)·Σ_l ‖W[l]‖², biases excluded."""
+    return float(l2_penalty_per_model(params, l2, m))
+
+
+def cost_columns(mlp: MLP, params: Params, logits: Array, Y: Array, l2: float = 0.0) -> Array:
+    """Mean cross-entropy from ``logits`` plus the L2 term, per model: 0-d for one model,
+    ``(M,)`` for a stack (see :func:`forward_columns`). ``float()`` of it for one model is
+    ``head.loss(logits, Y) + l2_penalty(params, l2, m)``, bit for bit."""
+    cost: Array = mlp.head.loss_per_model(logits, Y) + l2_penalty_per_model(params, l2, Y.shape[-1])
+    return cost
 
 
 def forward(mlp: MLP, params: Params, X: Array) -> Cache:

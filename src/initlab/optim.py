@@ -3,37 +3,39 @@
 An optimizer is a small frozen config; ``init(params)`` makes its per-run state and
 ``step(params, grads, state, learning_rate)`` applies one update, so one config can drive
 many runs without sharing state.
+
+Each built-in optimizer writes its arithmetic once, as ``update``: one parameter array, its
+gradient and its state arrays, in place. The arrays may be one model's or a stack of models'
+(``W`` of shape ``(M, n_out, n_in)``, see :mod:`initlab.network`), with one learning rate or
+one per model of shape ``(M, 1, 1)``; :mod:`initlab.engine.batched` steps its whole stack
+with the same ``step``.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
 from initlab._registry import Registry
+from initlab._validate import check_real
 from initlab.network import Layer, Params
+
+Array = NDArray[Any]
+LearningRate = float | Array
+"""One learning rate, or one per model of a stack: shape ``(M, 1, 1)``."""
 
 
 def check_learning_rate(learning_rate: float) -> float:
-    if (
-        isinstance(learning_rate, bool)
-        or not isinstance(learning_rate, int | float)
-        or not math.isfinite(learning_rate)
-        or learning_rate <= 0
-    ):
-        raise ValueError(
-            "Argument `learning_rate` must be a positive finite float. "
-            f"Received: learning_rate={learning_rate!r}"
-        )
-    return float(learning_rate)
+    return check_real(
+        "learning_rate", learning_rate, low=0, low_open=True, must="a positive finite float"
+    )
 
 
 def _check_beta(name: str, value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
-        raise ValueError(f"Argument `{name}` must be in [0, 1). Received: {name}={value!r}")
+    check_real(name, value, low=0, high=1, high_open=True, must="in [0, 1)")
 
 
 class Optimizer(Protocol):
@@ -60,10 +62,14 @@ class GradientDescent:
     def init(self, params: Params) -> None:
         return None
 
-    def step(self, params: Params, grads: Params, state: None, learning_rate: float) -> None:
+    def update(self, p: Array, g: Array, learning_rate: LearningRate) -> None:
+        """θ ← θ − α·g, in place."""
+        p -= learning_rate * g
+
+    def step(self, params: Params, grads: Params, state: None, learning_rate: LearningRate) -> None:
         for layer, grad in zip(params, grads):
-            layer.W -= learning_rate * grad.W
-            layer.b -= learning_rate * grad.b
+            self.update(layer.W, grad.W, learning_rate)
+            self.update(layer.b, grad.b, learning_rate)
 
 
 @dataclass(frozen=True)
@@ -84,12 +90,18 @@ class Momentum:
     def init(self, params: Params) -> Params:
         return _zeros_like(params)
 
-    def step(self, params: Params, grads: Params, state: Params, learning_rate: float) -> None:
+    def update(self, p: Array, g: Array, vel: Array, learning_rate: LearningRate) -> None:
+        """v ← β·v + g, θ ← θ − α·v (or α·(g + β·v), Nesterov), in place."""
+        vel *= self.beta
+        vel += g
+        p -= learning_rate * (g + self.beta * vel if self.nesterov else vel)
+
+    def step(
+        self, params: Params, grads: Params, state: Params, learning_rate: LearningRate
+    ) -> None:
         for layer, grad, v in zip(params, grads, state):
-            for p, g, vel in ((layer.W, grad.W, v.W), (layer.b, grad.b, v.b)):
-                vel *= self.beta
-                vel += g
-                p -= learning_rate * (g + self.beta * vel if self.nesterov else vel)
+            self.update(layer.W, grad.W, v.W, learning_rate)
+            self.update(layer.b, grad.b, v.b, learning_rate)
 
 
 @dataclass
@@ -115,25 +127,43 @@ class Adam:
     def __post_init__(self) -> None:
         _check_beta("beta1", self.beta1)
         _check_beta("beta2", self.beta2)
-        if not self.eps > 0:
-            raise ValueError(f"Argument `eps` must be positive. Received: eps={self.eps!r}")
+        check_real("eps", self.eps, low=0, low_open=True, finite=False, must="positive")
 
     def init(self, params: Params) -> AdamState:
         return AdamState(0, _zeros_like(params), _zeros_like(params))
 
-    def step(self, params: Params, grads: Params, state: AdamState, learning_rate: float) -> None:
+    def update(
+        self, p: Array, g: Array, m: Array, v: Array, learning_rate: LearningRate, t: int
+    ) -> None:
+        """Step ``t`` (from 1) of one array and its moments ``m``, ``v``, in place."""
+        c1, c2 = 1 - self.beta1**t, 1 - self.beta2**t
+        m *= self.beta1
+        m += (1 - self.beta1) * g
+        v *= self.beta2
+        v += (1 - self.beta2) * g * g
+        p -= learning_rate * (m / c1) / (np.sqrt(v / c2) + self.eps)
+
+    def step(
+        self, params: Params, grads: Params, state: AdamState, learning_rate: LearningRate
+    ) -> None:
         state.t += 1
-        c1, c2 = 1 - self.beta1**state.t, 1 - self.beta2**state.t
         for layer, grad, m, v in zip(params, grads, state.m, state.v):
-            for p, g, mp, vp in (
-                (layer.W, grad.W, m.W, v.W),
-                (layer.b, grad.b, m.b, v.b),
-            ):
-                mp *= self.beta1
-                mp += (1 - self.beta1) * g
-                vp *= self.beta2
-                vp += (1 - self.beta2) * g * g
-                p -= learning_rate * (mp / c1) / (np.sqrt(vp / c2) + self.eps)
+            self.update(layer.W, grad.W, m.W, v.W, learning_rate, state.t)
+            self.update(layer.b, grad.b, m.b, v.b, learning_rate, state.t)
+
+
+def take_models(state: Params | AdamState | None, index: NDArray[Any]) -> Params | AdamState | None:
+    """A built-in optimizer's state for a stack of models, kept at ``index`` (a mask or
+    positions along the leading axis): the state of the models that stay in the stack."""
+    if state is None:
+        return None
+    if isinstance(state, AdamState):
+        return AdamState(state.t, _take(state.m, index), _take(state.v, index))
+    return _take(state, index)
+
+
+def _take(params: Params, index: NDArray[Any]) -> Params:
+    return [Layer(layer.W[index], layer.b[index]) for layer in params]
 
 
 OPTIMIZERS: Registry[type[Any]] = Registry("optimizer")

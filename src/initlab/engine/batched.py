@@ -2,11 +2,12 @@
 
 Layer ``l`` of all ``M`` models is one array ``W[l]`` of shape ``(M, n[l], n[l-1])`` (and
 ``b[l]``: ``(M, n[l], 1)``), so one ``np.matmul`` does the layer for every model: NumPy loops
-over the models in C, calling BLAS for each, instead of Python looping over them. Apart from
-that leading axis the arithmetic is :func:`initlab.train.train`'s, written the same way
-(``backward_columns``, the losses, the optimizers' updates), so it agrees with the reference
-to the last bit or nearly: each model's matrix product is the very BLAS call ``train()``
-makes.
+over the models in C, calling BLAS for each, instead of Python looping over them. The
+arithmetic is not rewritten here: :func:`~initlab.network.forward_columns`,
+:func:`~initlab.network.backward_columns`, :func:`~initlab.network.cost_columns` and the
+optimizers' ``step`` are written for one model or a stack, and this module hands them the
+stack. So it agrees with :func:`initlab.train.train` to the last bit or nearly: each model's
+matrix product is the very BLAS call ``train()`` makes.
 
 A model whose cost becomes non-finite is taken out of the stack at that iteration, with its
 parameters as they are; the others go on. All models see the same mini-batches: those of
@@ -21,12 +22,22 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import special
 
 from initlab import optim
-from initlab.network import MLP, Layer, Params
+from initlab.network import (
+    MLP,
+    Cache,
+    Layer,
+    Params,
+    backward_columns,
+    cost_columns,
+    forward_columns,
+)
 
 Array = NDArray[Any]
+
+_BUILT_IN = (optim.GradientDescent, optim.Momentum, optim.Adam)
+"""Optimizers whose ``step`` takes a whole stack at once (with a learning rate per model)."""
 
 
 @dataclass
@@ -44,133 +55,60 @@ class Outcome:
 
 
 class _Stack:
-    """The parameters and optimizer state of the models still training, stacked."""
+    """The parameters and optimizer state of the models still training, stacked: each
+    ``Layer`` of ``params`` holds every model's ``W`` and ``b`` along a leading axis."""
 
     def __init__(
         self, params_list: Sequence[Params], lrs: Sequence[float], opt: Any, dtype: Any
     ) -> None:
         n_layers = len(params_list[0])
         self.models = np.arange(len(params_list))
-        self.W = [np.stack([p[k].W for p in params_list]).astype(dtype) for k in range(n_layers)]
-        self.b = [np.stack([p[k].b for p in params_list]).astype(dtype) for k in range(n_layers)]
+        self.params: Params = [
+            Layer(
+                np.stack([p[k].W for p in params_list]).astype(dtype),
+                np.stack([p[k].b for p in params_list]).astype(dtype),
+            )
+            for k in range(n_layers)
+        ]
         self.lr = np.asarray(lrs, dtype=dtype).reshape(-1, 1, 1)
         self.opt = opt
-        self.t = 0
-        kind = type(opt)
-        if kind is optim.Momentum:
-            self.state: list[Array] = [np.zeros_like(a) for a in (*self.W, *self.b)]
-        elif kind is optim.Adam:
-            self.state = [np.zeros_like(a) for a in (*self.W, *self.b) for _ in range(2)]
-        else:
-            self.state = []
         # Any other optimizer steps each model through its own ``init``/``step``, on views.
-        self.custom = kind not in (optim.GradientDescent, optim.Momentum, optim.Adam)
-        self.custom_states = (
-            [opt.init(self.params(i)) for i in range(len(self.models))] if self.custom else []
+        self.custom = type(opt) not in _BUILT_IN
+        self.state: Any = (
+            [opt.init(self.model(i)) for i in range(len(self.models))]
+            if self.custom
+            else opt.init(self.params)
         )
 
-    def params(self, i: int) -> Params:
+    def model(self, i: int) -> Params:
         """Model ``i`` of the stack, as views (writing to them writes to the stack)."""
-        return [Layer(W[i], b[i]) for W, b in zip(self.W, self.b)]
+        return [Layer(layer.W[i], layer.b[i]) for layer in self.params]
+
+    def copy(self, i: int) -> Params:
+        """Model ``i`` of the stack, as copies."""
+        return [Layer(layer.W[i].copy(), layer.b[i].copy()) for layer in self.params]
 
     def keep(self, mask: NDArray[np.bool_]) -> None:
         self.models = self.models[mask]
-        self.W = [W[mask] for W in self.W]
-        self.b = [b[mask] for b in self.b]
+        self.params = [Layer(layer.W[mask], layer.b[mask]) for layer in self.params]
         self.lr = self.lr[mask]
-        self.state = [s[mask] for s in self.state]
-        self.custom_states = [s for s, k in zip(self.custom_states, mask) if k]
-
-    def step(self, dW: list[Array], db: list[Array]) -> None:
-        """One update of every model, written as :mod:`initlab.optim` writes it."""
-        opt, lr = self.opt, self.lr
         if self.custom:
-            for i in range(len(self.models)):
-                params = self.params(i)
-                grads = [Layer(gW[i], gb[i]) for gW, gb in zip(dW, db)]
-                opt.step(params, grads, self.custom_states[i], float(lr[i, 0, 0]))
-                for k, layer in enumerate(params):  # in case the step rebinds instead
-                    self.W[k][i] = layer.W
-                    self.b[k][i] = layer.b
-            return
-        ps, gs = [*self.W, *self.b], [*dW, *db]
-        if isinstance(opt, optim.Momentum):
-            for p, g, vel in zip(ps, gs, self.state):
-                vel *= opt.beta
-                vel += g
-                p -= lr * (g + opt.beta * vel if opt.nesterov else vel)
-        elif isinstance(opt, optim.Adam):
-            self.t += 1
-            c1, c2 = 1 - opt.beta1**self.t, 1 - opt.beta2**self.t
-            for p, g, mp, vp in zip(ps, gs, self.state[0::2], self.state[1::2]):
-                mp *= opt.beta1
-                mp += (1 - opt.beta1) * g
-                vp *= opt.beta2
-                vp += (1 - opt.beta2) * g * g
-                p -= lr * (mp / c1) / (np.sqrt(vp / c2) + opt.eps)
+            self.state = [s for s, k in zip(self.state, mask) if k]
         else:
-            for p, g in zip(ps, gs):
-                p -= lr * g
+            self.state = optim.take_models(self.state, mask)
 
-
-def _forward(mlp: MLP, stack: _Stack, A0: Array) -> tuple[list[Array], list[Array]]:
-    """``forward_columns`` for every model: ``Z[l] = W[l] @ A[l-1] + b[l]``, stacked."""
-    Z: list[Array] = []
-    A = [A0]
-    for W, b, act in zip(stack.W, stack.b, mlp.activation_fns):
-        z = W @ A[-1] + b
-        Z.append(z)
-        A.append(act.forward(z))
-    z = stack.W[-1] @ A[-1] + stack.b[-1]
-    Z.append(z)
-    if mlp.head.n_outputs == 1:
-        A.append(mlp.head.activate(z))
-    else:  # losses.softmax, per model: over the class axis
-        E = np.exp(z - z.max(axis=-2, keepdims=True))
-        A.append(E / E.sum(axis=-2, keepdims=True))
-    return Z, A
-
-
-def _cost(mlp: MLP, stack: _Stack, logits: Array, Y: Array, l2: float) -> Array:
-    """Each model's mean cross-entropy from its logits (:mod:`initlab.losses`) + L2 term."""
-    if mlp.head.n_outputs == 1:
-        cost: Array = np.mean(np.logaddexp(0.0, logits) - Y * logits, axis=(-2, -1))
-    else:
-        lse = special.logsumexp(logits, axis=-2)
-        cost = np.mean(lse - np.sum(Y * logits, axis=-2), axis=-1)
-    if l2:
-        total: Array | float = 0.0
-        for W in stack.W:
-            total = total + np.sum(W * W, axis=(-2, -1))
-        cost = cost + l2 / (2 * Y.shape[1]) * total
-    return cost
-
-
-def _backward(
-    mlp: MLP, stack: _Stack, Z: list[Array], A: list[Array], Y: Array, l2: float
-) -> tuple[list[Array], list[Array]]:
-    """``backward_columns`` for every model (see :mod:`initlab.network`)."""
-    m = Y.shape[1]
-    dZ = 1.0 / m * (A[-1] - Y)
-    dW: list[Array] = []
-    db: list[Array] = []
-    for k in range(mlp.n_layers - 1, -1, -1):
-        A_prev = A[k]
-        g = dZ @ np.swapaxes(A_prev, -1, -2)
-        if l2:
-            g = g + (l2 / m) * stack.W[k]
-        dW.append(g)
-        db.append(np.sum(dZ, axis=-1, keepdims=True))
-        if k > 0:
-            act = mlp.activation_fns[k - 1]
-            dZ = (np.swapaxes(stack.W[k], -1, -2) @ dZ) * act.derivative(Z[k - 1], A_prev)
-    dW.reverse()
-    db.reverse()
-    return dW, db
-
-
-def _copy(stack: _Stack, i: int) -> Params:
-    return [Layer(W[i].copy(), b[i].copy()) for W, b in zip(stack.W, stack.b)]
+    def step(self, grads: Params) -> None:
+        """One update of every model: the optimizer's own ``step``, on the whole stack."""
+        if not self.custom:
+            self.opt.step(self.params, grads, self.state, self.lr)
+            return
+        for i in range(len(self.models)):
+            params = self.model(i)
+            own = [Layer(g.W[i], g.b[i]) for g in grads]
+            self.opt.step(params, own, self.state[i], float(self.lr[i, 0, 0]))
+            for layer, stepped in zip(self.params, params):  # in case the step rebinds instead
+                layer.W[i] = stepped.W
+                layer.b[i] = stepped.b
 
 
 def train_stacked(
@@ -210,37 +148,38 @@ def train_stacked(
             else:
                 index = next(batches)
                 A_batch, Y_batch = A0[:, index], Y[:, index]
-            Z, A = _forward(mlp, stack, A_batch)
-            cost = _cost(mlp, stack, Z[-1], Y_batch, l2)
+            cache = forward_columns(mlp, stack.params, A_batch)
+            cost = cost_columns(mlp, stack.params, cache.logits, Y_batch, l2)
             finite = np.isfinite(cost)
             if not finite.all():
                 for pos in np.flatnonzero(~finite).tolist():
                     model = int(stack.models[pos])
                     outcomes[model] = Outcome(
-                        _copy(stack, pos), costs[model], i, True, float(cost[pos]), snapshots[model]
+                        stack.copy(pos), costs[model], i, True, float(cost[pos]), snapshots[model]
                     )
                 stack.keep(finite)
                 if not len(stack.models):
                     break
-                Z = [z[finite] for z in Z]
-                A = [A_batch, *(a[finite] for a in A[1:])]
+                cache = Cache(
+                    [z[finite] for z in cache.Z], [A_batch, *(a[finite] for a in cache.A[1:])]
+                )
                 cost = cost[finite]
             if i % record_every == 0:
                 if batches is not None:
-                    cost = _cost(mlp, stack, _forward(mlp, stack, A0)[0][-1], Y, l2)
+                    logits = forward_columns(mlp, stack.params, A0).logits
+                    cost = cost_columns(mlp, stack.params, logits, Y, l2)
                 for model, c in zip(stack.models.tolist(), cost.tolist()):
                     costs[model].append(c)
             if checkpoint_every is not None and i % checkpoint_every == 0:
                 for pos, model in enumerate(stack.models.tolist()):
-                    snapshots[model][i] = _copy(stack, pos)
-            dW, db = _backward(mlp, stack, Z, A, Y_batch, l2)
-            stack.step(dW, db)
+                    snapshots[model][i] = stack.copy(pos)
+            stack.step(backward_columns(mlp, stack.params, cache, Y_batch, l2))
         else:
             i = iterations
         for pos, model in enumerate(stack.models.tolist()):
             if checkpoint_every is not None:
-                snapshots[model][i] = _copy(stack, pos)
+                snapshots[model][i] = stack.copy(pos)
             outcomes[model] = Outcome(
-                _copy(stack, pos), costs[model], i, False, None, snapshots[model]
+                stack.copy(pos), costs[model], i, False, None, snapshots[model]
             )
     return [outcome for outcome in outcomes if outcome is not None]
