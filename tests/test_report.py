@@ -12,7 +12,8 @@ import pytest
 import initlab
 from initlab import report
 from initlab.experiments import parse_spec
-from initlab.experiments.runner import build_data, build_mlp, run_sweep
+from initlab.experiments.config import build_data, build_mlp
+from initlab.experiments.runner import run_sweep
 from initlab.experiments.stats import summarize
 from initlab.experiments.store import ResultStore
 from initlab.network import accuracy

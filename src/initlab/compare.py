@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from initlab import initializers, optim
+from initlab._io import finite_or_none
 from initlab.datasets import Dataset, circles, load
 from initlab.diagnostics import Finding, Recorder, Records, diagnose, verdict
-from initlab.initializers import init_params
+from initlab.experiments.config import initial_params, output_size, score, sizes_for
 from initlab.network import MLP
-from initlab.rng import NOTEBOOK, Seed, check_seed, init_rng
-from initlab.train import TrainResult, check_iterations, train
+from initlab.rng import NOTEBOOK, Seed, check_seed
+from initlab.settings import TrainSettings, check_iterations
+from initlab.train import TrainResult, train
 
 NOTEBOOK_INITS = ("zeros", "random", "he")
 NOTEBOOK_LAYERS = (2, 10, 5, 1)
@@ -75,9 +77,6 @@ class Comparison:
     def to_dict(self, checkpoints: bool = True) -> dict[str, Any]:
         """A JSON-able summary (costs are ``None`` where they were not finite)."""
 
-        def num(x: float | None) -> float | None:
-            return x if x is not None and x == x and abs(x) != float("inf") else None
-
         return {
             "dataset": self.dataset.name,
             "layer_sizes": list(self.mlp.layer_sizes),
@@ -94,16 +93,16 @@ class Comparison:
                     "iterations": run.result.iterations,
                     "iterations_run": run.result.iterations_run,
                     "diverged_at": run.result.diverged_at,
-                    "final_cost": num(run.result.final_cost),
-                    "train_accuracy": num(run.train_accuracy),
-                    "test_accuracy": num(run.test_accuracy),
+                    "final_cost": finite_or_none(run.result.final_cost),
+                    "train_accuracy": finite_or_none(run.train_accuracy),
+                    "test_accuracy": finite_or_none(run.test_accuracy),
                     "why": run.why,
                     "findings": [
                         {
                             "kind": f.kind,
                             "message": f.message,
                             "layer": f.layer,
-                            "value": num(f.value),
+                            "value": finite_or_none(f.value),
                         }
                         for f in run.findings
                     ],
@@ -111,7 +110,7 @@ class Comparison:
                         {
                             "checkpoints": {
                                 "iterations": run.result.history.iterations,
-                                "costs": [num(c) for c in run.result.history.costs],
+                                "costs": [finite_or_none(c) for c in run.result.history.costs],
                             }
                         }
                         if checkpoints
@@ -170,9 +169,7 @@ def compare(
         raise ValueError("Give at least one initializer to compare. Received: inits=[]")
     seed = check_seed(seed)
     data = load(dataset) if isinstance(dataset, str) else dataset or circles()
-    n_outputs = 1 if data.n_classes == 2 else data.n_classes
-    sizes = layer_sizes or (data.n_features, *NOTEBOOK_LAYERS[1:-1], n_outputs)
-    mlp = MLP(sizes, activation)
+    mlp = MLP(layer_sizes or sizes_for(data, NOTEBOOK_LAYERS[1:-1]), activation)
     if data.n_features != mlp.n_features:
         raise ValueError(
             f"layer_sizes[0]={mlp.n_features} but dataset {data.name!r} has "
@@ -181,27 +178,25 @@ def compare(
     if data.n_classes > mlp.n_classes:
         raise ValueError(
             f"layer_sizes[-1]={mlp.layer_sizes[-1]} but dataset {data.name!r} has "
-            f"{data.n_classes} classes; use {n_outputs} output units"
+            f"{data.n_classes} classes; use {output_size(data.n_classes)} output units"
         )
-    # Validate everything before any training.
-    optim.get(optimizer)
-    optim.check_learning_rate(learning_rate)
+    # Validate everything before any training (in the order of the arguments' importance).
+    settings = TrainSettings(learning_rate=learning_rate, optimizer=optimizer)
     check_iterations(iterations)
     if diagnose_every is not None:
         check_iterations(diagnose_every, "diagnose_every")
     if engine not in ENGINES:
         raise ValueError(f"Argument `engine` must be one of {list(ENGINES)}. Received: {engine!r}")
     resolved = [(init, initializers.get(init)) for init in inits]
-    initial = [init_params(mlp, init_rng(seed), init, X=data.X_train) for _, init in resolved]
-    train_seed = 0 if seed == NOTEBOOK else seed
+    settings = settings.replace(batch_size=batch_size, l2=l2, record_every=record_every,
+                                seed=0 if seed == NOTEBOOK else seed)  # fmt: skip
+    initial = [initial_params(mlp, init, seed, data) for _, init in resolved]
     every = diagnose_every or iterations
     if engine == "reference":
         results = [
             train(
-                mlp, params, data.X_train, data.y_train, learning_rate=learning_rate,
-                iterations=iterations, record_every=record_every, optimizer=optimizer,
-                batch_size=batch_size, l2=l2, seed=train_seed,
-                recorder=Recorder(every=every, keep_params=keep_params),
+                mlp, params, data.X_train, data.y_train, iterations=iterations,
+                settings=settings, recorder=Recorder(every=every, keep_params=keep_params),
             )
             for params in initial
         ]  # fmt: skip
@@ -209,15 +204,13 @@ def compare(
         from initlab.engine import attach_records, train_batch
 
         results = train_batch(
-            mlp, initial, data.X_train, data.y_train, learning_rate=learning_rate,
-            iterations=iterations, record_every=record_every, optimizer=optimizer,
-            batch_size=batch_size, l2=l2, seed=train_seed,
+            mlp, initial, data.X_train, data.y_train, iterations=iterations, settings=settings,
             engine=engine,  # type: ignore[arg-type]  # checked against ENGINES above
             checkpoint_every=every,
         )  # fmt: skip
         attach_records(
-            mlp, results, data.X_train, data.y_train, l2=l2, keep_snapshots=keep_params,
-            plain_gd=optim.get(optimizer).name == "gd" and batch_size is None,
+            mlp, results, data.X_train, data.y_train, l2=settings.l2,
+            keep_snapshots=keep_params, plain_gd=settings.plain_gd,
         )  # fmt: skip
     runs = []
     for (identifier, init), result in zip(resolved, results, strict=True):
@@ -227,20 +220,13 @@ def compare(
                 init=_label(identifier),
                 config=_config(init),
                 result=result,
-                train_accuracy=_score(result, data.X_train, data.y_train),
-                test_accuracy=_score(result, data.X_test, data.y_test),
+                train_accuracy=score(result, data.X_train, data.y_train),
+                test_accuracy=score(result, data.X_test, data.y_test),
                 why=verdict(findings),
                 findings=tuple(findings),
             )
         )
-    return Comparison(data, mlp, seed, tuple(runs), optim.get(optimizer).name)
-
-
-def _score(result: TrainResult, X: Any, y: Any) -> float:
-    """Accuracy, or NaN where there is nothing meaningful to score (diverged, empty set)."""
-    if result.diverged or len(y) == 0:
-        return float("nan")
-    return result.accuracy(X, y)
+    return Comparison(data, mlp, seed, tuple(runs), settings.optimizer.name)
 
 
 def _label(identifier: initializers.Identifier) -> str:

@@ -1,5 +1,7 @@
-"""Experiments at scale: sweep specs, the result store, statistics, execution and reports."""
+"""Experiments at scale: run configs and their builder, sweep specs, the result store,
+statistics, execution and reports."""
 
-from initlab.experiments.spec import RunConfig, Spec, SpecError, load_spec, parse_spec
+from initlab.experiments.config import Built, RunConfig, build, to_toml
+from initlab.experiments.spec import Spec, SpecError, load_spec, parse_spec
 
-__all__ = ["RunConfig", "Spec", "SpecError", "load_spec", "parse_spec"]
+__all__ = ["Built", "RunConfig", "Spec", "SpecError", "build", "load_spec", "parse_spec", "to_toml"]

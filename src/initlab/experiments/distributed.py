@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from initlab.experiments.spec import RunConfig
+from initlab.experiments.config import RunConfig
 from initlab.experiments.store import RunRow
 
 

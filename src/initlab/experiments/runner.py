@@ -18,33 +18,18 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from initlab import datasets, diagnostics
+from initlab import diagnostics
+from initlab._io import finite_or_none
 from initlab.datasets import Dataset
-from initlab.experiments.spec import RunConfig, Spec
+from initlab.experiments.config import RunConfig, build, build_data, score
+from initlab.experiments.spec import Spec
 from initlab.experiments.store import ResultStore, RunRow
-from initlab.initializers import init_params
 from initlab.network import MLP, Params
-from initlab.rng import streams
 from initlab.train import TrainResult
 
 MAX_BATCH = 256
 """Runs per batch: large enough to amortise a batch's start, small enough to lose little
 when a sweep is killed and to spread over workers."""
-
-
-def build_data(config: RunConfig) -> Dataset:
-    """The run's data set: the same for every run that shares dataset, options and data seed."""
-    options = dict(config.data_options)
-    return datasets.load(config.dataset, seed=config.data_seed, **options)
-
-
-def build_mlp(config: RunConfig, data: Dataset) -> MLP:
-    n_out = 1 if data.n_classes == 2 else data.n_classes
-    if config.layer_sizes is not None:
-        sizes: Sequence[int] = config.layer_sizes
-    else:
-        sizes = [data.n_features] + [config.width or 0] * (config.depth or 0) + [n_out]
-    return MLP(sizes, config.activation)
 
 
 def baseline_cost(y: np.ndarray) -> float:
@@ -54,33 +39,28 @@ def baseline_cost(y: np.ndarray) -> float:
     return float(-(p * np.log(p)).sum())
 
 
-def _accuracy(result: TrainResult, X: np.ndarray, y: np.ndarray) -> float | None:
-    if result.diverged or len(y) == 0:
-        return None
-    return result.accuracy(X, y)
-
-
 def train_batch_rows(configs: Sequence[RunConfig]) -> list[RunRow]:
-    """Train runs that share an architecture; one :class:`RunRow` per run, in order."""
+    """Train runs that share an architecture; one :class:`RunRow` per run, in order.
+
+    Each run is built by :func:`~initlab.experiments.config.build` on the batch's one data
+    set, so its network and initial weights are those of any other build of its config."""
     if not configs:
         return []
     first = configs[0]
     if any(c.architecture() != first.architecture() for c in configs):
         raise ValueError("A batch must hold runs of one architecture")
     data = build_data(first)
-    mlp = build_mlp(first, data)
     base = baseline_cost(data.y_train)
     # Mini-batch order comes from each run's seed: only runs of one seed share a batch order.
-    subsets: dict[int | None, list[RunConfig]] = defaultdict(list)
+    subsets: dict[int | str | None, list[RunConfig]] = defaultdict(list)
     for config in configs:
-        subsets[config.seed if config.batch_size else None].append(config)
+        subsets[config.seed if config.settings.batch_size else None].append(config)
     rows: dict[str, RunRow] = {}
     for subset in subsets.values():
         start = time.perf_counter()
-        initial = [
-            init_params(mlp, streams(c.seed).init, dict(c.init), X=data.X_train) for c in subset
-        ]
-        results, engine = _train(mlp, initial, data, subset)
+        built = [build(c, data) for c in subset]
+        mlp = built[0].mlp
+        results, engine = _train(mlp, [b.initial_params for b in built], data, subset)
         seconds = (time.perf_counter() - start) / len(subset)
         for config, result in zip(subset, results, strict=True):
             rows[config.key] = _row(config, result, data, base, seconds, engine)
@@ -94,21 +74,17 @@ def _train(
     is installed), then derive their start and end diagnostics from snapshots."""
     from initlab.engine import EngineFallbackWarning, attach_records, train_batch
 
-    first = configs[0]
+    settings = configs[0].settings
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", EngineFallbackWarning)
         results = train_batch(
-            mlp, initial, data.X_train, data.y_train,
-            learning_rate=[c.learning_rate for c in configs], iterations=first.iterations,
-            record_every=first.record_every, optimizer=first.optimizer,
-            batch_size=first.batch_size, l2=first.l2, seed=first.seed,
-            checkpoint_every=first.iterations,
+            mlp, initial, data.X_train, data.y_train, settings=settings,
+            learning_rate=[c.settings.learning_rate for c in configs],
+            iterations=configs[0].iterations, checkpoint_every=configs[0].iterations,
         )  # fmt: skip
     engine = "numpy" if any(w.category is EngineFallbackWarning for w in caught) else "numba"
-    attach_records(
-        mlp, results, data.X_train, data.y_train, l2=first.l2,
-        plain_gd=first.optimizer == "gd" and first.batch_size is None,
-    )  # fmt: skip
+    attach_records(mlp, results, data.X_train, data.y_train, l2=settings.l2,
+                   plain_gd=settings.plain_gd)  # fmt: skip
     return results, engine
 
 
@@ -133,8 +109,8 @@ def _row(
         initial_cost=costs[0] if costs else None,
         final_cost=None if result.diverged else result.final_cost,
         baseline_cost=base,
-        train_accuracy=_accuracy(result, data.X_train, data.y_train),
-        test_accuracy=_accuracy(result, data.X_test, data.y_test),
+        train_accuracy=finite_or_none(score(result, data.X_train, data.y_train)),
+        test_accuracy=finite_or_none(score(result, data.X_test, data.y_test)),
         curve={"iterations": result.history.iterations, "costs": costs},
         findings=[
             {"kind": f.kind, "message": f.message, "layer": f.layer, "value": f.value}

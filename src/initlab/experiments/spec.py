@@ -30,20 +30,20 @@ product, times the seeds::
     optimizer = "gd"
 
 :func:`load_spec` validates everything before any training: unknown keys, wrong types, empty
-grids and bad values (a negative scale) fail with the file's line and the allowed values.
-Each expanded :class:`RunConfig` has a stable :attr:`~RunConfig.key` (a hash of its full
-config), which the result store uses to skip finished runs.
+grids and bad values (a negative scale) fail with the file's line and key, added to the
+message of the library's own check of that value. Each expanded
+:class:`~initlab.experiments.config.RunConfig` has a stable
+:attr:`~initlab.experiments.config.RunConfig.key` (a hash of its full config), which the
+result store uses to skip finished runs; :func:`~initlab.experiments.config.to_toml` writes
+runs back as a spec.
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import json
-import math
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,11 @@ from typing import Any
 import numpy as np
 
 from initlab import activations, datasets, initializers, optim
+from initlab._validate import check_int, invalid, is_int, is_real
+from initlab.experiments.config import RunConfig
+from initlab.network import MLP
+from initlab.rng import Seed, check_seed
+from initlab.settings import TrainSettings, check_iterations, check_l2
 
 
 class SpecError(ValueError):
@@ -68,82 +73,6 @@ RANGE_KEYS = ("logspace", "linspace", "values")
 
 
 @dataclass(frozen=True)
-class RunConfig:
-    """One fully specified training run."""
-
-    dataset: str
-    data_seed: int | str
-    data_options: tuple[tuple[str, Any], ...]
-    layer_sizes: tuple[int, ...] | None
-    """``None``: ``[n_features] + [width] * depth + [n_outputs]``, sized to the data."""
-    depth: int | None
-    width: int | None
-    activation: str
-    init: tuple[tuple[str, Any], ...]
-    """The initializer's config, ``(("name", ...), (arg, value), …)``, sorted."""
-    learning_rate: float
-    optimizer: str
-    batch_size: int | None
-    l2: float
-    iterations: int
-    record_every: int
-    seed: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "dataset": self.dataset,
-            "data_seed": self.data_seed,
-            "data_options": dict(self.data_options),
-            "layer_sizes": list(self.layer_sizes) if self.layer_sizes else None,
-            "depth": self.depth,
-            "width": self.width,
-            "activation": self.activation,
-            "init": dict(self.init),
-            "learning_rate": self.learning_rate,
-            "optimizer": self.optimizer,
-            "batch_size": self.batch_size,
-            "l2": self.l2,
-            "iterations": self.iterations,
-            "record_every": self.record_every,
-            "seed": self.seed,
-        }
-
-    @property
-    def key(self) -> str:
-        """SHA-256 of the canonical JSON of the full config: the run's identity in a store."""
-        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()
-
-    @property
-    def group(self) -> str:
-        """The configuration without its seed: runs that differ only by seed share a group."""
-        d = self.to_dict()
-        del d["seed"]
-        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
-
-    @property
-    def init_name(self) -> str:
-        return str(dict(self.init)["name"])
-
-    def architecture(self) -> tuple[Any, ...]:
-        """What runs must share to be trained as one batch (same network, data, schedule)."""
-        return (
-            self.dataset,
-            self.data_seed,
-            self.data_options,
-            self.layer_sizes,
-            self.depth,
-            self.width,
-            self.activation,
-            self.optimizer,
-            self.batch_size,
-            self.l2,
-            self.iterations,
-            self.record_every,
-        )
-
-
-@dataclass(frozen=True)
 class Spec:
     """A validated sweep: its axes, and :meth:`runs` to expand them."""
 
@@ -152,7 +81,7 @@ class Spec:
     iterations: int
     record_every: int
     datasets: tuple[str, ...]
-    data_seed: int | str
+    data_seed: Seed
     data_options: tuple[tuple[str, Any], ...]
     layer_sizes: tuple[tuple[int, ...], ...] = ()
     depths: tuple[int, ...] = ()
@@ -184,25 +113,11 @@ class Spec:
             self.l2s,
             self.seeds,
         ):
-            out.append(
-                RunConfig(
-                    dataset,
-                    self.data_seed,
-                    self.data_options,
-                    sizes,
-                    depth,
-                    width,
-                    act,
-                    init,
-                    lr,
-                    opt,
-                    bs,
-                    l2,
-                    self.iterations,
-                    self.record_every,
-                    seed,
-                )
-            )
+            settings = TrainSettings(learning_rate=lr, optimizer=opt, batch_size=bs, l2=l2,
+                                     seed=seed, record_every=self.record_every)  # fmt: skip
+            config = RunConfig(dataset, self.data_seed, self.data_options, sizes, depth, width,
+                               act, init, self.iterations, settings)  # fmt: skip
+            out.append(config)
         return out
 
 
@@ -224,7 +139,13 @@ def load_spec(path: str | Path) -> Spec:
 
 
 def parse_spec(raw: Mapping[str, Any], source: str | None = None, origin: str = "spec") -> Spec:
-    """Validate a spec given as a dict (the same structure as the TOML file)."""
+    """Validate a spec given as a dict (the same structure as the TOML file).
+
+    Values are checked by the library's own checks (:mod:`initlab._validate`, the
+    registries, :class:`~initlab.network.MLP`, :class:`~initlab.settings.TrainSettings`'
+    rules, :func:`initlab.initializers.get`); an error adds the line and the key to the
+    library's message.
+    """
     where = _Locator(source, origin)
     allowed_sections = (*SECTIONS, "init")
     for section in raw:
@@ -246,6 +167,15 @@ def parse_spec(raw: Mapping[str, Any], source: str | None = None, origin: str = 
     sweep, data = raw.get("sweep", {}), raw.get("data", {})
     model, train = raw.get("model", {}), raw.get("train", {})
 
+    def fail(section: str, key: str, value: Any, exc: Exception, allowed: str | None) -> SpecError:
+        """The library's message after the line and key; or, where the spec has its own
+        documented wording for a rule, ``key = value is not allowed; allowed``."""
+        if allowed is not None:
+            return SpecError(
+                f"{where(key, section)}[{section}] {key} = {value!r} is not allowed; {allowed}"
+            )
+        return SpecError(f"{where(key, section)}[{section}] {key}: {exc}")
+
     def axis(table: Mapping[str, Any], section: str, key: str, default: Any) -> list[Any]:
         value = table.get(key, default)
         values = _expand(value, f"{where(key, section)}[{section}] {key}")
@@ -253,57 +183,54 @@ def parse_spec(raw: Mapping[str, Any], source: str | None = None, origin: str = 
             raise SpecError(f"{where(key, section)}[{section}] {key} is an empty grid")
         return values
 
-    def checked(values: list[Any], section: str, key: str, check: Any, allowed: str) -> list[Any]:
+    def checked(
+        values: list[Any],
+        section: str,
+        key: str,
+        check: Callable[[Any], Any],
+        allowed: str | None = None,
+    ) -> list[Any]:
+        """Every value as the library's ``check`` returns it (canonical names, ints, floats)."""
+        out = []
         for v in values:
-            if not check(v):
-                raise SpecError(
-                    f"{where(key, section)}[{section}] {key} = {v!r} is not allowed; {allowed}"
-                )
-        return values
+            try:
+                out.append(check(v))
+            except (ValueError, TypeError) as exc:
+                raise fail(section, key, v, exc, allowed) from None
+        return out
 
-    def positive_int(v: Any) -> bool:
-        return isinstance(v, int) and not isinstance(v, bool) and v > 0
-
-    def number(v: Any) -> bool:
-        return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    def scalar(section: str, key: str, default: Any, check: Callable[[Any], Any],
+               allowed: str | None = None) -> Any:  # fmt: skip
+        return checked([sweep.get(key, default)], section, key, check, allowed)[0]
 
     seeds_value = sweep.get("seeds", 1)
-    if positive_int(seeds_value):
+    if is_int(seeds_value) and seeds_value > 0:
         seeds = list(range(seeds_value))
     else:
         seeds = checked(
             axis(sweep, "sweep", "seeds", 1),
             "sweep",
             "seeds",
-            lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
-            "give a count ≥ 1 or a list of integers ≥ 0",
+            lambda v: check_int("seeds", v, 0, must="a count ≥ 1 or a list of integers ≥ 0"),
         )
-    iterations = _scalar(
-        sweep, "iterations", 1000, positive_int, "a positive integer", where, "sweep"
-    )
-    record_every = _scalar(
-        sweep,
+    iterations = scalar("sweep", "iterations", 1000, check_iterations, "give a positive integer")
+    record_every = scalar(
+        "sweep",
         "record_every",
         max(1, iterations // 10),
-        positive_int,
-        "a positive integer",
-        where,
-        "sweep",
+        lambda v: check_iterations(v, "record_every"),
     )
 
     names = checked(
         axis(data, "data", "dataset", "circles"),
         "data",
         "dataset",
-        lambda v: isinstance(v, str) and (v in datasets.DATASETS or v.endswith((".csv", ".npz"))),
+        _dataset_name,
         f"known datasets: {', '.join(datasets.DATASETS.names())}, or a .csv/.npz path",
     )
-    data_seed = data.get("seed", "notebook" if names == ["circles"] else 0)
-    if not (data_seed == "notebook" or (isinstance(data_seed, int) and data_seed >= 0)):
-        raise SpecError(
-            f"{where('seed', 'data')}[data] seed = {data_seed!r} is not allowed; "
-            "give an integer ≥ 0 or 'notebook'"
-        )
+    data_seed = checked(
+        [data.get("seed", "notebook" if names == ["circles"] else 0)], "data", "seed", check_seed
+    )[0]
     options = data.get("options", {})
     if not isinstance(options, Mapping):
         raise SpecError(f"{where('options', 'data')}[data] options must be a table of arguments")
@@ -317,38 +244,28 @@ def parse_spec(raw: Mapping[str, Any], source: str | None = None, origin: str = 
     widths: list[int] = []
     if "layer_sizes" in model:
         value = model["layer_sizes"]
-        grid = value if value and isinstance(value[0], list) else [value]
-        for sizes in grid:
-            if not (
-                isinstance(sizes, list) and len(sizes) >= 2 and all(positive_int(s) for s in sizes)
-            ):
-                raise SpecError(
-                    f"{where('layer_sizes', 'model')}[model] layer_sizes = {sizes!r} "
-                    "is not allowed; give a list of ≥ 2 positive integers, or a list "
-                    "of such lists"
-                )
-            layer_sizes.append(tuple(sizes))
+        nested = isinstance(value, list) and value and isinstance(value[0], list)
+        grid = value if nested else [value]
+        layer_sizes = checked(grid, "model", "layer_sizes", _layer_sizes)
     else:
         depths = checked(
             axis(model, "model", "depth", 2),
             "model",
             "depth",
-            lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
-            "give integers ≥ 0 (hidden layers)",
+            lambda v: check_int("depth", v, 0, must="an integer ≥ 0 (hidden layers)"),
         )
         widths = checked(
             axis(model, "model", "width", 10),
             "model",
             "width",
-            positive_int,
+            lambda v: check_int("width", v, 1),
             "give positive integers",
         )
     acts = checked(
         axis(model, "model", "activation", "relu"),
         "model",
         "activation",
-        lambda v: isinstance(v, str) and v in activations.ACTIVATIONS,
-        f"known activations: {', '.join(activations.ACTIVATIONS.names())}",
+        activations.ACTIVATIONS.canonical,
     )
 
     inits = _inits(raw.get("init", [{"name": "he"}]), where)
@@ -357,34 +274,27 @@ def parse_spec(raw: Mapping[str, Any], source: str | None = None, origin: str = 
         axis(train, "train", "learning_rate", 0.01),
         "train",
         "learning_rate",
-        lambda v: number(v) and v > 0,
+        optim.check_learning_rate,
         "give positive numbers",
     )
     opts = checked(
         axis(train, "train", "optimizer", "gd"),
         "train",
         "optimizer",
-        lambda v: isinstance(v, str) and v in optim.OPTIMIZERS,
+        optim.OPTIMIZERS.canonical,
         f"known optimizers: {', '.join(optim.OPTIMIZERS.names())}",
     )
     batch_sizes = checked(
         axis(train, "train", "batch_size", 0),
         "train",
         "batch_size",
-        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
-        "give integers ≥ 1, or 0 for full batch",
+        lambda v: check_int("batch_size", v, 0, must="an integer ≥ 1, or 0 for full batch"),
     )
-    l2s = checked(
-        axis(train, "train", "l2", 0.0),
-        "train",
-        "l2",
-        lambda v: number(v) and v >= 0,
-        "give numbers ≥ 0",
-    )
+    l2s = checked(axis(train, "train", "l2", 0.0), "train", "l2", check_l2)
 
     return Spec(
         name=str(sweep.get("name", "sweep")),
-        seeds=tuple(int(s) for s in seeds),
+        seeds=tuple(seeds),
         iterations=iterations,
         record_every=record_every,
         datasets=tuple(names),
@@ -393,31 +303,32 @@ def parse_spec(raw: Mapping[str, Any], source: str | None = None, origin: str = 
         layer_sizes=tuple(layer_sizes),
         depths=tuple(depths),
         widths=tuple(widths),
-        activations=tuple(activations.ACTIVATIONS.canonical(a) for a in acts),
+        activations=tuple(acts),
         inits=tuple(inits),
-        learning_rates=tuple(float(v) for v in lrs),
-        optimizers=tuple(optim.OPTIMIZERS.canonical(o) for o in opts),
-        batch_sizes=tuple(int(b) or None for b in batch_sizes),
-        l2s=tuple(float(v) for v in l2s),
+        learning_rates=tuple(lrs),
+        optimizers=tuple(opts),
+        batch_sizes=tuple(b or None for b in batch_sizes),
+        l2s=tuple(l2s),
         source=source,
     )
 
 
-def _scalar(
-    table: Mapping[str, Any],
-    key: str,
-    default: Any,
-    check: Any,
-    allowed: str,
-    where: _Locator,
-    section: str,
-) -> Any:
-    value = table.get(key, default)
-    if not check(value):
-        raise SpecError(
-            f"{where(key, section)}[{section}] {key} = {value!r} is not allowed; give {allowed}"
-        )
+def _dataset_name(value: object) -> str:
+    """A data set :func:`initlab.datasets.load` builds: a registered name or a data file."""
+    if not isinstance(value, str):
+        raise invalid("dataset", "a data set's name or a .csv/.npz path", value)
+    if not value.endswith((".csv", ".npz")):
+        datasets.DATASETS.canonical(value)
     return value
+
+
+def _layer_sizes(value: object) -> tuple[int, ...]:
+    """One network's layer sizes, as :class:`~initlab.network.MLP` accepts them."""
+    if not isinstance(value, list):
+        raise invalid(
+            "layer_sizes", "a list of ≥ 2 positive integers, or a list of such lists", value
+        )
+    return MLP(value).layer_sizes
 
 
 def _expand(value: Any, label: str) -> list[Any]:
@@ -437,8 +348,8 @@ def _expand(value: Any, label: str) -> list[Any]:
         if not (
             isinstance(args, list)
             and len(args) == 3
-            and all(isinstance(a, int | float) and not isinstance(a, bool) for a in args)
-            and isinstance(args[2], int)
+            and all(is_real(a) for a in args)
+            and is_int(args[2])
             and args[2] >= 1
         ):
             raise SpecError(

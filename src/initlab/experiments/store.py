@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 import initlab
+from initlab._io import dumps, finite_or_none
 from initlab.network import Layer, Params
 
 if TYPE_CHECKING:
@@ -70,6 +71,11 @@ COLUMNS = (
 )  # fmt: skip
 
 
+def _json(value: Any) -> str:
+    """Strict, compact JSON (non-finite numbers as ``null``) for a text column."""
+    return dumps(value, compact=True)
+
+
 @dataclass
 class RunRow:
     """One finished run, as stored."""
@@ -98,11 +104,11 @@ class RunRow:
 
     def to_sql(self) -> tuple[Any, ...]:
         return (
-            self.key, self.group, _dumps(self.config), self.status, self.iterations_run,
-            self.diverged_at, _finite(self.initial_cost), _finite(self.final_cost),
-            _finite(self.baseline_cost), _finite(self.train_accuracy),
-            _finite(self.test_accuracy), _dumps(self.curve), _dumps(self.findings),
-            _dumps(self.records), params_to_bytes(self.params), self.seconds, self.engine,
+            self.key, self.group, _json(self.config), self.status, self.iterations_run,
+            self.diverged_at, finite_or_none(self.initial_cost), finite_or_none(self.final_cost),
+            finite_or_none(self.baseline_cost), finite_or_none(self.train_accuracy),
+            finite_or_none(self.test_accuracy), _json(self.curve), _json(self.findings),
+            _json(self.records), params_to_bytes(self.params), self.seconds, self.engine,
             self.initlab_version, self.created_at,
         )  # fmt: skip
 
@@ -119,25 +125,6 @@ class RunRow:
             params=params_from_bytes(d["params"]), seconds=d["seconds"], engine=d["engine"],
             initlab_version=d["initlab_version"], created_at=d["created_at"],
         )  # fmt: skip
-
-
-def _finite(x: float | None) -> float | None:
-    return x if x is not None and np.isfinite(x) else None
-
-
-def _dumps(value: Any) -> str:
-    def clean(v: Any) -> Any:
-        if isinstance(v, float | np.floating):
-            return float(v) if np.isfinite(v) else None
-        if isinstance(v, np.integer):
-            return int(v)
-        if isinstance(v, dict):
-            return {k: clean(x) for k, x in v.items()}
-        if isinstance(v, list | tuple):
-            return [clean(x) for x in v]
-        return v
-
-    return json.dumps(clean(value), allow_nan=False, separators=(",", ":"))
 
 
 def params_to_bytes(params: Params | None) -> bytes | None:

@@ -21,8 +21,7 @@ import numpy as np
 
 from initlab.datasets import Dataset
 from initlab.experiments import stats
-from initlab.experiments.runner import build_data
-from initlab.experiments.spec import RunConfig
+from initlab.experiments.config import RunConfig, build_data
 from initlab.experiments.store import ResultStore, RunRow
 
 if TYPE_CHECKING:
@@ -162,24 +161,7 @@ def runs_of(sweep: Sweep, config: pd.Series) -> list[RunRow]:
 
 def run_config(config: dict[str, Any]) -> RunConfig:
     """The stored config dict (:meth:`RunConfig.to_dict`) as a :class:`RunConfig` again."""
-    sizes = config.get("layer_sizes")
-    return RunConfig(
-        dataset=config["dataset"],
-        data_seed=config["data_seed"],
-        data_options=tuple(sorted(config.get("data_options", {}).items())),
-        layer_sizes=tuple(sizes) if sizes else None,
-        depth=config.get("depth"),
-        width=config.get("width"),
-        activation=config["activation"],
-        init=tuple(sorted(config["init"].items())),
-        learning_rate=config["learning_rate"],
-        optimizer=config["optimizer"],
-        batch_size=config.get("batch_size"),
-        l2=config.get("l2", 0.0),
-        iterations=config["iterations"],
-        record_every=config["record_every"],
-        seed=config["seed"],
-    )
+    return RunConfig.from_row(config)
 
 
 def _pick(n: int, k: int) -> list[int]:

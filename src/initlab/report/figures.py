@@ -30,7 +30,7 @@ from matplotlib.ticker import LogFormatter
 from initlab import plots
 from initlab.datasets import Dataset
 from initlab.experiments import stats
-from initlab.experiments.runner import build_mlp
+from initlab.experiments.config import build_mlp
 from initlab.experiments.store import RunRow
 from initlab.network import predict
 from initlab.report.data import (

@@ -15,8 +15,10 @@ from collections.abc import Container, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from initlab import activations, datasets, initializers, optim
-from initlab.rng import NOTEBOOK
+from initlab import _validate, activations, datasets, initializers, optim
+from initlab.experiments.config import RunConfig, to_toml
+from initlab.rng import NOTEBOOK, Seed
+from initlab.settings import TrainSettings
 
 UPLOAD_PREFIX = "upload:"
 
@@ -65,7 +67,7 @@ class PlaygroundConfig:
     """``None``: the dataset's default noise."""
     points: int = 400
     test_fraction: float = 0.25
-    data_seed: int | str = NOTEBOOK
+    data_seed: Seed = NOTEBOOK
     hidden: tuple[int, ...] = (10, 5)
     activation: str = "relu"
     inits: tuple[tuple[tuple[str, Any], ...], ...] = ((("name", "he"),),)
@@ -92,6 +94,12 @@ class PlaygroundConfig:
     @property
     def n_test(self) -> int:
         return round(self.points * self.test_fraction)
+
+    @property
+    def settings(self) -> TrainSettings:
+        """The training arguments, validated by :class:`~initlab.settings.TrainSettings`."""
+        return TrainSettings(learning_rate=self.learning_rate, optimizer=self.optimizer,
+                             batch_size=self.batch_size, l2=self.l2, seed=self.seed)  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -121,40 +129,43 @@ def unknown_upload(dataset: str) -> ConfigError:
     )
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def check_int(name: str, value: object, low: int, high: int, what: str = "") -> int:
-    """``value`` if it is an integer in [low, high]; otherwise a :class:`ConfigError` that
-    names the field, the value and the range."""
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+    """``value`` if it is an integer in [low, high] (the library's
+    :func:`~initlab._validate.check_int` with this server's bounds); otherwise a
+    :class:`ConfigError` that names the field, the value and the range."""
+    try:
+        return _validate.check_int(name, value, low, high)
+    except ValueError:
         raise ConfigError(
             f"{name}: {value!r} is not allowed; give an integer from {low} to {high}{what}"
-        )
-    return value
+        ) from None
 
 
 def _float_field(name: str, value: object, low: float, high: float, open_low: bool) -> float:
-    ok = _is_number(value) and (
-        (low < value if open_low else low <= value) and value <= high  # type: ignore[operator]
-    )
-    if not ok:
+    try:
+        return _validate.check_real(name, value, low=low, high=high, low_open=open_low)
+    except ValueError:
         bracket = "(" if open_low else "["
         raise ConfigError(
             f"{name}: {value!r} is not allowed; give a number in {bracket}{low}, {high}]"
-        )
-    return float(value)  # type: ignore[arg-type]
+        ) from None
 
 
 def _choice(name: str, value: object, names: list[str]) -> str:
-    if not isinstance(value, str) or value.lower() not in names:
-        raise ConfigError(f"{name}: {value!r} is not allowed; choose one of {', '.join(names)}")
-    return value.lower()
+    """One of a registry's ``names``, given in any case."""
+    try:
+        return _validate.check_choice(name, value.lower() if isinstance(value, str) else value,
+                                      names)  # fmt: skip
+    except ValueError:
+        raise ConfigError(
+            f"{name}: {value!r} is not allowed; choose one of {', '.join(names)}"
+        ) from None
+
+
+def _has_notebook_data(dataset: str) -> bool:
+    """Whether the data set has the course's notebook data (its seed defaults to it)."""
+    seed = inspect.signature(datasets.DATASETS.get(dataset)).parameters["seed"]
+    return bool(seed.default == NOTEBOOK)
 
 
 def parse_config(
@@ -198,9 +209,10 @@ def parse_config(
     data_seed = get("data_seed")
     if isinstance(data_seed, str) and data_seed.strip().isdigit():
         data_seed = int(data_seed)
-    notebook_ok = dataset in ("circles", "flower")
+    notebook_ok = not dataset.startswith(UPLOAD_PREFIX) and _has_notebook_data(dataset)
     if not (
-        (data_seed == NOTEBOOK and notebook_ok) or (_is_int(data_seed) and 0 <= data_seed < 2**32)
+        (data_seed == NOTEBOOK and notebook_ok)
+        or (_validate.is_int(data_seed) and 0 <= data_seed < 2**32)
     ):
         allowed = "an integer ≥ 0" + (" or 'notebook'" if notebook_ok else "")
         raise ConfigError(f"data_seed: {data_seed!r} is not allowed for {dataset}; give {allowed}")
@@ -222,7 +234,7 @@ def parse_config(
             f"{limits.max_hidden_layers}"
         )
     for width in hidden_raw:
-        if not _is_int(width) or not 1 <= width <= limits.max_width:
+        if not _validate.is_int(width) or not 1 <= width <= limits.max_width:
             raise ConfigError(
                 f"hidden: a width of {width!r} is not allowed; each hidden layer needs 1 to "
                 f"{limits.max_width} units (this server's limit)"
@@ -251,7 +263,7 @@ def parse_config(
         batch_size = check_int("batch_size", batch_size, 0, limits.max_points, " (0: full batch)")
     l2 = _float_field("l2", get("l2"), 0.0, 100.0, open_low=False)
     seed = check_int("seed", get("seed"), 0, 2**32 - 1)
-    return PlaygroundConfig(
+    config = PlaygroundConfig(
         dataset=dataset,
         noise=noise,
         points=points,
@@ -266,6 +278,11 @@ def parse_config(
         l2=l2,
         seed=seed,
     )
+    try:
+        config.settings  # noqa: B018  # the library's rules for the training arguments
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return config
 
 
 def _parse_init(index: int, raw: object) -> tuple[tuple[str, Any], ...]:
@@ -283,7 +300,8 @@ def _parse_init(index: int, raw: object) -> tuple[tuple[str, Any], ...]:
     name = initializers.INITIALIZERS.canonical(name)
     args = {k: v for k, v in raw.items() if k != "name"}
     for key, value in args.items():
-        if not (value is None or isinstance(value, str) or _is_number(value)):
+        finite = _validate.is_real(value) and math.isfinite(value)
+        if not (value is None or isinstance(value, str) or finite):
             raise ConfigError(
                 f"{where}: argument {key}={value!r} of {name!r} is not allowed; "
                 "give a finite number or a name"
@@ -377,21 +395,6 @@ def options(limits: Limits) -> dict[str, Any]:
 # --- the experiment spec -------------------------------------------------------------------
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-        return f'"{escaped}"'
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
-    return str(value)
-
-
 def data_options(config: PlaygroundConfig) -> dict[str, Any]:
     """The keyword arguments of :func:`initlab.datasets.load` (besides the seed)."""
     if config.is_upload:
@@ -400,6 +403,25 @@ def data_options(config: PlaygroundConfig) -> dict[str, Any]:
     if config.noise is not None:
         options["noise"] = config.noise
     return options
+
+
+def run_configs(
+    config: PlaygroundConfig,
+    layer_sizes: Sequence[int],
+    iterations: int,
+    record_every: int,
+    dataset: str | None = None,
+) -> list[RunConfig]:
+    """The configuration's runs, one per initializer, as initlab builds and trains them
+    (:func:`initlab.experiments.config.build`): ``layer_sizes`` are the network sized to the
+    data, ``dataset`` the name or file the data comes from (default: ``config.dataset``)."""
+    settings = config.settings.replace(record_every=record_every)
+    options = tuple(sorted(data_options(config).items()))
+    return [
+        RunConfig(dataset or config.dataset, config.data_seed, options, tuple(layer_sizes), None,
+                  None, config.activation, tuple(sorted(init)), iterations, settings)
+        for init in config.inits
+    ]  # fmt: skip
 
 
 def to_spec(
@@ -411,42 +433,14 @@ def to_spec(
 ) -> str:
     """The configuration as an initlab experiment spec: ``initlab sweep`` on it trains the
     same runs (same data, network, initial weights and updates) for ``iterations``."""
-    lines = [
-        f"# Exported from the initlab playground at iteration {iterations}.",
-        "# Run it with:  initlab sweep <this file>",
+    comments = [
+        f"Exported from the initlab playground at iteration {iterations}.",
+        "Run it with:  initlab sweep <this file>",
     ]
     dataset = config.dataset
     if config.is_upload:
         dataset = upload_name or "upload.csv"
-        lines.append(f"# The data is your uploaded file: save it as {dataset} beside this spec.")
-    lines += [
-        "",
-        "[sweep]",
-        f"name = {_toml_value(name)}",
-        f"seeds = [{config.seed}]",
-        f"iterations = {max(1, iterations)}",
-        f"record_every = {max(1, max(1, iterations) // 10)}",
-        "",
-        "[data]",
-        f"dataset = {_toml_value(dataset)}",
-        f"seed = {_toml_value(config.data_seed)}",
-        f"options = {_toml_value(data_options(config))}",
-        "",
-        "[model]",
-        f"layer_sizes = {_toml_value(list(layer_sizes))}",
-        f"activation = {_toml_value(config.activation)}",
-    ]
-    for init in config.init_configs:
-        lines += ["", "[[init]]"]
-        lines += [f"{k} = {_toml_value(v)}" for k, v in init.items() if v is not None]
-    lines += [
-        "",
-        "[train]",
-        f"learning_rate = {config.learning_rate!r}",
-        f"optimizer = {_toml_value(config.optimizer)}",
-    ]
-    if config.batch_size is not None:
-        lines.append(f"batch_size = {config.batch_size}")
-    if config.l2:
-        lines.append(f"l2 = {config.l2!r}")
-    return "\n".join(lines) + "\n"
+        comments.append(f"The data is your uploaded file: save it as {dataset} beside this spec.")
+    iterations = max(1, iterations)
+    runs = run_configs(config, layer_sizes, iterations, max(1, iterations // 10), dataset)
+    return to_toml(runs, name=name, comments=comments)

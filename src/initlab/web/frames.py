@@ -5,24 +5,83 @@ curves, the decision boundary on a ``grid × grid`` box as base64 ``uint8`` (a t
 size of JSON numbers), per-layer histograms of activations and of ∂L/∂W entries, the
 pre-activation second moment measured now and at iteration 0 beside the mean-field
 prediction, and the diagnosis (:func:`initlab.diagnostics.diagnose`) with its verdict.
+
+Frames read a session through the :class:`Session` and :class:`Run` protocols, which
+:mod:`initlab.web.session`'s classes satisfy, so this module does not import the sessions.
 """
 
 from __future__ import annotations
 
 import base64
 import math
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from initlab import diagnostics
 from initlab.datasets import Dataset
 from initlab.diagnostics import Histogram, Recorder, Records, summarize
-from initlab.network import forward_columns, l2_penalty
+from initlab.network import MLP, Params, forward_columns, l2_penalty
 from initlab.train import Trainer
+from initlab.web.config import Limits, PlaygroundConfig
 
 if TYPE_CHECKING:
-    from initlab.web.session import Run, Session
+    from initlab import theory
+
+
+class Curve(Protocol):
+    def since(self, iteration: int) -> dict[str, list[Any]]:
+        """The curve's points after ``iteration``, column by column."""
+        ...
+
+
+class Run(Protocol):
+    """What a frame reads of one run (:class:`initlab.web.session.Run` has it)."""
+
+    @property
+    def index(self) -> int: ...
+    @property
+    def init(self) -> dict[str, Any]: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def trainer(self) -> Trainer: ...
+    @property
+    def initial_rows(self) -> Records: ...
+    @property
+    def prediction(self) -> theory.Prediction | None: ...
+    @property
+    def theory_note(self) -> str | None: ...
+    @property
+    def curve(self) -> Curve: ...
+    @property
+    def params(self) -> Params: ...
+
+
+class Session(Protocol):
+    """What a frame reads of a session (:class:`initlab.web.session.Session` has it)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def config(self) -> PlaygroundConfig: ...
+    @property
+    def limits(self) -> Limits: ...
+    @property
+    def data(self) -> Dataset: ...
+    @property
+    def mlp(self) -> MLP: ...
+    @property
+    def runs(self) -> Sequence[Run]: ...
+    @property
+    def iteration(self) -> int: ...
+    @property
+    def done(self) -> bool: ...
+    @property
+    def extent(self) -> tuple[float, float, float, float] | None: ...
+    @property
+    def boundary_grid(self) -> np.ndarray | None: ...
 
 
 def _finite(value: float | None) -> float | None:

@@ -1,8 +1,9 @@
 """Playground sessions: one configuration's data and runs, trained step by step on request.
 
 A :class:`Session` builds its data, network and initial weights exactly as an initlab sweep
-builds a run (:mod:`initlab.experiments.runner`): the same data set from ``datasets.load``,
-the same initial weights from ``streams(seed).init``. Each run then trains with
+builds a run: each initializer's run is a :class:`~initlab.experiments.config.RunConfig`
+(:func:`~initlab.web.config.run_configs`) built by
+:func:`~initlab.experiments.config.build`. Each run then trains with
 :class:`initlab.train.Trainer` — ``train``'s own loop, resumable — so an exported spec
 reproduces the playground's numbers. :mod:`initlab.web.frames` turns the state into what
 the page draws. :class:`SessionStore` keeps sessions apart, bounded in number and removed
@@ -29,9 +30,8 @@ import numpy as np
 from initlab import datasets, theory
 from initlab.datasets import Dataset
 from initlab.diagnostics import Records
-from initlab.initializers import init_params
+from initlab.experiments.config import build, build_mlp, load_data, sizes_for
 from initlab.network import MLP, Params
-from initlab.rng import streams
 from initlab.train import Trainer
 from initlab.web.config import (
     UPLOAD_PREFIX,
@@ -39,6 +39,7 @@ from initlab.web.config import (
     Limits,
     PlaygroundConfig,
     data_options,
+    run_configs,
     unknown_upload,
 )
 from initlab.web.frames import boundary_grid, layer_records, metrics
@@ -152,32 +153,26 @@ class Session:
         if seed is not None:
             config = dataclasses.replace(config, seed=seed)
         upload = self.uploads.get(config.upload_id) if config.upload_id is not None else None
+        source = str(upload.path) if upload else config.dataset
         try:
-            data = datasets.load(
-                str(upload.path) if upload else config.dataset,
-                seed=config.data_seed,
-                **data_options(config),
-            )
+            data = load_data(source, config.data_seed, data_options(config).items())
         except (ValueError, OSError) as exc:
             raise ConfigError(f"dataset: {exc}") from None
-        n_out = 1 if data.n_classes == 2 else data.n_classes
+        limit = self.limits.max_iterations
+        configs = run_configs(config, sizes_for(data, config.hidden), limit, limit, source)
         try:
-            mlp = MLP([data.n_features, *config.hidden, n_out], config.activation)
+            mlp = build_mlp(configs[0], data)
         except ValueError as exc:
             raise ConfigError(f"hidden: {exc}") from None
         runs = []
-        for k, init in enumerate(config.init_configs):
+        for k, (init, run_config) in enumerate(zip(config.init_configs, configs, strict=True)):
             try:
-                params = init_params(mlp, streams(config.seed).init, init, X=data.X_train)
+                built = build(run_config, data)
             except (ValueError, TypeError) as exc:
                 raise ConfigError(f"inits[{k}]: {init_label(init)} cannot initialize "
                                   f"{list(mlp.layer_sizes)}: {exc}") from None  # fmt: skip
-            trainer = Trainer(
-                mlp, params, data.X_train, data.y_train,
-                learning_rate=config.learning_rate, optimizer=config.optimizer,
-                batch_size=config.batch_size, l2=config.l2, seed=config.seed,
-                record_every=self.limits.max_iterations,
-            )  # fmt: skip
+            trainer = Trainer(mlp, built.initial_params, data.X_train, data.y_train,
+                              settings=built.settings)  # fmt: skip
             prediction, note = _predict(mlp, init, data.X_train)
             run = Run(k, init, init_label(init), trainer, layer_records(trainer)[0], prediction,
                       note)  # fmt: skip

@@ -1,0 +1,132 @@
+"""Run configs and their builder: one build for compare, sweeps and the playground, and the
+round trips through the result store and a TOML spec."""
+
+import tomllib
+
+import numpy as np
+import pytest
+
+from initlab import compare, datasets
+from initlab.experiments import RunConfig, build, load_spec, parse_spec, to_toml
+from initlab.experiments.config import output_size, score, sizes_for, spec_dict
+from initlab.experiments.runner import run_sweep, train_batch_rows
+from initlab.experiments.store import ResultStore
+from initlab.settings import TrainSettings
+from initlab.train import train
+
+NOTEBOOK_INITS = ((("name", "zeros"),), (("name", "random"),), (("name", "he"),))
+
+
+def circles_run(init, seed=0, iterations=300, **settings) -> RunConfig:
+    return RunConfig("circles", "notebook", (), (2, 10, 5, 1), None, None, "relu", init,
+                     iterations, TrainSettings(seed=seed, **settings))  # fmt: skip
+
+
+def test_output_size_and_sizes_for():
+    assert [output_size(k) for k in (2, 3, 7)] == [1, 3, 7]
+    assert sizes_for(datasets.spiral(seed=0), (8,)) == (2, 8, 3)
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_builder_draws_what_compare_draws(seed):
+    """compare's reference runs start from the builder's weights: training them gives compare's
+    parameters bit for bit."""
+    comparison = compare(["zeros", "random", "he"], seed=seed, iterations=50, engine="reference")
+    for init, run in zip(NOTEBOOK_INITS, comparison.runs, strict=True):
+        built = build(circles_run(init, seed=seed, iterations=50))
+        assert built.mlp == comparison.mlp
+        result = train(built.mlp, built.initial_params, built.data.X_train, built.data.y_train,
+                       iterations=50, settings=built.settings)  # fmt: skip
+        for mine, theirs in zip(result.params, run.result.params, strict=True):
+            np.testing.assert_array_equal(mine.W, theirs.W)
+            np.testing.assert_array_equal(mine.b, theirs.b)
+        assert score(result, built.data.X_test, built.data.y_test) == run.test_accuracy
+
+
+def test_a_sweep_equals_compare():
+    spec = parse_spec({"sweep": {"seeds": [0], "iterations": 300, "record_every": 100},
+                       "model": {"layer_sizes": [2, 10, 5, 1]},
+                       "init": [{"name": "zeros"}, {"name": "random"}, {"name": "he"}]})  # fmt: skip
+    rows = train_batch_rows(spec.runs())
+    comparison = compare(["zeros", "random", "he"], seed=0, iterations=300, record_every=100)
+    for row, run in zip(rows, comparison.runs, strict=True):
+        assert row.curve["costs"] == run.result.history.costs
+        assert row.train_accuracy == run.train_accuracy
+        assert row.test_accuracy == run.test_accuracy
+
+
+def test_score_is_nan_where_there_is_nothing_to_score():
+    config = RunConfig("circles", "notebook", (), (2, 10, 10, 1), None, None, "linear",
+                       (("name", "random"),), 50, TrainSettings(learning_rate=10.0))  # fmt: skip
+    built = build(config)
+    result = train(built.mlp, built.initial_params, built.data.X_train, built.data.y_train,
+                   iterations=50, settings=built.settings)  # fmt: skip
+    assert result.diverged
+    assert np.isnan(score(result, built.data.X_train, built.data.y_train))
+
+
+def test_configs_round_trip_through_the_store(tmp_path):
+    spec = parse_spec({"sweep": {"seeds": 2, "iterations": 20},
+                       "data": {"dataset": "moons", "seed": 3, "options": {"noise": 0.3}},
+                       "model": {"depth": [1, 2], "width": 4, "activation": "tanh"},
+                       "init": [{"name": "random", "scale": [0.5, 2.0]}],
+                       "train": {"optimizer": "adam", "batch_size": [0, 32], "l2": 0.01}})  # fmt: skip
+    store = ResultStore(tmp_path / "runs.db")
+    run_sweep(spec, store)
+    configs = {config.key: config for config in spec.runs()}
+    rows = store.rows()
+    assert len(rows) == len(configs) == 16
+    for row in rows:
+        config = RunConfig.from_row(row)
+        assert config == configs[row.key]
+        assert config.key == row.key
+        assert RunConfig.from_row(row.config) == config
+
+
+CONFIGS = [
+    circles_run((("name", "he"),)),
+    RunConfig("moons", 4, (("n_test", 30), ("n_train", 90), ("noise", 0.25)), None, 3, 6, "tanh",
+              (("distribution", "uniform"), ("mode", "fan_avg"), ("name", "variance_scaling"),
+               ("scale", 2.0)), 123,
+              TrainSettings(learning_rate=0.05, optimizer="adam", batch_size=16, l2=0.001,
+                            seed=9, record_every=7)),
+    RunConfig("spiral", 0, (), (2, 8, 3), None, None, "gelu", (("name", "lsuv"),), 10,
+              TrainSettings(optimizer="momentum", record_every=1)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=["circles", "moons", "spiral"])
+def test_to_toml_is_a_spec_of_the_same_run(config, tmp_path):
+    text = config.to_toml(name="one")
+    assert parse_spec(tomllib.loads(text)).runs() == [config]
+    path = tmp_path / "one.toml"
+    path.write_text(text)
+    spec = load_spec(path)
+    assert spec.name == "one"
+    assert spec.runs() == [config]
+
+
+def test_runs_that_differ_in_their_initializer_share_one_spec():
+    runs = [circles_run(init) for init in NOTEBOOK_INITS]
+    text = to_toml(runs, name="notebook", comments=["The course's experiment."])
+    assert text.startswith("# The course's experiment.\n\n[sweep]\n")
+    assert text.count("[[init]]") == 3
+    assert parse_spec(tomllib.loads(text)).runs() == runs
+
+
+def test_what_a_spec_cannot_hold_is_an_error():
+    with pytest.raises(ValueError, match="differ only in their initializer"):
+        spec_dict([circles_run((("name", "he"),)), circles_run((("name", "he"),), seed=1)])
+    with pytest.raises(ValueError, match="names its optimizer"):
+        spec_dict([circles_run((("name", "he"),), optimizer={"name": "adam", "beta1": 0.8})])
+    with pytest.raises(ValueError, match="a list there is an axis"):
+        spec_dict([circles_run((("name", "random"), ("scale", [1.0, 2.0])))])
+    with pytest.raises(ValueError, match="needs layer_sizes, or depth and width"):
+        RunConfig("circles", 0, (), None, 2, None, "relu", (("name", "he"),), 10, TrainSettings())
+
+
+def test_an_optimizer_with_its_own_arguments_keeps_them_in_the_store():
+    config = circles_run((("name", "he"),), optimizer={"name": "momentum", "beta": 0.5})
+    assert config.to_dict()["optimizer"] == {"name": "momentum", "beta": 0.5, "nesterov": False}
+    assert RunConfig.from_row(config.to_dict()) == config
+    assert circles_run((("name", "he"),), optimizer="momentum").to_dict()["optimizer"] == "momentum"
