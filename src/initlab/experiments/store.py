@@ -70,6 +70,9 @@ COLUMNS = (
     "records", "params", "seconds", "engine", "initlab_version", "created_at",
 )  # fmt: skip
 
+LOCK_TIMEOUT = 120.0
+"""Seconds a writer waits for another process's lock on the store before giving up."""
+
 
 def _json(value: Any) -> str:
     """Strict, compact JSON (non-finite numbers as ``null``) for a text column."""
@@ -172,23 +175,36 @@ class ResultStore:
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         try:
-            db = sqlite3.connect(self.path, timeout=120.0, isolation_level=None)
+            db = sqlite3.connect(self.path, timeout=LOCK_TIMEOUT, isolation_level=None)
         except sqlite3.Error as exc:
             raise ValueError(f"Cannot open the store {str(self.path)!r}: {exc}") from None
         with closing(db):
-            try:
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute("PRAGMA synchronous=NORMAL")
-                db.executescript(SCHEMA)
-                db.execute(
-                    "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
-                    (str(SCHEMA_VERSION),),
-                )
-            except sqlite3.DatabaseError as exc:
-                raise ValueError(
-                    f"{str(self.path)!r} is not an initlab result store (SQLite said: {exc})"
-                ) from None
+            deadline = time.monotonic() + LOCK_TIMEOUT
+            while True:
+                try:
+                    self._prepare(db)
+                    break
+                except sqlite3.OperationalError as exc:
+                    # Switching a new file to WAL needs a lock that SQLite does not wait
+                    # for: two processes creating one store at once retry here.
+                    if "locked" not in str(exc) or time.monotonic() > deadline:
+                        raise self._not_a_store(exc) from None
+                    time.sleep(0.02)
+                except sqlite3.DatabaseError as exc:
+                    raise self._not_a_store(exc) from None
             yield db
+
+    @staticmethod
+    def _prepare(db: sqlite3.Connection) -> None:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.executescript(SCHEMA)
+        db.execute(
+            "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
+
+    def _not_a_store(self, exc: sqlite3.DatabaseError) -> ValueError:
+        return ValueError(f"{str(self.path)!r} is not an initlab result store (SQLite said: {exc})")
 
     @staticmethod
     def _schema_version(db: sqlite3.Connection) -> int | None:
