@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -65,6 +66,9 @@ class DivergenceWarning(ConvergenceWarning):  # type: ignore[misc]
     """
 
 
+# The dataclass writes the __init__ scikit-learn asks for, storing each argument as given;
+# scikit-learn's own repr, equality (identity) and hashing are kept.
+@dataclass(eq=False, repr=False)
 class MLPClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     """Multi-layer perceptron classifier with a choice of weight initialization.
 
@@ -185,33 +189,18 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     'symmetry not broken: hidden layers act as 1, 1 distinct units (of 10, 5)'
     """
 
-    def __init__(
-        self,
-        hidden_layer_sizes: int | Sequence[int] = (10, 5),
-        activation: str | Sequence[str] = "relu",
-        init: initializers.Identifier = "he",
-        bias_init: initializers.Identifier = "zeros",
-        optimizer: str | dict[str, Any] | optim.Optimizer = "gd",
-        learning_rate: float = 0.01,
-        max_iter: int = 15_000,
-        batch_size: int | None = None,
-        alpha: float = 0.0,
-        record_every: int = 100,
-        diagnose_every: int | None = None,
-        random_state: int | np.random.RandomState | None = None,
-    ) -> None:
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.init = init
-        self.bias_init = bias_init
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.max_iter = max_iter
-        self.batch_size = batch_size
-        self.alpha = alpha
-        self.record_every = record_every
-        self.diagnose_every = diagnose_every
-        self.random_state = random_state
+    hidden_layer_sizes: int | Sequence[int] = (10, 5)
+    activation: str | Sequence[str] = "relu"
+    init: initializers.Identifier = "he"
+    bias_init: initializers.Identifier = "zeros"
+    optimizer: str | dict[str, Any] | optim.Optimizer = "gd"
+    learning_rate: float = 0.01
+    max_iter: int = 15_000
+    batch_size: int | None = None
+    alpha: float = 0.0
+    record_every: int = 100
+    diagnose_every: int | None = None
+    random_state: int | np.random.RandomState | None = None
 
     # --- fit ---------------------------------------------------------------------------
 

@@ -401,10 +401,16 @@ def _layer_color(layer: int, n_layers: int) -> Any:
     return colormaps["viridis"](0.9 * (layer - 1) / max(1, n_layers - 1))
 
 
-def _log_scale_if_positive(ax: Axes, values: Sequence[float]) -> None:
-    """Log y-axis, unless nothing is positive (an all-zero network): then it stays linear."""
+def _finish_log_axes(ax: Axes, values: Sequence[float], xlabel: str, ylabel: str) -> Axes:
+    """Finish a diagnostics plot: axis labels, a small legend, a light grid, and a log y-axis
+    unless no value is positive (an all-zero network), which keeps it linear."""
     if any(v > 0 and math.isfinite(v) for v in values):
         ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize="x-small")
+    ax.grid(True, alpha=0.3)
+    return ax
 
 
 def plot_activation_histograms(
@@ -457,12 +463,7 @@ def plot_gradient_norms(records: Records, ax: Axes | None = None, label: str = "
         values = np.asarray(norms, dtype=np.float64)
         ax.plot(its, np.where(values > 0, values, np.nan), marker=".",
                 color=_layer_color(layer, len(layers)), label=f"{label}layer {layer}")  # fmt: skip
-    _log_scale_if_positive(ax, [r.grad_W_norm for r in records.rows])
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("‖∂L/∂W‖")
-    ax.legend(fontsize="x-small")
-    ax.grid(True, alpha=0.3)
-    return ax
+    return _finish_log_axes(ax, [r.grad_W_norm for r in records.rows], "iteration", "‖∂L/∂W‖")
 
 
 def plot_variance_by_depth(
@@ -484,12 +485,8 @@ def plot_variance_by_depth(
             )
         ax.plot(layers, predicted, "-", color=line[0].get_color(),
                 label=f"{label} theory".strip())  # fmt: skip
-    _log_scale_if_positive(ax, [*measured, *(predicted if predicted is not None else [])])
-    ax.set_xlabel("layer")
-    ax.set_ylabel("pre-activation variance q")
-    ax.legend(fontsize="x-small")
-    ax.grid(True, alpha=0.3)
-    return ax
+    values = [*measured, *(predicted if predicted is not None else [])]
+    return _finish_log_axes(ax, values, "layer", "pre-activation variance q")
 
 
 def plot_boundary_grid(

@@ -68,6 +68,7 @@ import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -82,7 +83,7 @@ from initlab.diagnostics import (
     _frobenius,
     measure_layer,
 )
-from initlab.initializers.lsuv import LSUV, LSUVWarning
+from initlab.initializers.lsuv import LSUV, LSUVWarning, _Rescaling
 from initlab.rng import RandomSource, check_seed, streams
 
 Array = NDArray[np.float64]
@@ -346,22 +347,11 @@ def lsuv_(
     not_run = [
         name for name, layer in weight_layers(model) if all(layer is not m for _, m in order)
     ]
-    dead: list[tuple[str, float]] = []
-    unconverged: list[tuple[str, float]] = []
+    rescaling = _Rescaling(spec, "outputs")
     with torch.no_grad():
         for name, layer in order:
-            for _ in range(spec.max_iter):
-                std = _layer_output_std(model, layer, batch)
-                if not std > 0 or not math.isfinite(std):
-                    dead.append((name, std))
-                    break
-                if abs(std - 1.0) < spec.tol:
-                    break
-                layer.weight.div_(std)
-            else:
-                std = _layer_output_std(model, layer, batch)
-                if not abs(std - 1.0) < spec.tol:
-                    unconverged.append((name, std))
+            std = partial(_layer_output_std, model, layer, batch)
+            rescaling.rescale(repr(name), std, layer.weight.div_)
     if not_run:
         warnings.warn(
             f"LSUV: the forward pass never called layer(s) {not_run}; they keep their base "
@@ -369,22 +359,7 @@ def lsuv_(
             LSUVWarning,
             stacklevel=2,
         )
-    if dead:
-        warnings.warn(
-            "LSUV: outputs have std 0 (or not finite) on the batch in layer(s) "
-            + ", ".join(f"{name!r} (std={s})" for name, s in dead)
-            + ": dead units or constant inputs. Those layers keep their base "
-            f"{spec.base!r} weights, unscaled.",
-            LSUVWarning,
-            stacklevel=2,
-        )
-    if unconverged:
-        warnings.warn(
-            f"LSUV: |std − 1| ≥ tol={spec.tol} after max_iter={spec.max_iter} rescalings in "
-            "layer(s) " + ", ".join(f"{name!r} (std={s!r})" for name, s in unconverged),
-            LSUVWarning,
-            stacklevel=2,
-        )
+    rescaling.warn()
     return model
 
 

@@ -8,9 +8,13 @@ Each command parses its options, calls the library, and hands the values to
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import inspect
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 
 import typer
 from rich.console import Console
@@ -113,28 +117,63 @@ EngineOption = Annotated[
 ]
 
 
-def run_comparison(
-    init: list[str] | None,
-    *,
-    dataset: str,
-    layers: str | None,
-    activation: str,
-    seed: str,
-    quiet: bool,
-    **kwargs: Any,
-) -> Comparison:
+@dataclasses.dataclass(frozen=True)
+class TrainingOptions:
+    """The options of the commands that train (compare, diagnose): the first in their --help."""
+
+    init: InitOption = None
+    iterations: IterationsOption = 15_000
+    learning_rate: LearningRateOption = 0.01
+    seed: SeedOption = NOTEBOOK
+    dataset: DatasetOption = "circles"
+    layers: LayersOption = None
+    activation: ActivationOption = "relu"
+    optimizer: OptimizerOption = "gd"
+    batch_size: BatchSizeOption = None
+    l2: L2Option = 0.0
+    engine: EngineOption = "auto"
+
+
+def with_training_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``command(options, **own)`` as a Typer command: the :class:`TrainingOptions`, then its
+    own options.
+
+    Typer reads a command's options off its signature, so the wrapper's signature lists the
+    fields of :class:`TrainingOptions` before ``command``'s own parameters (all but the first);
+    the wrapper gathers those fields into the one ``options`` argument.
+    """
+    hints = get_type_hints(TrainingOptions, include_extras=True)
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    shared = [
+        inspect.Parameter(f.name, keyword, default=f.default, annotation=hints[f.name])
+        for f in dataclasses.fields(TrainingOptions)
+    ]
+    own = list(inspect.signature(command, eval_str=True).parameters.values())[1:]
+
+    @functools.wraps(command)
+    def run(**kwargs: Any) -> None:
+        command(TrainingOptions(**{p.name: kwargs.pop(p.name) for p in shared}), **kwargs)
+
+    run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [*shared, *(p.replace(kind=keyword) for p in own)]
+    )
+    return run
+
+
+def run_comparison(options: TrainingOptions, *, quiet: bool, **kwargs: Any) -> Comparison:
     """Parse the shared options and run :func:`initlab.compare.compare`; errors exit 2."""
     from initlab import datasets
     from initlab.compare import NOTEBOOK_INITS, compare
     from initlab.engine import EngineFallbackWarning
 
     try:
-        layer_sizes = parse_layers(layers) if layers is not None else None
-        parsed_seed = parse_seed(seed)
-        names = list(init) if init else list(NOTEBOOK_INITS)
+        layer_sizes = parse_layers(options.layers) if options.layers is not None else None
+        parsed_seed = parse_seed(options.seed)
+        names = list(options.init) if options.init else list(NOTEBOOK_INITS)
+        activation = options.activation
         acts = activation.split(",") if "," in activation else activation
-        data = datasets.load(dataset)
-        message = f"Training {', '.join(names)} for {kwargs['iterations']:,} iterations…"
+        data = datasets.load(options.dataset)
+        message = f"Training {', '.join(names)} for {options.iterations:,} iterations…"
         with progress(message, not quiet), warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", EngineFallbackWarning)
             comparison = compare(
@@ -143,6 +182,12 @@ def run_comparison(
                 layer_sizes=layer_sizes,
                 activation=acts,
                 seed=parsed_seed,
+                learning_rate=options.learning_rate,
+                iterations=options.iterations,
+                optimizer=options.optimizer,
+                batch_size=options.batch_size,
+                l2=options.l2,
+                engine=options.engine,
                 **kwargs,
             )
         for notice in {str(w.message) for w in caught if w.category is EngineFallbackWarning}:
@@ -152,18 +197,9 @@ def run_comparison(
         fail(str(exc))
 
 
+@with_training_options
 def compare_command(
-    init: InitOption = None,
-    iterations: IterationsOption = 15_000,
-    learning_rate: LearningRateOption = 0.01,
-    seed: SeedOption = NOTEBOOK,
-    dataset: DatasetOption = "circles",
-    layers: LayersOption = None,
-    activation: ActivationOption = "relu",
-    optimizer: OptimizerOption = "gd",
-    batch_size: BatchSizeOption = None,
-    l2: L2Option = 0.0,
-    engine: EngineOption = "auto",
+    options: TrainingOptions,
     out: OutOption = Path("initlab-out"),
     no_plots: NoPlotsOption = False,
     checkpoints: Annotated[
@@ -201,21 +237,7 @@ def compare_command(
     Prints a table (status, final cost, accuracies and a one-line diagnosis per init) and
     writes comparison.png, cost_<init>.png and boundary_<init>.png to --out.
     """
-    comparison = run_comparison(
-        init,
-        dataset=dataset,
-        layers=layers,
-        activation=activation,
-        seed=seed,
-        quiet=as_json,
-        learning_rate=learning_rate,
-        iterations=iterations,
-        record_every=record_every,
-        optimizer=optimizer,
-        batch_size=batch_size,
-        l2=l2,
-        engine=engine,
-    )
+    comparison = run_comparison(options, quiet=as_json, record_every=record_every)
     written: list[Path] = []
     if not no_plots:
         try:
@@ -236,18 +258,9 @@ def compare_command(
         typer.echo("Figures: " + ", ".join(str(path) for path in written))
 
 
+@with_training_options
 def diagnose_command(
-    init: InitOption = None,
-    iterations: IterationsOption = 15_000,
-    learning_rate: LearningRateOption = 0.01,
-    seed: SeedOption = NOTEBOOK,
-    dataset: DatasetOption = "circles",
-    layers: LayersOption = None,
-    activation: ActivationOption = "relu",
-    optimizer: OptimizerOption = "gd",
-    batch_size: BatchSizeOption = None,
-    l2: L2Option = 0.0,
-    engine: EngineOption = "auto",
+    options: TrainingOptions,
     every: Annotated[
         int | None,
         typer.Option(help="Record the per-layer statistics every this many iterations."),
@@ -269,23 +282,13 @@ def diagnose_command(
     per run histograms_<init>.png, gradients_<init>.png, boundaries_<init>.png, plus
     variance.png (measured vs theory by depth), to --out.
     """
-    every = every if every is not None else max(1, iterations // 10)
+    every = every if every is not None else max(1, options.iterations // 10)
     comparison = run_comparison(
-        init,
-        dataset=dataset,
-        layers=layers,
-        activation=activation,
-        seed=seed,
+        options,
         quiet=as_json,
-        learning_rate=learning_rate,
-        iterations=iterations,
         record_every=every,
-        optimizer=optimizer,
-        batch_size=batch_size,
-        l2=l2,
         diagnose_every=every,
         keep_params=not no_plots,
-        engine=engine,
     )
     predictions = {run.init: _prediction(comparison, run.config) for run in comparison.runs}
     try:

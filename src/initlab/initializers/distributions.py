@@ -9,44 +9,53 @@ Each draws the same law whatever the layer's fans (PyTorch's ``normal_``, ``unif
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
-from numpy.typing import DTypeLike, NDArray
+from numpy.typing import NDArray
 from scipy.special import ndtr, ndtri
 
 from initlab._validate import check_real
 from initlab.initializers.schemes import (
     TRUNCATED_NORMAL_STD,
+    Check,
     _check_positive,
     _check_shape,
+    _Scheme,
     truncated_standard_normal,
 )
 from initlab.rng import RandomSource, standard_normal
 
+__all__ = [
+    "Constant",
+    "Normal",
+    "TruncNormal",
+    "TruncatedNormal",
+    "Uniform",
+    "normal",
+    "ones",
+    "random",
+    "random_normal",
+    "random_uniform",
+    "zeros",
+]
+
 
 @dataclass(frozen=True)
-class Normal:
+class Normal(_Scheme):
     """N(mean, std²), independent of the layer's fans (``torch.nn.init.normal_``).
 
     ``random(10)`` is the course's ×10; :func:`normal` takes PyTorch's argument order.
     """
 
     name: ClassVar[str] = "normal"
+    checks: ClassVar[dict[str, Check]] = {"std": _check_positive, "mean": check_real}
     std: float = 1.0
     mean: float = 0.0
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "std", _check_positive("std", self.std))
-        object.__setattr__(self, "mean", check_real("mean", self.mean))
-
-    def __call__(
-        self, rng: RandomSource, shape: tuple[int, ...], dtype: DTypeLike = np.float64
-    ) -> NDArray[Any]:
-        w = standard_normal(rng, _check_shape(shape)) * self.std
-        if self.mean:
-            w = w + self.mean
-        return w.astype(dtype, copy=False)
+    def _sample(self, rng: RandomSource, shape: tuple[int, ...]) -> NDArray[np.float64]:
+        w = standard_normal(rng, shape) * self.std
+        return w + self.mean if self.mean else w
 
     def moments(self, shape: tuple[int, ...]) -> tuple[float, float]:
         """E[w] = mean, E[w²] = std² + mean²."""
@@ -70,25 +79,20 @@ def random(scale: float = 10.0) -> Normal:
 
 
 @dataclass(frozen=True)
-class Uniform:
+class Uniform(_Scheme):
     """U(a, b), PyTorch's ``uniform_``: mean (a + b)/2, variance (b − a)²/12."""
 
     name: ClassVar[str] = "uniform"
+    checks: ClassVar[dict[str, Check]] = {"a": check_real, "b": check_real}
     a: float = 0.0
     b: float = 1.0
 
     def __post_init__(self) -> None:
-        a, b = check_real("a", self.a), check_real("b", self.b)
-        if not a < b:
-            raise ValueError(f"Argument `a` must be less than `b`. Received: a={a!r}, b={b!r}")
-        object.__setattr__(self, "a", a)
-        object.__setattr__(self, "b", b)
+        super().__post_init__()
+        _check_a_below_b(self.a, self.b)
 
-    def __call__(
-        self, rng: RandomSource, shape: tuple[int, ...], dtype: DTypeLike = np.float64
-    ) -> NDArray[Any]:
-        w = np.asarray(rng.uniform(self.a, self.b, size=_check_shape(shape)), dtype=np.float64)
-        return w.astype(dtype, copy=False)
+    def _sample(self, rng: RandomSource, shape: tuple[int, ...]) -> NDArray[np.float64]:
+        return np.asarray(rng.uniform(self.a, self.b, size=shape), dtype=np.float64)
 
     def moments(self, shape: tuple[int, ...]) -> tuple[float, float]:
         """E[w] = (a + b)/2, E[w²] = (b − a)²/12 + E[w]²."""
@@ -103,7 +107,7 @@ def random_uniform(minval: float = -0.05, maxval: float = 0.05) -> Uniform:
 
 
 @dataclass(frozen=True)
-class TruncNormal:
+class TruncNormal(_Scheme):
     """``torch.nn.init.trunc_normal_``: N(mean, std²) conditioned on the ABSOLUTE range [a, b].
 
     No variance correction: the variance is that of the truncated normal, std² only when
@@ -113,24 +117,22 @@ class TruncNormal:
     """
 
     name: ClassVar[str] = "trunc_normal"
+    checks: ClassVar[dict[str, Check]] = {
+        "mean": check_real,
+        "std": _check_positive,
+        "a": check_real,
+        "b": check_real,
+    }
     mean: float = 0.0
     std: float = 1.0
     a: float = -2.0
     b: float = 2.0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "mean", check_real("mean", self.mean))
-        object.__setattr__(self, "std", _check_positive("std", self.std))
-        a, b = check_real("a", self.a), check_real("b", self.b)
-        if not a < b:
-            raise ValueError(f"Argument `a` must be less than `b`. Received: a={a!r}, b={b!r}")
-        object.__setattr__(self, "a", a)
-        object.__setattr__(self, "b", b)
+        super().__post_init__()
+        _check_a_below_b(self.a, self.b)
 
-    def __call__(
-        self, rng: RandomSource, shape: tuple[int, ...], dtype: DTypeLike = np.float64
-    ) -> NDArray[Any]:
-        shape = _check_shape(shape)
+    def _sample(self, rng: RandomSource, shape: tuple[int, ...]) -> NDArray[np.float64]:
         lo, hi = (self.a - self.mean) / self.std, (self.b - self.mean) / self.std
         # Invert in the lower tail, where Φ keeps its relative precision: if the range lies
         # above the mean, draw −z from [−β, −α] instead.
@@ -140,7 +142,7 @@ class TruncNormal:
         u = np.asarray(rng.uniform(ndtr(lo), ndtr(hi), size=shape), dtype=np.float64)
         z = np.clip(ndtri(u), lo, hi)
         w: NDArray[np.float64] = self.mean + self.std * (-z if flip else z)
-        return np.clip(w, self.a, self.b).astype(dtype, copy=False)
+        return np.clip(w, self.a, self.b)
 
     def moments(self, shape: tuple[int, ...]) -> tuple[float, float]:
         """The truncated normal's mean m and variance v (``scipy.stats.truncnorm``): (m, v + m²).
@@ -157,7 +159,7 @@ class TruncNormal:
 
 
 @dataclass(frozen=True)
-class TruncatedNormal:
+class TruncatedNormal(_Scheme):
     """Keras ``TruncatedNormal``: N(mean, stddev²) cut at mean ± 2·stddev, not corrected.
 
     The variance is therefore (0.87962566…·stddev)², as in Keras. Fan-scaled truncated
@@ -165,18 +167,12 @@ class TruncatedNormal:
     """
 
     name: ClassVar[str] = "truncated_normal"
+    checks: ClassVar[dict[str, Check]] = {"mean": check_real, "stddev": _check_positive}
     mean: float = 0.0
     stddev: float = 0.05
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "mean", check_real("mean", self.mean))
-        object.__setattr__(self, "stddev", _check_positive("stddev", self.stddev))
-
-    def __call__(
-        self, rng: RandomSource, shape: tuple[int, ...], dtype: DTypeLike = np.float64
-    ) -> NDArray[Any]:
-        w = self.mean + self.stddev * truncated_standard_normal(rng, _check_shape(shape))
-        return w.astype(dtype, copy=False)
+    def _sample(self, rng: RandomSource, shape: tuple[int, ...]) -> NDArray[np.float64]:
+        return self.mean + self.stddev * truncated_standard_normal(rng, shape)
 
     def moments(self, shape: tuple[int, ...]) -> tuple[float, float]:
         """E[w] = mean (a symmetric cut), E[w²] = (0.8796…·stddev)² + mean²."""
@@ -185,24 +181,25 @@ class TruncatedNormal:
 
 
 @dataclass(frozen=True)
-class Constant:
+class Constant(_Scheme):
     """Every entry equal to ``value``; draws nothing from ``rng``."""
 
     name: ClassVar[str] = "constant"
+    checks: ClassVar[dict[str, Check]] = {"value": check_real}
     value: float = 0.0
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "value", check_real("value", self.value))
-
-    def __call__(
-        self, rng: RandomSource, shape: tuple[int, ...], dtype: DTypeLike = np.float64
-    ) -> NDArray[Any]:
-        return np.full(_check_shape(shape), self.value, dtype=dtype)
+    def _sample(self, rng: RandomSource, shape: tuple[int, ...]) -> NDArray[np.float64]:
+        return np.full(shape, self.value)
 
     def moments(self, shape: tuple[int, ...]) -> tuple[float, float]:
         """E[w] = value, E[w²] = value²."""
         _check_shape(shape)
         return self.value, self.value**2
+
+
+def _check_a_below_b(a: float, b: float) -> None:
+    if not a < b:
+        raise ValueError(f"Argument `a` must be less than `b`. Received: a={a!r}, b={b!r}")
 
 
 def zeros() -> Constant:

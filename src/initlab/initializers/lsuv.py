@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, ClassVar
 
 import numpy as np
@@ -33,6 +35,8 @@ from initlab.initializers.registry import INITIALIZERS, get
 from initlab.initializers.schemes import DataDependentInitializer, Initializer
 from initlab.network import MLP, Layer, Params
 from initlab.rng import RandomSource
+
+__all__ = ["LSUV", "LSUVWarning"]
 
 Array = NDArray[np.float64]
 
@@ -104,44 +108,70 @@ class LSUV:
             Layer(np.asarray(base(rng, shape), dtype=np.float64), np.zeros((shape[0], 1)))
             for shape in mlp.weight_shapes()
         ]
-        dead, unconverged = [], []
+        rescaling = _Rescaling(self, "pre-activations")
         for k, layer in enumerate(params):
-            for _ in range(self.max_iter):
-                std = _preactivation_std(layer, A)
-                if not std > 0 or not math.isfinite(std):
-                    dead.append((k + 1, std))
-                    break
-                if abs(std - 1.0) < self.tol:
-                    break
-                layer.W = layer.W / std
-            else:
-                std = _preactivation_std(layer, A)
-                if not abs(std - 1.0) < self.tol:
-                    unconverged.append((k + 1, std))
+            std = partial(_preactivation_std, layer, A)
+            rescaling.rescale(str(k + 1), std, partial(_divide_weights, layer))
             if k + 1 < mlp.n_layers:
                 A = mlp.activation_fns[k].forward(layer.W @ A + layer.b)
-        if dead:
-            warnings.warn(
-                "LSUV: pre-activations have std 0 (or not finite) on the batch in layer(s) "
-                + ", ".join(f"{k} (std={s})" for k, s in dead)
-                + ": dead units or constant inputs. Those layers keep their base "
-                f"{self.base!r} weights, unscaled.",
-                LSUVWarning,
-                stacklevel=2,
-            )
-        if unconverged:
-            warnings.warn(
-                f"LSUV: |std − 1| ≥ tol={self.tol} after max_iter={self.max_iter} rescalings in "
-                "layer(s) " + ", ".join(f"{k} (std={s!r})" for k, s in unconverged),
-                LSUVWarning,
-                stacklevel=2,
-            )
+        rescaling.warn()
         return params
+
+
+@dataclass
+class _Rescaling:
+    """LSUV's loop, layer by layer, and its warnings: shared by :meth:`LSUV.init_network` and
+    the PyTorch bridge (:func:`initlab.torch.lsuv_`), which measure and rescale a layer each
+    their own way. ``outputs`` names, in the warnings, what is measured."""
+
+    spec: LSUV
+    outputs: str
+    dead: list[tuple[str, float]] = field(default_factory=list)
+    unconverged: list[tuple[str, float]] = field(default_factory=list)
+
+    def rescale(self, layer: str, std: Callable[[], float], divide: Callable[[float], Any]) -> None:
+        """Divide the layer's weights by the std of its output, ``divide(std())``, until
+        |std − 1| < tol, at most ``max_iter`` times; ``layer`` names it in the warnings."""
+        for _ in range(self.spec.max_iter):
+            s = std()
+            if not s > 0 or not math.isfinite(s):
+                self.dead.append((layer, s))
+                return
+            if abs(s - 1.0) < self.spec.tol:
+                return
+            divide(s)
+        s = std()
+        if not abs(s - 1.0) < self.spec.tol:
+            self.unconverged.append((layer, s))
+
+    def warn(self) -> None:
+        """Warn of the layers left dead or unconverged, as from the caller's caller."""
+        if self.dead:
+            warnings.warn(
+                f"LSUV: {self.outputs} have std 0 (or not finite) on the batch in layer(s) "
+                + ", ".join(f"{layer} (std={s})" for layer, s in self.dead)
+                + ": dead units or constant inputs. Those layers keep their base "
+                f"{self.spec.base!r} weights, unscaled.",
+                LSUVWarning,
+                stacklevel=3,
+            )
+        if self.unconverged:
+            warnings.warn(
+                f"LSUV: |std − 1| ≥ tol={self.spec.tol} after max_iter={self.spec.max_iter} "
+                "rescalings in layer(s) "
+                + ", ".join(f"{layer} (std={s!r})" for layer, s in self.unconverged),
+                LSUVWarning,
+                stacklevel=3,
+            )
 
 
 def _preactivation_std(layer: Layer, A: Array) -> float:
     """std of Z = W·A + b over all units and samples (the paper's variance of the blob)."""
     return float(np.std(layer.W @ A + layer.b))
+
+
+def _divide_weights(layer: Layer, s: float) -> None:
+    layer.W = layer.W / s
 
 
 def _check_batch(mlp: MLP, X: Array) -> Array:

@@ -15,6 +15,8 @@ from initlab.initializers.schemes import DataDependentInitializer
 from initlab.network import MLP, Layer, Params
 from initlab.rng import RandomSource
 
+__all__ = ["init_params"]
+
 
 def init_params(
     mlp: MLP,

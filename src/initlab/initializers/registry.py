@@ -58,6 +58,23 @@ from initlab.rng import RandomSource
 if TYPE_CHECKING:
     from initlab.network import MLP, Params
 
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "INITIALIZERS",
+    "CustomDataDependentInitializer",
+    "CustomFactory",
+    "CustomInitializer",
+    "CustomInitializerWithMoments",
+    "Factory",
+    "Identifier",
+    "InitializerPluginError",
+    "InitializerPluginWarning",
+    "InitializerRegistry",
+    "get",
+    "get_config",
+    "register_initializer",
+]
+
 ENTRY_POINT_GROUP = "initlab.initializers"
 """Entry-point group in which installed packages declare initializers."""
 

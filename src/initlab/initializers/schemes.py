@@ -10,7 +10,9 @@ specialisations of it, and PyTorch's Xavier and Kaiming keep their own arguments
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import numpy as np
@@ -21,6 +23,38 @@ from initlab.rng import RandomSource, standard_normal
 
 if TYPE_CHECKING:
     from initlab.network import MLP, Params
+
+__all__ = [
+    "DISTRIBUTIONS",
+    "LINEAR_NONLINEARITIES",
+    "MODES",
+    "NONLINEARITIES",
+    "TORCH_MODES",
+    "TRUNCATED_NORMAL_STD",
+    "DataDependentInitializer",
+    "Distribution",
+    "HasMoments",
+    "Initializer",
+    "KaimingNormal",
+    "KaimingUniform",
+    "Mode",
+    "TorchMode",
+    "VarianceScaling",
+    "XavierNormal",
+    "XavierUniform",
+    "calculate_gain",
+    "compute_fans",
+    "glorot_normal",
+    "glorot_uniform",
+    "he",
+    "he_normal",
+    "he_uniform",
+    "lecun_normal",
+    "lecun_uniform",
+    "truncated_standard_normal",
+    "xavier_normal",
+    "xavier_uniform",
+]
 
 Mode = Literal["fan_in", "fan_out", "fan_avg"]
 TorchMode = Literal["fan_in", "fan_out"]
@@ -188,11 +222,41 @@ def truncated_standard_normal(
     return out.reshape(shape)
 
 
+Check = Callable[[str, Any], Any]
+"""An argument check, ``check(name, value)``: the value to store, or "Argument `name` must
+be … Received: name=…"."""
+
+
+class _Scheme:
+    """The built-in data-independent schemes' shared steps (they are frozen dataclasses).
+
+    When built, each field named in ``checks`` is checked, in order, and stored as its check
+    returns it (an ``int`` scale as a ``float``). Called as ``init(rng, shape, dtype)``, a
+    scheme checks the shape, draws the weights in float64 with :meth:`_sample` and casts them
+    to ``dtype``.
+    """
+
+    checks: ClassVar[dict[str, Check]] = {}
+
+    def __post_init__(self) -> None:
+        for arg, check in self.checks.items():
+            object.__setattr__(self, arg, check(arg, getattr(self, arg)))
+
+    def __call__(
+        self, rng: RandomSource, shape: tuple[int, ...], dtype: DTypeLike = np.float64
+    ) -> NDArray[Any]:
+        return self._sample(rng, _check_shape(shape)).astype(dtype, copy=False)
+
+    def _sample(self, rng: RandomSource, shape: tuple[int, ...]) -> NDArray[np.float64]:
+        """The weights, in float64, for a ``shape`` already checked."""
+        raise NotImplementedError
+
+
 # --- fan-scaled schemes ----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class VarianceScaling:
+class VarianceScaling(_Scheme):
     """Draw weights with variance ``scale / n``, ``n`` set by ``mode``.
 
     ``n`` is ``fan_in``, ``fan_out`` or ``(fan_in + fan_out) / 2``. The distribution is
@@ -210,14 +274,14 @@ class VarianceScaling:
     """
 
     name: ClassVar[str] = "variance_scaling"
+    checks: ClassVar[dict[str, Check]] = {
+        "scale": _check_positive,
+        "mode": partial(check_choice, allowed=MODES),
+        "distribution": partial(check_choice, allowed=DISTRIBUTIONS),
+    }
     scale: float = 1.0
     mode: Mode = "fan_in"
     distribution: Distribution = "truncated_normal"
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "scale", _check_positive("scale", self.scale))
-        check_choice("mode", self.mode, MODES)
-        check_choice("distribution", self.distribution, DISTRIBUTIONS)
 
     def variance(self, shape: tuple[int, ...]) -> float:
         fan_in, fan_out = compute_fans(shape)
@@ -232,16 +296,12 @@ class VarianceScaling:
         """
         return 0.0, self.variance(_check_shape(shape))
 
-    def __call__(
-        self, rng: RandomSource, shape: tuple[int, ...], dtype: DTypeLike = np.float64
-    ) -> NDArray[Any]:
-        shape = _check_shape(shape)
+    def _sample(self, rng: RandomSource, shape: tuple[int, ...]) -> NDArray[np.float64]:
         # For "normal" this is exactly the notebook's He: randn(...) * sqrt(2 / fan_in).
-        w = _draw(rng, shape, math.sqrt(self.variance(shape)), self.distribution)
-        return w.astype(dtype, copy=False)
+        return _draw(rng, shape, math.sqrt(self.variance(shape)), self.distribution)
 
 
-class _GainScaled:
+class _GainScaled(_Scheme):
     """PyTorch's fan-scaled schemes: zero-mean draws of standard deviation ``self.std(shape)``.
 
     They are :class:`VarianceScaling` with ``scale = gain²``, but keep PyTorch's arguments
@@ -261,13 +321,10 @@ class _GainScaled:
         """Zero mean, E[w²] = ``std(shape)²``."""
         return 0.0, self.std(_check_shape(shape)) ** 2
 
-    def __call__(
-        self, rng: RandomSource, shape: tuple[int, ...], dtype: DTypeLike = np.float64
-    ) -> NDArray[Any]:
-        shape = _check_shape(shape)
+    def _sample(self, rng: RandomSource, shape: tuple[int, ...]) -> NDArray[np.float64]:
         if math.prod(shape) == 0:
-            return np.zeros(shape, dtype)
-        return _draw(rng, shape, self.std(shape), self.distribution).astype(dtype, copy=False)
+            return np.zeros(shape)
+        return _draw(rng, shape, self.std(shape), self.distribution)
 
 
 def he(scale: float = 2.0) -> VarianceScaling:
@@ -341,7 +398,19 @@ def _gain(gain: float | None, activation: str | None, param: float | None) -> fl
 
 
 @dataclass(frozen=True)
-class XavierNormal(_GainScaled):
+class _Xavier(_GainScaled):
+    """PyTorch's Xavier argument: σ = gain·√(2 / (fan_in + fan_out))."""
+
+    checks: ClassVar[dict[str, Check]] = {"gain": _check_positive}
+    gain: float = 1.0
+
+    def std(self, shape: tuple[int, ...]) -> float:
+        fan_in, fan_out = compute_fans(shape)
+        return self.gain * math.sqrt(2.0 / (fan_in + fan_out))
+
+
+@dataclass(frozen=True)
+class XavierNormal(_Xavier):
     """``torch.nn.init.xavier_normal_``: plain N(0, σ²), σ = gain·√(2 / (fan_in + fan_out)).
 
     Glorot & Bengio, AISTATS 2010. Not truncated; Keras' truncated version is
@@ -350,18 +419,10 @@ class XavierNormal(_GainScaled):
 
     name: ClassVar[str] = "xavier_normal"
     distribution: ClassVar[Distribution] = "normal"
-    gain: float = 1.0
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "gain", _check_positive("gain", self.gain))
-
-    def std(self, shape: tuple[int, ...]) -> float:
-        fan_in, fan_out = compute_fans(shape)
-        return self.gain * math.sqrt(2.0 / (fan_in + fan_out))
 
 
 @dataclass(frozen=True)
-class XavierUniform(_GainScaled):
+class XavierUniform(_Xavier):
     """``torch.nn.init.xavier_uniform_``: U(±ℓ), ℓ = gain·√(6 / (fan_in + fan_out)).
 
     Glorot & Bengio, AISTATS 2010. With gain 1 it is Keras' :func:`glorot_uniform`.
@@ -369,14 +430,6 @@ class XavierUniform(_GainScaled):
 
     name: ClassVar[str] = "xavier_uniform"
     distribution: ClassVar[Distribution] = "uniform"
-    gain: float = 1.0
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "gain", _check_positive("gain", self.gain))
-
-    def std(self, shape: tuple[int, ...]) -> float:
-        fan_in, fan_out = compute_fans(shape)
-        return self.gain * math.sqrt(2.0 / (fan_in + fan_out))
 
 
 def xavier_normal(
@@ -401,14 +454,17 @@ def xavier_uniform(
 class _Kaiming(_GainScaled):
     """PyTorch's Kaiming arguments: σ = gain / √fan, gain = calculate_gain(nonlinearity, a)."""
 
+    checks: ClassVar[dict[str, Check]] = {
+        "a": check_real,
+        "mode": partial(check_choice, allowed=TORCH_MODES),
+    }
     a: float = 0.0
     mode: TorchMode = "fan_in"
     nonlinearity: str = "leaky_relu"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "a", check_real("a", self.a))
-        check_choice("mode", self.mode, TORCH_MODES)
-        calculate_gain(self.nonlinearity, self.a)
+        super().__post_init__()
+        calculate_gain(self.nonlinearity, self.a)  # checks the nonlinearity
 
     def std(self, shape: tuple[int, ...]) -> float:
         fan_in, fan_out = compute_fans(shape)

@@ -10,18 +10,27 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from functools import partial
+from typing import ClassVar
 
 import numpy as np
-from numpy.typing import DTypeLike, NDArray
+from numpy.typing import NDArray
 
 from initlab._validate import check_int, check_real
-from initlab.initializers.schemes import _check_positive, _check_rank, _check_shape
+from initlab.initializers.schemes import (
+    Check,
+    _check_positive,
+    _check_rank,
+    _check_shape,
+    _Scheme,
+)
 from initlab.rng import RandomSource, standard_normal
+
+__all__ = ["Dirac", "Identity", "Orthogonal", "Sparse", "ZerO"]
 
 
 @dataclass(frozen=True)
-class Orthogonal:
+class Orthogonal(_Scheme):
     """A (semi-)orthogonal matrix times ``gain`` (Saxe, McClelland & Ganguli, ICLR 2014).
 
     The algorithm of ``torch.nn.init.orthogonal_`` and Keras ``Orthogonal``: flatten the
@@ -32,23 +41,19 @@ class Orthogonal:
     """
 
     name: ClassVar[str] = "orthogonal"
+    checks: ClassVar[dict[str, Check]] = {"gain": _check_positive}
     gain: float = 1.0
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "gain", _check_positive("gain", self.gain))
-
-    def __call__(
-        self, rng: RandomSource, shape: tuple[int, ...], dtype: DTypeLike = np.float64
-    ) -> NDArray[Any]:
+    def _sample(self, rng: RandomSource, shape: tuple[int, ...]) -> NDArray[np.float64]:
         shape = self._check(shape)
         if math.prod(shape) == 0:
-            return np.zeros(shape, dtype)
+            return np.zeros(shape)
         rows, cols = shape[0], math.prod(shape[1:])
         q, r = np.linalg.qr(standard_normal(rng, (max(rows, cols), min(rows, cols))))
         q = q * np.where(np.diag(r) < 0, -1.0, 1.0)
         if rows < cols:
             q = q.T
-        return (self.gain * q).reshape(shape).astype(dtype, copy=False)
+        return (self.gain * q).reshape(shape)
 
     def moments(self, shape: tuple[int, ...]) -> tuple[float, float]:
         """Zero mean; E[w²] = gain² / max(rows, cols).
@@ -73,21 +78,17 @@ class Orthogonal:
 
 
 @dataclass(frozen=True)
-class Identity:
+class Identity(_Scheme):
     """``gain`` on the diagonal, 0 elsewhere: W = gain·I (any 2-D shape; ``eye_``, Keras
     ``Identity``). Draws nothing from ``rng``; identity RNNs (Le, Jaitly & Hinton 2015)."""
 
     name: ClassVar[str] = "identity"
+    checks: ClassVar[dict[str, Check]] = {"gain": _check_positive}
     gain: float = 1.0
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "gain", _check_positive("gain", self.gain))
-
-    def __call__(
-        self, rng: RandomSource, shape: tuple[int, ...], dtype: DTypeLike = np.float64
-    ) -> NDArray[Any]:
+    def _sample(self, rng: RandomSource, shape: tuple[int, ...]) -> NDArray[np.float64]:
         rows, cols = _check_rank(self.name, shape, (2,))
-        return (self.gain * np.eye(rows, cols)).astype(dtype, copy=False)
+        return self.gain * np.eye(rows, cols)
 
     def moments(self, shape: tuple[int, ...]) -> tuple[float, float]:
         """min(rows, cols) entries are gain, the rest 0: E[w] = gain / max(rows, cols),
@@ -97,7 +98,7 @@ class Identity:
 
 
 @dataclass(frozen=True)
-class Dirac:
+class Dirac(_Scheme):
     """``torch.nn.init.dirac_``: a conv kernel that passes its input through unchanged.
 
     For a (out, in, *kernel) weight of rank 3, 4 or 5 split into ``groups`` along ``out``,
@@ -106,16 +107,12 @@ class Dirac:
     """
 
     name: ClassVar[str] = "dirac"
+    checks: ClassVar[dict[str, Check]] = {"groups": partial(check_int, minimum=1)}
     groups: int = 1
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "groups", check_int("groups", self.groups, 1))
-
-    def __call__(
-        self, rng: RandomSource, shape: tuple[int, ...], dtype: DTypeLike = np.float64
-    ) -> NDArray[Any]:
+    def _sample(self, rng: RandomSource, shape: tuple[int, ...]) -> NDArray[np.float64]:
         shape = self._check(shape)
-        w = np.zeros(shape, dtype=dtype)
+        w = np.zeros(shape)
         per_group = shape[0] // self.groups
         centre = tuple(s // 2 for s in shape[2:])
         for g in range(self.groups):
@@ -145,7 +142,7 @@ class Dirac:
 
 
 @dataclass(frozen=True)
-class Sparse:
+class Sparse(_Scheme):
     """``torch.nn.init.sparse_``: N(0, std²) with ⌈sparsity·rows⌉ zeros in every column.
 
     The zeros' rows are chosen at random, independently for each column (Martens, "Deep
@@ -153,19 +150,16 @@ class Sparse:
     """
 
     name: ClassVar[str] = "sparse"
+    checks: ClassVar[dict[str, Check]] = {
+        "sparsity": partial(
+            check_real, low=0.0, high=1.0, high_open=True, must="a float in [0, 1)"
+        ),
+        "std": _check_positive,
+    }
     sparsity: float
     std: float = 0.01
 
-    def __post_init__(self) -> None:
-        sparsity = check_real(
-            "sparsity", self.sparsity, low=0.0, high=1.0, high_open=True, must="a float in [0, 1)"
-        )
-        object.__setattr__(self, "sparsity", sparsity)
-        object.__setattr__(self, "std", _check_positive("std", self.std))
-
-    def __call__(
-        self, rng: RandomSource, shape: tuple[int, ...], dtype: DTypeLike = np.float64
-    ) -> NDArray[Any]:
+    def _sample(self, rng: RandomSource, shape: tuple[int, ...]) -> NDArray[np.float64]:
         rows, cols = _check_rank(self.name, shape, (2,))
         w = standard_normal(rng, (rows, cols)) * self.std
         n_zeros = math.ceil(self.sparsity * rows)
@@ -173,7 +167,7 @@ class Sparse:
             # A random permutation of the rows of each column: argsort of uniform keys.
             order = np.argsort(np.asarray(rng.uniform(0.0, 1.0, size=(rows, cols))), axis=0)
             np.put_along_axis(w, order[:n_zeros], 0.0, axis=0)
-        return w.astype(dtype, copy=False)
+        return w
 
     def moments(self, shape: tuple[int, ...]) -> tuple[float, float]:
         """Zero mean; E[w²] = std² × the fraction of rows not zeroed, 1 − ⌈sparsity·rows⌉/rows."""
@@ -182,7 +176,7 @@ class Sparse:
 
 
 @dataclass(frozen=True)
-class ZerO:
+class ZerO(_Scheme):
     """ZerO: deterministic zeros-and-ones initialization (Zhao, Schäfer & Anandkumar, 2022).
 
     Algorithm 1 of "ZerO Initialization: Initializing Neural Networks with only Zeros and
@@ -199,13 +193,11 @@ class ZerO:
 
     name: ClassVar[str] = "zero_init"
 
-    def __call__(
-        self, rng: RandomSource, shape: tuple[int, ...], dtype: DTypeLike = np.float64
-    ) -> NDArray[Any]:
+    def _sample(self, rng: RandomSource, shape: tuple[int, ...]) -> NDArray[np.float64]:
         P, Q = _check_rank(self.name, shape, (2,))
         if P <= Q:
-            return np.eye(P, Q, dtype=dtype)
-        return (_hadamard_scale(P) * _hadamard_signs(P, Q)).astype(dtype, copy=False)
+            return np.eye(P, Q)
+        return _hadamard_scale(P) * _hadamard_signs(P, Q).astype(np.float64)
 
     def moments(self, shape: tuple[int, ...]) -> tuple[float, float]:
         """Exact, from the structure: I* holds min(P, Q) ones; c·H_m[:P, :Q] holds ±c only,
