@@ -6,135 +6,32 @@ size of JSON numbers), per-layer histograms of activations and of ∂L/∂W entr
 pre-activation second moment measured now and at iteration 0 beside the mean-field
 prediction, and the diagnosis (:func:`initlab.diagnostics.diagnose`) with its verdict.
 
-Frames read a session through the :class:`Session` and :class:`Run` protocols, which
-:mod:`initlab.web.session`'s classes satisfy, so this module does not import the sessions.
+Frames read sessions (:mod:`initlab.web.session`); what both need to measure a run lives in
+:mod:`initlab.web.measure`, so the dependency points one way.
 """
 
 from __future__ import annotations
 
 import base64
 import math
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from initlab import diagnostics
-from initlab.datasets import Dataset
-from initlab.diagnostics import Histogram, Recorder, Records, summarize
-from initlab.network import MLP, Params, forward_columns, l2_penalty
-from initlab.train import Trainer
-from initlab.web.config import Limits, PlaygroundConfig
-
-if TYPE_CHECKING:
-    from initlab import theory
-
-
-class Curve(Protocol):
-    def since(self, iteration: int) -> dict[str, list[Any]]:
-        """The curve's points after ``iteration``, column by column."""
-        ...
-
-
-class Run(Protocol):
-    """What a frame reads of one run (:class:`initlab.web.session.Run` has it)."""
-
-    @property
-    def index(self) -> int: ...
-    @property
-    def init(self) -> dict[str, Any]: ...
-    @property
-    def label(self) -> str: ...
-    @property
-    def trainer(self) -> Trainer: ...
-    @property
-    def initial_rows(self) -> Records: ...
-    @property
-    def prediction(self) -> theory.Prediction | None: ...
-    @property
-    def theory_note(self) -> str | None: ...
-    @property
-    def curve(self) -> Curve: ...
-    @property
-    def params(self) -> Params: ...
-
-
-class Session(Protocol):
-    """What a frame reads of a session (:class:`initlab.web.session.Session` has it)."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def config(self) -> PlaygroundConfig: ...
-    @property
-    def limits(self) -> Limits: ...
-    @property
-    def data(self) -> Dataset: ...
-    @property
-    def mlp(self) -> MLP: ...
-    @property
-    def runs(self) -> Sequence[Run]: ...
-    @property
-    def iteration(self) -> int: ...
-    @property
-    def done(self) -> bool: ...
-    @property
-    def extent(self) -> tuple[float, float, float, float] | None: ...
-    @property
-    def boundary_grid(self) -> np.ndarray | None: ...
-
-
-def _finite(value: float | None) -> float | None:
-    return value if value is not None and math.isfinite(value) else None
+from initlab._io import finite_or_none
+from initlab.diagnostics import Histogram, Records, summarize
+from initlab.network import forward_columns
+from initlab.web.measure import layer_records, metrics
+from initlab.web.session import Run, Session
 
 
 def _hist(h: Histogram) -> dict[str, Any]:
-    return {"counts": h.counts, "low": _finite(h.low), "high": _finite(h.high)}
-
-
-def layer_records(trainer: Trainer) -> tuple[Records, list[np.ndarray]]:
-    """Per-layer records of the trainer's current parameters on the whole training set, and
-    the gradient of every weight matrix."""
-    recorder = Recorder(every=1)
-    with np.errstate(all="ignore"):
-        cache, grads = trainer.full_pass()
-        recorder.record(trainer.iteration, trainer.mlp, trainer.params, cache, trainer.targets,
-                        grads)  # fmt: skip
-    return recorder.records, [g.W for g in grads]
-
-
-def metrics(trainer: Trainer, data: Dataset) -> tuple[float, float, float, float]:
-    """Train cost, test cost, train accuracy, test accuracy of the current parameters."""
-    mlp, params, l2 = trainer.mlp, trainer.params, trainer.l2
-    out = []
-    with np.errstate(all="ignore"):
-        for X, y in ((data.X_train, data.y_train), (data.X_test, data.y_test)):
-            if len(y) == 0:
-                out.append((math.nan, math.nan))
-                continue
-            logits = forward_columns(mlp, params, X.T).logits
-            Y = mlp.head.encode(y)
-            cost = mlp.head.loss(logits, Y) + l2_penalty(params, l2, Y.shape[1])
-            labels = mlp.head.labels(mlp.head.activate(logits)) if math.isfinite(cost) else None
-            acc = float(np.mean(labels == y)) if labels is not None else math.nan
-            out.append((float(cost), acc))
-    (train_cost, train_acc), (test_cost, test_acc) = out
-    return train_cost, test_cost, train_acc, test_acc
+    return {"counts": h.counts, "low": finite_or_none(h.low), "high": finite_or_none(h.high)}
 
 
 def _b64(values: np.ndarray) -> str:
     return base64.b64encode(np.ascontiguousarray(values, dtype=np.uint8).tobytes()).decode()
-
-
-def boundary_grid(extent: tuple[float, float, float, float], size: int) -> np.ndarray:
-    """Cell centres of a ``size × size`` grid over ``extent``, row 0 at the top (y max),
-    as a ``(2, size²)`` feature-major array."""
-    xmin, xmax, ymin, ymax = extent
-    dx, dy = (xmax - xmin) / size, (ymax - ymin) / size
-    xs = xmin + dx * (np.arange(size) + 0.5)
-    ys = ymax - dy * (np.arange(size) + 0.5)
-    gx, gy = np.meshgrid(xs, ys)
-    return np.vstack([gx.ravel(), gy.ravel()])
 
 
 def boundary(session: Session, run: Run) -> dict[str, Any] | None:
@@ -176,12 +73,12 @@ def _layers(run: Run, records: Records, grads_W: list[np.ndarray]) -> list[dict[
                 "activation_hist": _hist(now.a_hist),
                 "preactivation_hist": _hist(now.z_hist),
                 "gradient_hist": _hist(grad_hist),
-                "q_measured": _finite(now.z_second_moment),
-                "q_initial": _finite(start.z_second_moment),
-                "q_predicted": _finite(float(predicted[k])) if predicted is not None else None,
-                "grad_norm": _finite(now.grad_W_norm),
-                "dead_fraction": _finite(now.dead_fraction),
-                "saturated_fraction": _finite(now.saturated_fraction),
+                "q_measured": finite_or_none(now.z_second_moment),
+                "q_initial": finite_or_none(start.z_second_moment),
+                "q_predicted": None if predicted is None else finite_or_none(float(predicted[k])),
+                "grad_norm": finite_or_none(now.grad_W_norm),
+                "dead_fraction": finite_or_none(now.dead_fraction),
+                "saturated_fraction": finite_or_none(now.saturated_fraction),
             }
         )
     return out
@@ -202,7 +99,7 @@ def _theory(run: Run) -> dict[str, Any]:
     return {
         "available": True,
         "note": run.theory_note,
-        "chi1": [_finite(c) for c in chi],
+        "chi1": [finite_or_none(c) for c in chi],
         "phase": phase,
     }
 
@@ -227,12 +124,12 @@ def run_frame(session: Session, run: Run, since: int) -> dict[str, Any]:
         "init": run.init,
         "status": status,
         "diverged_at": trainer.diverged_at,
-        "train_cost": _finite(train_cost),
-        "test_cost": _finite(test_cost),
-        "train_accuracy": _finite(train_acc),
-        "test_accuracy": _finite(test_acc),
+        "train_cost": finite_or_none(train_cost),
+        "test_cost": finite_or_none(test_cost),
+        "train_accuracy": finite_or_none(train_acc),
+        "test_accuracy": finite_or_none(test_acc),
         "history": {
-            k: [_finite(v) if isinstance(v, float) else v for v in values]
+            k: [finite_or_none(v) if isinstance(v, float) else v for v in values]
             for k, values in run.curve.since(since).items()
         },
         "boundary": boundary(session, run),

@@ -42,7 +42,7 @@ from initlab.web.config import (
     run_configs,
     unknown_upload,
 )
-from initlab.web.frames import boundary_grid, layer_records, metrics
+from initlab.web.measure import boundary_grid, layer_records, metrics
 
 CURVE_EVERY = 10
 """Curves get a point every 10 iterations, whatever the page's steps (so a reload, which
