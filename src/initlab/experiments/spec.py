@@ -164,8 +164,9 @@ def parse_spec(raw: Mapping[str, Any], source: str | None = None, origin: str = 
                     f"{where(key, section)}unknown key {key!r} in [{section}]; allowed: "
                     f"{', '.join(keys)}"
                 )
-    sweep, data = raw.get("sweep", {}), raw.get("data", {})
-    model, train = raw.get("model", {}), raw.get("train", {})
+
+    tables = {name: raw.get(name, {}) for name in SECTIONS}
+    sweep, data, model = tables["sweep"], tables["data"], tables["model"]
 
     def fail(section: str, key: str, value: Any, exc: Exception, allowed: str | None) -> SpecError:
         """The library's message after the line and key; or, where the spec has its own
@@ -176,8 +177,8 @@ def parse_spec(raw: Mapping[str, Any], source: str | None = None, origin: str = 
             )
         return SpecError(f"{where(key, section)}[{section}] {key}: {exc}")
 
-    def axis(table: Mapping[str, Any], section: str, key: str, default: Any) -> list[Any]:
-        value = table.get(key, default)
+    def axis(section: str, key: str, default: Any) -> list[Any]:
+        value = tables[section].get(key, default)
         values = _expand(value, f"{where(key, section)}[{section}] {key}")
         if not values:
             raise SpecError(f"{where(key, section)}[{section}] {key} is an empty grid")
@@ -199,18 +200,23 @@ def parse_spec(raw: Mapping[str, Any], source: str | None = None, origin: str = 
                 raise fail(section, key, v, exc, allowed) from None
         return out
 
+    def grid(section: str, key: str, default: Any, check: Callable[[Any], Any],
+             allowed: str | None = None) -> list[Any]:  # fmt: skip
+        """Every value of the grid ``[section] key``, checked by the library's ``check``."""
+        return checked(axis(section, key, default), section, key, check, allowed)
+
     def scalar(section: str, key: str, default: Any, check: Callable[[Any], Any],
                allowed: str | None = None) -> Any:  # fmt: skip
-        return checked([sweep.get(key, default)], section, key, check, allowed)[0]
+        return checked([tables[section].get(key, default)], section, key, check, allowed)[0]
 
     seeds_value = sweep.get("seeds", 1)
     if is_int(seeds_value) and seeds_value > 0:
         seeds = list(range(seeds_value))
     else:
-        seeds = checked(
-            axis(sweep, "sweep", "seeds", 1),
+        seeds = grid(
             "sweep",
             "seeds",
+            1,
             lambda v: check_int("seeds", v, 0, must="a count ≥ 1 or a list of integers ≥ 0"),
         )
     iterations = scalar("sweep", "iterations", 1000, check_iterations, "give a positive integer")
@@ -221,10 +227,10 @@ def parse_spec(raw: Mapping[str, Any], source: str | None = None, origin: str = 
         lambda v: check_iterations(v, "record_every"),
     )
 
-    names = checked(
-        axis(data, "data", "dataset", "circles"),
+    names = grid(
         "data",
         "dataset",
+        "circles",
         _dataset_name,
         f"known datasets: {', '.join(datasets.DATASETS.names())}, or a .csv/.npz path",
     )
@@ -245,52 +251,37 @@ def parse_spec(raw: Mapping[str, Any], source: str | None = None, origin: str = 
     if "layer_sizes" in model:
         value = model["layer_sizes"]
         nested = isinstance(value, list) and value and isinstance(value[0], list)
-        grid = value if nested else [value]
-        layer_sizes = checked(grid, "model", "layer_sizes", _layer_sizes)
+        sizes_grid = value if nested else [value]
+        layer_sizes = checked(sizes_grid, "model", "layer_sizes", _layer_sizes)
     else:
-        depths = checked(
-            axis(model, "model", "depth", 2),
+        depths = grid(
             "model",
             "depth",
+            2,
             lambda v: check_int("depth", v, 0, must="an integer ≥ 0 (hidden layers)"),
         )
-        widths = checked(
-            axis(model, "model", "width", 10),
-            "model",
-            "width",
-            lambda v: check_int("width", v, 1),
-            "give positive integers",
+        widths = grid(
+            "model", "width", 10, lambda v: check_int("width", v, 1), "give positive integers"
         )
-    acts = checked(
-        axis(model, "model", "activation", "relu"),
-        "model",
-        "activation",
-        activations.ACTIVATIONS.canonical,
-    )
+    acts = grid("model", "activation", "relu", activations.ACTIVATIONS.canonical)
 
     inits = _inits(raw.get("init", [{"name": "he"}]), where)
 
-    lrs = checked(
-        axis(train, "train", "learning_rate", 0.01),
-        "train",
-        "learning_rate",
-        optim.check_learning_rate,
-        "give positive numbers",
-    )
-    opts = checked(
-        axis(train, "train", "optimizer", "gd"),
+    lrs = grid("train", "learning_rate", 0.01, optim.check_learning_rate, "give positive numbers")
+    opts = grid(
         "train",
         "optimizer",
+        "gd",
         optim.OPTIMIZERS.canonical,
         f"known optimizers: {', '.join(optim.OPTIMIZERS.names())}",
     )
-    batch_sizes = checked(
-        axis(train, "train", "batch_size", 0),
+    batch_sizes = grid(
         "train",
         "batch_size",
+        0,
         lambda v: check_int("batch_size", v, 0, must="an integer ≥ 1, or 0 for full batch"),
     )
-    l2s = checked(axis(train, "train", "l2", 0.0), "train", "l2", check_l2)
+    l2s = grid("train", "l2", 0.0, check_l2)
 
     return Spec(
         name=str(sweep.get("name", "sweep")),
