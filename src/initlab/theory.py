@@ -757,9 +757,13 @@ class Prediction:
             "layer_activations": list(self.layer_activations),
             "q0": self.q0,
         }
-        for name in ("sigma_w2", "sigma_b2", "q", "act_mean", "act_var", "chi1"):
+        for name in PER_LAYER:
             out[name] = getattr(self, name)
         return to_json_safe(out)  # type: ignore[no-any-return]
+
+
+PER_LAYER = ("sigma_w2", "sigma_b2", "q", "act_mean", "act_var", "chi1")
+"""The :class:`Prediction` fields that hold one value per layer, in order."""
 
 
 def _per_layer_inits(init: Any, n_layers: int) -> list[Any]:
@@ -830,16 +834,12 @@ def predict(
             chi.append(float(_affine(sw[k + 1], np.asarray(d2), 0.0)))
     act_mean.append(0.0)
     act_var.append(float(q[-1]))
+    per_layer: tuple[Sequence[float] | Array, ...] = (sw, sb, q, act_mean, act_var, chi)
     return Prediction(
-        layer_sizes=mlp.layer_sizes,
-        layer_activations=mlp.layer_activations,
-        q0=float(q0),
-        sigma_w2=_frozen(sw),
-        sigma_b2=_frozen(sb),
-        q=_frozen(q),
-        act_mean=_frozen(act_mean),
-        act_var=_frozen(act_var),
-        chi1=_frozen(chi),
+        mlp.layer_sizes,
+        mlp.layer_activations,
+        float(q0),
+        **{name: _frozen(values) for name, values in zip(PER_LAYER, per_layer, strict=True)},
     )
 
 
