@@ -110,14 +110,18 @@ class _Run:
     learning_rates: list[float]
     """One per model: these, not ``settings.learning_rate``, are the models' step sizes."""
     iterations: int
-    batch_size: int | None
-    """``None``: full batch (also when the batch size is at least the number of examples)."""
     dtype: np.dtype[Any]
     checkpoint_every: int | None
 
     @property
     def n(self) -> int:
         return int(self.A0.shape[1])
+
+    @property
+    def batch_size(self) -> int | None:
+        """``None``: full batch (also when the batch size is at least the number of examples)."""
+        size = self.settings.batch_size
+        return None if size is None or size >= self.n else size
 
     @property
     def per_epoch(self) -> int:
@@ -230,21 +234,8 @@ def _validate(
         raise ValueError(f"Argument `dtype` must be np.float64 or np.float32. Received: {dtype!r}")
     settings.batch_rng()  # the engines need an integer seed ("notebook" has no batch stream)
     X_arr, y_int = check_xy(X, y, n_features=mlp.n_features, n_classes=mlp.n_classes)
-    batch_size = settings.batch_size
-    if batch_size is not None and batch_size >= X_arr.shape[0]:
-        batch_size = None
-    return _Run(
-        mlp=mlp,
-        params_list=params_list,
-        A0=X_arr.T,  # as train() has it: a transposed view
-        Y=mlp.head.encode(y_int),
-        settings=settings,
-        learning_rates=rates,
-        iterations=iterations,
-        batch_size=batch_size,
-        dtype=dt,
-        checkpoint_every=checkpoint_every,
-    )
+    A0, Y = X_arr.T, mlp.head.encode(y_int)  # A0 as train() has it: a transposed view
+    return _Run(mlp, params_list, A0, Y, settings, rates, iterations, dt, checkpoint_every)
 
 
 def _number(value: Any) -> Any:
