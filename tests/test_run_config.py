@@ -8,9 +8,10 @@ import pytest
 
 from initlab import compare, datasets
 from initlab.experiments import RunConfig, build, load_spec, parse_spec, to_toml
-from initlab.experiments.config import output_size, score, sizes_for, spec_dict
+from initlab.experiments.config import score, sizes_for, spec_dict
 from initlab.experiments.runner import run_sweep, train_batch_rows
 from initlab.experiments.store import ResultStore
+from initlab.losses import output_size
 from initlab.settings import TrainSettings
 from initlab.train import train
 

@@ -10,7 +10,8 @@ from initlab import initializers, optim
 from initlab._io import finite_or_none
 from initlab.datasets import Dataset, circles, load
 from initlab.diagnostics import Finding, Recorder, Records, diagnose, verdict
-from initlab.experiments.config import initial_params, output_size, score, sizes_for
+from initlab.experiments.config import initial_params, score, sizes_for
+from initlab.losses import output_size
 from initlab.network import MLP
 from initlab.rng import NOTEBOOK, Seed, check_seed
 from initlab.settings import TrainSettings, check_iterations

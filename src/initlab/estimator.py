@@ -38,6 +38,7 @@ from initlab import initializers, optim
 from initlab._validate import check_int, invalid, is_int
 from initlab.diagnostics import Recorder, diagnose, verdict
 from initlab.initializers import init_params
+from initlab.losses import output_size
 from initlab.network import MLP, Params, forward
 from initlab.rng import streams
 from initlab.settings import TrainSettings, check_iterations, check_l2
@@ -242,7 +243,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                 "MLPClassifier needs at least 2 classes in y to learn from. "
                 f"Received: 1 class, {classes.tolist()!r}"
             )
-        n_outputs = 1 if len(classes) == 2 else len(classes)
+        n_outputs = output_size(len(classes))
         mlp = MLP([X_arr.shape[1], *hidden, n_outputs], self.activation)
 
         params = init_params(mlp, streams(settings.seed).init, w_init, b_init, X=X_arr)

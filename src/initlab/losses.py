@@ -80,6 +80,16 @@ def naive_bce_is_infinite(P: Array, Y: NDArray[Any]) -> NDArray[np.bool_]:
     return infinite
 
 
+def output_size(n_classes: int) -> int:
+    """Output units for ``n_classes`` classes: one sigmoid unit for two, else one softmax unit
+    per class (the inverse of :attr:`Head.n_classes`).
+
+    >>> output_size(2), output_size(3)
+    (1, 3)
+    """
+    return 1 if n_classes == 2 else n_classes
+
+
 @dataclass(frozen=True)
 class Head:
     """The output layer's activation and loss for ``n_outputs`` units.

@@ -5,8 +5,8 @@ options and seed), the network (``layer_sizes``, or ``depth`` hidden layers of `
 units sized to the data), the initializer's config, the number of iterations and the
 training arguments as one :class:`~initlab.settings.TrainSettings`. :func:`build` turns it
 into a :class:`Built`: the data set loaded, the :class:`~initlab.network.MLP` (its output
-layer sized by :func:`output_size`, the one place of that rule) and the initial weights,
-drawn as :func:`~initlab.compare.compare`, a sweep and the playground all draw them
+layer sized by :func:`initlab.losses.output_size`, the one place of that rule) and the
+initial weights, drawn as :func:`~initlab.compare.compare`, a sweep and the playground all draw them
 (:func:`initial_params`). :func:`score` is the accuracy every caller reports.
 
 A configuration round-trips: :meth:`RunConfig.to_dict` is what the result store keeps
@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from initlab import datasets, initializers, optim
 from initlab.datasets import Dataset
+from initlab.losses import output_size
 from initlab.network import MLP, Params
 from initlab.rng import Seed, init_rng
 from initlab.settings import TrainSettings, check_iterations
@@ -40,16 +41,6 @@ from initlab.settings import TrainSettings, check_iterations
 if TYPE_CHECKING:
     from initlab.experiments.store import RunRow
     from initlab.train import TrainResult
-
-
-def output_size(n_classes: int) -> int:
-    """Output units for ``n_classes`` classes: one sigmoid unit for two, else one softmax unit
-    per class.
-
-    >>> output_size(2), output_size(3)
-    (1, 3)
-    """
-    return 1 if n_classes == 2 else n_classes
 
 
 def sizes_for(data: Dataset, hidden: Iterable[int]) -> tuple[int, ...]:
