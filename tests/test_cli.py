@@ -18,7 +18,7 @@ from typer.testing import CliRunner, Result
 
 import initlab
 from initlab import activations, datasets, initializers, optim
-from initlab._io import to_json_safe as finite_or_none
+from initlab._io import to_json_safe
 from initlab.cli import app, parse_layers
 from initlab.compare import compare
 
@@ -371,7 +371,7 @@ def test_parse_layers() -> None:
         parse_layers("2,1.5,1")
 
 
-def test_finite_or_none_makes_strict_json() -> None:
+def test_to_json_safe_makes_strict_json() -> None:
     value = {
         "a": [1.0, math.nan, (math.inf, np.float64(-np.inf))],
         "b": np.int64(3),
@@ -379,14 +379,14 @@ def test_finite_or_none_makes_strict_json() -> None:
         "d": "x",
         "e": None,
     }
-    assert finite_or_none(value) == {
+    assert to_json_safe(value) == {
         "a": [1.0, None, [None, None]],
         "b": 3,
         "c": [0.5, None],
         "d": "x",
         "e": None,
     }
-    json.dumps(finite_or_none(value), allow_nan=False)
+    json.dumps(to_json_safe(value), allow_nan=False)
 
 
 # --- list ------------------------------------------------------------------------------

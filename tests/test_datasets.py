@@ -592,6 +592,7 @@ def test_from_npz_refuses_pickles_and_plain_arrays(tmp_path):
         (np.zeros((0, 2)), [], {}, "no samples"),
         ([["a", "b"]], [0], {}, "numeric"),
         (np.zeros((3, 2)), [0, 1], {}, r"one label per sample.*3 samples"),
+        (np.zeros((3, 2)), [[0, 1, 0, 1]], {}, r"3 samples, y has shape \(4,\)"),
         (np.zeros((2, 2)), [0, -1], {}, r"binary, labels 0 and 1 only. Received labels \[-1\]"),
         (np.zeros((2, 2)), [0, 2], {}, r"binary, labels 0 and 1 only. Received labels \[2\]"),
         (np.zeros((2, 2)), [0, 0.5], {}, r"Received labels \[0.5\]"),

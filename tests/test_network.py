@@ -152,6 +152,17 @@ def test_l2_penalty_follows_the_course_convention():
     assert extra == pytest.approx(0.5 / (2 * 10) * sum_sq, rel=1e-12)
 
 
+def test_l2_penalty_of_one_float32_model_adds_up_in_float64():
+    # As it always has: each layer's Σ W² as a Python float, summed in float64 (the engines'
+    # final cost of a float32 run goes through it); a stack adds up in its own dtype.
+    params = [
+        Layer(layer.W.astype(np.float32), layer.b.astype(np.float32))
+        for layer in init_params(MLP([2, 10, 5, 1]), np.random.default_rng(0), "he")
+    ]
+    want = 0.7 / (2 * 300) * sum(float(np.sum(layer.W * layer.W)) for layer in params)
+    assert l2_penalty(params, 0.7, 300) == want
+
+
 def _stacked(models):
     """``M`` models' parameters as one stack: ``W[l]`` of shape ``(M, n_out, n_in)``."""
     return [

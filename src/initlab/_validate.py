@@ -45,6 +45,12 @@ def is_real(value: object) -> bool:
     )
 
 
+def python_scalar(value: Any) -> Any:
+    """NumPy scalars (from a grid built with ``np.logspace``…) as Python numbers, so that a
+    message echoes ``0.1``, not ``np.float64(0.1)``; anything else as it is."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def invalid(name: str, must: str, value: object) -> ValueError:
     """The error for argument ``name``: "Argument `name` must be MUST. Received: name=VALUE"."""
     return ValueError(f"Argument `{name}` must be {must}. Received: {name}={value!r}")
@@ -139,11 +145,15 @@ def check_finite_array(X: FloatArray, what: str) -> None:
         )
 
 
+def flat_labels(y: NDArray[Any]) -> NDArray[Any]:
+    """``y`` with a column or row vector flattened to 1-D; any other shape as it is."""
+    return y.reshape(-1) if y.ndim == 2 and 1 in y.shape else y
+
+
 def is_label_vector(y: NDArray[Any], n_samples: int) -> NDArray[Any] | None:
-    """``y`` as one label per sample (a column or row vector flattened), or ``None`` if its
-    shape cannot be that for ``n_samples`` samples."""
-    if y.ndim == 2 and 1 in y.shape:
-        y = y.reshape(-1)
+    """``y`` as one label per sample (:func:`flat_labels`), or ``None`` if its shape cannot be
+    that for ``n_samples`` samples (an error then reports ``flat_labels(y).shape``)."""
+    y = flat_labels(y)
     return y if y.ndim == 1 and y.shape[0] == n_samples else None
 
 
@@ -183,7 +193,7 @@ def check_xy(
     if y_arr is None:
         raise ValueError(
             f"y must hold one label per sample: X has {X_arr.shape[0]} samples, "
-            f"y has shape {y_given.shape}"
+            f"y has shape {flat_labels(y_given).shape}"
         )
     allowed = "0 and 1" if k == 2 else f"0..{k - 1}"
     if y_arr.dtype.kind not in "biuf":

@@ -35,7 +35,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from initlab import initializers, optim
-from initlab._validate import check_int, invalid, is_int
+from initlab._validate import check_int, invalid, is_int, python_scalar
 from initlab.diagnostics import Recorder, diagnose, verdict
 from initlab.initializers import init_params
 from initlab.losses import output_size
@@ -213,15 +213,15 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         fitted estimator with ``status_ == "diverged"``.
         """
         hidden = _check_hidden(self.hidden_layer_sizes)
-        max_iter = check_iterations(_scalar(self.max_iter), "max_iter")
+        max_iter = check_iterations(python_scalar(self.max_iter), "max_iter")
         diagnose_every = self.diagnose_every
         if diagnose_every is not None:
-            diagnose_every = check_iterations(_scalar(diagnose_every), "diagnose_every")
+            diagnose_every = check_iterations(python_scalar(diagnose_every), "diagnose_every")
         settings = TrainSettings(
             learning_rate=self.learning_rate,
             optimizer=self.optimizer,
             batch_size=self.batch_size,
-            l2=check_l2(_scalar(self.alpha), "alpha"),
+            l2=check_l2(python_scalar(self.alpha), "alpha"),
             record_every=self.record_every,
         )
         w_init = initializers.get(self.init)
@@ -335,11 +335,6 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
 
 # --- argument checks ---------------------------------------------------------------------
-
-
-def _scalar(value: Any) -> Any:
-    """NumPy scalars (from a parameter grid built with ``np.logspace``…) as Python numbers."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _check_hidden(sizes: object) -> tuple[int, ...]:

@@ -212,7 +212,7 @@ def backward_columns(mlp: MLP, params: Params, cache: Cache, Y: Array, l2: float
 
 
 def l2_penalty_per_model(params: Params, l2: float, m: int) -> Array | float:
-    """:func:`l2_penalty` of one model (a 0-d value) or of each model of a stack, ``(M,)``.
+    """:func:`l2_penalty` of one model (a float) or of each model of a stack, ``(M,)``.
 
     ``0.0`` when ``l2`` is zero.
     """
@@ -220,7 +220,10 @@ def l2_penalty_per_model(params: Params, l2: float, m: int) -> Array | float:
         return 0.0
     total: Array | float = 0.0
     for layer in params:
-        total = total + np.sum(layer.W * layer.W, axis=(-2, -1))
+        squares = np.sum(layer.W * layer.W, axis=(-2, -1))
+        # One model: each layer's sum as a Python float, so float32 weights add up in float64
+        # (as l2_penalty always has: the engines' final costs); a stack adds in its dtype.
+        total = total + (float(squares) if squares.ndim == 0 else squares)
     return l2 / (2 * m) * total
 
 

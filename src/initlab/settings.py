@@ -22,15 +22,10 @@ from typing import Any, TypedDict
 import numpy as np
 
 from initlab import optim
-from initlab._validate import check_int, check_real, invalid
+from initlab._validate import check_int, check_real, invalid, python_scalar
 from initlab.rng import Seed, check_seed, streams
 
 OptimizerLike = str | dict[str, Any] | optim.Optimizer
-
-
-def _scalar(value: Any) -> Any:
-    """NumPy scalars (from a grid built with ``np.logspace``…) as Python numbers."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def check_iterations(iterations: object, name: str = "iterations") -> int:
@@ -85,14 +80,14 @@ class TrainSettings:
         # Written out (not generated) so that ``optimizer`` takes any OptimizerLike while the
         # field holds the resolved optimizer.
         set_ = object.__setattr__
-        set_(self, "learning_rate", optim.check_learning_rate(_scalar(learning_rate)))
+        set_(self, "learning_rate", optim.check_learning_rate(python_scalar(learning_rate)))
         set_(self, "optimizer", optim.get(optimizer))
         if batch_size is not None:
-            batch_size = check_iterations(_scalar(batch_size), "batch_size")
+            batch_size = check_iterations(python_scalar(batch_size), "batch_size")
         set_(self, "batch_size", batch_size)
-        set_(self, "l2", check_l2(_scalar(l2)))
-        set_(self, "seed", check_seed(_scalar(seed)))
-        set_(self, "record_every", check_iterations(_scalar(record_every), "record_every"))
+        set_(self, "l2", check_l2(python_scalar(l2)))
+        set_(self, "seed", check_seed(python_scalar(seed)))
+        set_(self, "record_every", check_iterations(python_scalar(record_every), "record_every"))
 
     @property
     def plain_gd(self) -> bool:
@@ -107,28 +102,6 @@ class TrainSettings:
     def replace(self, **changes: Any) -> TrainSettings:
         """A copy with ``changes`` applied (and validated)."""
         return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data: the optimizer as its config (:func:`initlab.optim.get_config`)."""
-        return {
-            "learning_rate": self.learning_rate,
-            "optimizer": optim.get_config(self.optimizer),
-            "batch_size": self.batch_size,
-            "l2": self.l2,
-            "seed": self.seed,
-            "record_every": self.record_every,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainSettings:
-        """The inverse of :meth:`to_dict`; unknown keys are an error naming them."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(
-                f"Unknown training setting(s) {unknown}; known: {', '.join(sorted(known))}"
-            )
-        return cls(**data)
 
 
 class BatchKeywords(TypedDict, total=False):

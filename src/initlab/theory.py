@@ -786,7 +786,7 @@ def predict(
     """Predict every layer's pre-activation second moment, activation mean and variance, and χ.
 
     σ_w² of each layer comes from :func:`sigma_w2_of` on its shape, σ_b² = E[b²] from the
-    bias initializer on shape (fan_out, 1) (as :func:`initlab.network.init_params` draws it);
+    bias initializer on shape (fan_out, 1) (as :func:`initlab.initializers.init_params` draws it);
     q¹ … q^L from :func:`propagate`. ``init`` may be one identifier or one per layer.
 
     The theory assumes i.i.d. zero-mean weights (Haar-orthogonal ones behave alike at large

@@ -20,7 +20,7 @@ layer                   weight shape                        initlab's fans
 which is also what ``torch.nn.init`` computes for them. Weights are drawn in float64 and
 copied into the parameter, keeping its dtype and device, without autograd tracking; each
 layer's weight is drawn before its bias (shape ``(out, 1)``, initlab's bias shape, then
-flattened), as :func:`initlab.network.init_params` does.
+flattened), as :func:`initlab.initializers.init_params` does.
 
 ``nn.ConvTranspose*`` are skipped, with a :class:`SkippedLayerWarning`: their weight is
 stored ``(in, out / groups, *k)``, and ``torch.nn.init`` applies the same fan formula to it

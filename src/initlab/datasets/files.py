@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from initlab._validate import check_finite_array, check_real, is_label_vector
+from initlab._validate import check_finite_array, check_real, flat_labels, is_label_vector
 
 from .base import Dataset, FloatArray, IntArray, int_seed
 
@@ -250,7 +250,7 @@ def from_npz(
     if y_vector is None:
         raise ValueError(
             f"Array {y_key!r} in {file} must hold one label per row of {X_key!r}: "
-            f"{X.shape[0]} rows, {y_key!r} has shape {y_raw.shape}"
+            f"{X.shape[0]} rows, {y_key!r} has shape {flat_labels(y_raw).shape}"
         )
     y_raw = y_vector
     _check_samples(X.shape[0], str(file))

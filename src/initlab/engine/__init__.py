@@ -63,7 +63,7 @@ import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
 from initlab import activations, optim
-from initlab._validate import check_xy
+from initlab._validate import check_xy, python_scalar
 from initlab.diagnostics import HISTOGRAM_BINS, Recorder, Records
 from initlab.engine.batched import Outcome, train_stacked
 from initlab.network import (
@@ -215,7 +215,7 @@ def _validate(
                 f"match the network's weight shapes {mlp.weight_shapes()}"
             )
     if learning_rates is not None:
-        rates = [optim.check_learning_rate(_number(v)) for v in learning_rates]
+        rates = [optim.check_learning_rate(python_scalar(v)) for v in learning_rates]
         if len(rates) != len(params_list):
             raise ValueError(
                 f"Got {len(rates)} learning rates for {len(params_list)} models; give one "
@@ -236,11 +236,6 @@ def _validate(
     X_arr, y_int = check_xy(X, y, n_features=mlp.n_features, n_classes=mlp.n_classes)
     A0, Y = X_arr.T, mlp.head.encode(y_int)  # A0 as train() has it: a transposed view
     return _Run(mlp, params_list, A0, Y, settings, rates, iterations, dt, checkpoint_every)
-
-
-def _number(value: Any) -> Any:
-    """NumPy scalars as Python numbers, so the shared validators accept them."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 # --- choosing the engine ---------------------------------------------------------------------

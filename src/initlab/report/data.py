@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from initlab._validate import is_real
 from initlab.datasets import Dataset
 from initlab.experiments import stats
 from initlab.experiments.config import RunConfig, build_data
@@ -124,7 +125,7 @@ def _scale_axes(frame: pd.DataFrame) -> dict[str, str]:
         numeric = [
             c
             for c in args
-            if part[c].dropna().nunique() > 1 and all(is_number(v) for v in part[c].dropna())
+            if part[c].dropna().nunique() > 1 and all(is_real(v) for v in part[c].dropna())
         ]
         if numeric:
             ranked = sorted(
@@ -135,17 +136,13 @@ def _scale_axes(frame: pd.DataFrame) -> dict[str, str]:
     return out
 
 
-def is_number(item: Any) -> bool:
-    return isinstance(item, int | float | np.number) and not isinstance(item, bool | np.bool_)
-
-
 def missing(item: Any) -> bool:
     return item is None or (isinstance(item, float | np.floating) and math.isnan(item))
 
 
 def norm(values: Iterable[Any]) -> tuple[Any, ...]:
     """Comparable keys: NaN and None alike, 2 and 2.0 alike."""
-    return tuple(None if missing(v) else float(v) if is_number(v) else str(v) for v in values)
+    return tuple(None if missing(v) else float(v) if is_real(v) else str(v) for v in values)
 
 
 def _sortable(column: pd.Series) -> pd.Series:
@@ -178,7 +175,7 @@ def value(item: Any) -> str:
     """A config value for people: ``0.0562``, ``2``, ``relu``; ``—`` when it does not apply."""
     if missing(item):
         return "—"
-    if is_number(item):
+    if is_real(item):
         number = float(item)
         return str(int(number)) if number.is_integer() and abs(number) < 1e6 else f"{number:.3g}"
     return str(item)

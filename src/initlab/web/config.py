@@ -164,8 +164,8 @@ def _choice(name: str, value: object, names: list[str]) -> str:
 
 def _has_notebook_data(dataset: str) -> bool:
     """Whether the data set has the course's notebook data (its seed defaults to it)."""
-    seed = inspect.signature(datasets.DATASETS.get(dataset)).parameters["seed"]
-    return bool(seed.default == NOTEBOOK)
+    seed = inspect.signature(datasets.DATASETS.get(dataset)).parameters.get("seed")
+    return seed is not None and bool(seed.default == NOTEBOOK)
 
 
 def parse_config(
