@@ -33,6 +33,7 @@ FAST = {"max_iter": 100, "optimizer": "adam", "random_state": 0}
         MLPClassifier(**FAST),
         MLPClassifier(init="lsuv", activation="tanh", batch_size=16, **FAST),
         MLPClassifier(hidden_layer_sizes=(), init="zeros", alpha=0.1, **FAST),
+        MLPClassifier(engine="reference", **FAST),
     ]
 )
 def test_sklearn_compatible(estimator: Any, check: Any) -> None:
@@ -245,6 +246,10 @@ def test_divergence_warns_and_leaves_a_fitted_estimator(data: Any) -> None:
         ({"hidden_layer_sizes": "10"}, r"hidden_layer_sizes='10'"),
         ({"random_state": -1}, r"random_state=-1"),
         ({"random_state": "seed"}, r"random_state='seed'"),
+        (
+            {"engine": "gpu"},
+            r"`engine` must be one of 'auto', 'numba', 'numpy', 'reference'\. Received: engine='gpu'",
+        ),
     ],
 )
 def test_bad_params_fail_at_fit_naming_the_value(params: dict[str, Any], match: str) -> None:
@@ -269,14 +274,15 @@ def test_hidden_layer_sizes_forms(data: Any) -> None:
 
 
 def test_fit_is_train_with_the_settings_it_builds(data: Any) -> None:
-    """alpha is the settings' l2 and random_state their seed: the fit is train() bit for bit."""
+    """alpha is the settings' l2 and random_state their seed: the reference fit is train() bit
+    for bit (the engines' fits agree with it to 1e-12: test_engines_agree_with_the_reference)."""
     from initlab.initializers import init_params
     from initlab.network import MLP
     from initlab.settings import TrainSettings
     from initlab.train import train
 
     clf = MLPClassifier(optimizer="adam", learning_rate=0.02, max_iter=60, batch_size=50,
-                        alpha=0.1, record_every=20, random_state=4)  # fmt: skip
+                        alpha=0.1, record_every=20, random_state=4, engine="reference")  # fmt: skip
     clf.fit(data.X_train, data.y_train)
     mlp = MLP([2, 10, 5, 1])
     settings = TrainSettings(learning_rate=0.02, optimizer="adam", batch_size=50, l2=0.1,
@@ -310,3 +316,72 @@ def test_numpy_scalars_are_accepted(data: Any) -> None:
     clf.fit(data.X_train, data.y_train)
     assert clf.layer_sizes_ == (2, 3, 1)
     assert clf.n_iter_ == 5
+
+
+# --- the engines against the reference loop -----------------------------------------------
+
+AGREEMENT = {
+    "gd": {"max_iter": 300, "diagnose_every": 100, "random_state": 0},
+    "adam, mini-batch, alpha": {"optimizer": "adam", "learning_rate": 0.02, "max_iter": 60,
+                                "batch_size": 50, "alpha": 0.1, "record_every": 20,
+                                "diagnose_every": 20, "random_state": 4},
+    "softmax, momentum": {"hidden_layer_sizes": (16, 8), "activation": "tanh",
+                          "init": "glorot_normal", "optimizer": "momentum", "learning_rate": 0.1,
+                          "max_iter": 300, "diagnose_every": 50, "random_state": 1},
+    "lsuv, mini-batch": {"init": "lsuv", "activation": "tanh", "batch_size": 16,
+                         "optimizer": "adam", "max_iter": 100, "random_state": 0},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("engine", ["auto", "numpy"])
+@pytest.mark.parametrize("case", list(AGREEMENT))
+def test_engines_agree_with_the_reference(case: str, engine: str) -> None:
+    """The engines reproduce the readable loop: 1e-12 relative, as tests/test_engine.py holds
+    them for well-conditioned runs (measured here: ≤ 2e-15; the NumPy engine bit for bit)."""
+    kwargs = AGREEMENT[case]
+    d = spiral(arms=3) if case.startswith("softmax") else circles()
+    reference = MLPClassifier(engine="reference", **kwargs).fit(d.X_train, d.y_train)
+    fitted = MLPClassifier(engine=engine, **kwargs).fit(d.X_train, d.y_train)
+    assert fitted.status_ == reference.status_ == "completed"
+    assert (fitted.n_iter_, fitted.diverged_at_) == (reference.n_iter_, reference.diverged_at_)
+    for got, want in zip(fitted.params_, reference.params_, strict=True):
+        for a, b in ((got.W, want.W), (got.b, want.b)):
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-12 * np.max(np.abs(b)))
+    for coef, layer in zip(fitted.coefs_, fitted.params_, strict=True):
+        assert np.array_equal(coef, layer.W.T)
+    assert fitted.loss_curve_iterations_ == reference.loss_curve_iterations_
+    np.testing.assert_allclose(fitted.loss_curve_, reference.loss_curve_, rtol=1e-12, atol=0)
+    assert fitted.loss_ == pytest.approx(reference.loss_, rel=1e-12, abs=0)
+    assert np.array_equal(fitted.predict(d.X_test), reference.predict(d.X_test))
+    # Diagnostics at the same iterations, with the same verdict; the engines know the update
+    # ratio only for full-batch gradient descent, where it equals the reference's.
+    assert fitted.records_.iterations == reference.records_.iterations
+    assert fitted.why_ == reference.why_
+    plain_gd = kwargs.get("optimizer", "gd") == "gd" and "batch_size" not in kwargs
+    for got_row, want_row in zip(
+        fitted.records_.to_dicts(), reference.records_.to_dicts(), strict=True
+    ):
+        for key, want_value in want_row.items():
+            value = got_row[key]
+            if key == "update_ratio" and not plain_gd:
+                assert np.isnan(value)
+            elif isinstance(want_value, float) and np.isnan(want_value):
+                assert np.isnan(value), key
+            elif isinstance(want_value, float):
+                assert value == pytest.approx(want_value, rel=1e-9, abs=1e-12), key
+            else:
+                assert value == want_value, key
+
+
+@pytest.mark.parametrize("engine", ["auto", "numpy", "reference"])
+def test_every_engine_reports_divergence_alike(data: Any, engine: str) -> None:
+    clf = MLPClassifier(activation="linear", learning_rate=10.0, max_iter=300, random_state=0,
+                        engine=engine)  # fmt: skip
+    with pytest.warns(
+        DivergenceWarning, match=r"diverged: the training cost became nan at iteration 8"
+    ):
+        clf.fit(data.X_train, data.y_train)
+    assert (clf.status_, clf.diverged_at_, clf.n_iter_) == ("diverged", 8, 8)
+    assert clf.loss_curve_iterations_ == [0, 8]
+    assert clf.records_.iterations == [0]
+    assert clf.why_.startswith("diverged: cost became non-finite at iteration 8")

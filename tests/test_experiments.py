@@ -95,11 +95,25 @@ def test_batches_group_one_architecture():
         ("[model]\nactivation = { logspace = [1, 2] }\n", r"spec.toml:2: \[model\] activation: logspace takes \[start, stop, count\]"),
         ("[model]\nlayer_sizes = [2, 4, 1]\ndepth = 2\n", r"give layer_sizes, or depth and width, not both"),
         ("[sweep\n", r"not valid TOML"),
+        ("[train]\ndtype = ['float32', 'float16']\n", r"spec.toml:2: \[train\] dtype: Argument `dtype` must be one of 'float64', 'float32'. Received: dtype='float16'"),
     ],
 )  # fmt: skip
 def test_bad_specs_fail_before_training_with_the_line(tmp_path, text, message):
     with pytest.raises(SpecError, match=message):
         load_spec(write(tmp_path, text))
+
+
+def test_dtype_is_an_axis_of_the_train_section():
+    spec = parse_spec({"sweep": {"seeds": 2}, "train": {"dtype": ["float64", "float32"]}})
+    runs = spec.runs()
+    assert [r.dtype for r in runs] == ["float64", "float64", "float32", "float32"]
+    assert len({r.key for r in runs}) == 4
+    assert "dtype" not in runs[0].to_dict()  # float64: the key of a spec without dtype
+    assert runs[0].key == parse_spec({"sweep": {"seeds": 2}}).runs()[0].key
+    assert runs[2].to_dict()["dtype"] == "float32"
+    # float32 runs train in a batch of their own.
+    assert len({r.architecture() for r in runs}) == 2
+    assert len(plan_batches(runs)) == 2
 
 
 def test_missing_spec_file(tmp_path):

@@ -242,3 +242,78 @@ def test_check_helpers_stay_importable_from_train():
 
     assert check_iterations is settings.check_iterations
     assert check_l2 is settings.check_l2
+
+
+# --- BLAS threads ----------------------------------------------------------------------------
+
+
+def _blas_threads():
+    from threadpoolctl import threadpool_info
+
+    return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+
+class _ThreadSpy:
+    """Gradient descent that notes the BLAS thread counts at every step."""
+
+    name = "gd"
+
+    def __init__(self):
+        self.seen = []
+
+    def init(self, params):
+        return None
+
+    def step(self, params, grads, state, learning_rate):
+        self.seen.append(_blas_threads())
+        for layer, grad in zip(params, grads):
+            layer.W -= learning_rate * grad.W
+            layer.b -= learning_rate * grad.b
+
+
+def test_training_runs_on_one_blas_thread_and_gives_the_threads_back(data):
+    from threadpoolctl import threadpool_limits
+
+    from initlab.train import Trainer
+
+    mlp = MLP([2, 10, 5, 1])
+    spy = _ThreadSpy()
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = _blas_threads()
+        trainer = Trainer(mlp, _he(mlp), data.X_train, data.y_train, optimizer=spy)
+        trainer.run(3)
+        assert spy.seen == [[1] * len(before)] * 3
+        assert _blas_threads() == before
+        # Runs stepped from several threads at once (the playground's) share the limit; the
+        # last to finish gives the threads back.
+        import threading
+
+        trainers = [Trainer(mlp, _he(mlp), data.X_train, data.y_train) for _ in range(3)]
+        threads = [threading.Thread(target=t.run, args=(200,)) for t in trainers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert [t.iteration for t in trainers] == [200] * 3
+        assert _blas_threads() == before
+
+
+@pytest.mark.slow
+def test_one_blas_thread_changes_no_number_of_the_notebook_run(monkeypatch):
+    """The notebook's three runs by the reference loop are the same bit for bit with BLAS free
+    to use two threads (its matrices, 10 × 300 at most, are computed the same way either way)."""
+    import contextlib
+    import sys
+
+    from threadpoolctl import threadpool_limits
+
+    limited = compare(engine="reference")
+    monkeypatch.setattr(sys.modules["initlab.train"], "one_blas_thread", contextlib.nullcontext)
+    with threadpool_limits(limits=2, user_api="blas"):
+        free = compare(engine="reference")
+    for a, b in zip(limited.runs, free.runs, strict=True):
+        assert a.result.history == b.result.history
+        for la, lb in zip(a.result.params, b.result.params, strict=True):
+            np.testing.assert_array_equal(la.W, lb.W)
+            np.testing.assert_array_equal(la.b, lb.b)
+        assert (a.train_accuracy, a.test_accuracy) == (b.train_accuracy, b.test_accuracy)

@@ -9,9 +9,10 @@ hyperparameter to search over::
 
     GridSearchCV(MLPClassifier(), {"init": ["zeros", "random", "he"]})
 
-Underneath it is initlab's own network and training loop (:mod:`initlab.network`,
-:mod:`initlab.train`), so a fit also records the per-layer diagnostics of
-:mod:`initlab.diagnostics` and says in ``why_`` why it trained the way it did.
+Underneath it is initlab's own network (:mod:`initlab.network`), trained by the fast engine
+(:func:`initlab.engine.train_batch`) or, with ``engine="reference"``, by the readable loop
+(:func:`initlab.train.train`) that the engine reproduces; a fit also records the per-layer
+diagnostics of :mod:`initlab.diagnostics` and says in ``why_`` why it trained the way it did.
 
 Only classification: initlab's networks end in a sigmoid or softmax head trained with
 cross-entropy, and there is no regression head (identity output, squared error) to build an
@@ -35,14 +36,16 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from initlab import initializers, optim
-from initlab._validate import check_int, invalid, is_int, python_scalar
+from initlab._validate import check_choice, check_int, invalid, is_int, python_scalar
 from initlab.diagnostics import Recorder, diagnose, verdict
+from initlab.engine import ENGINES as BATCH_ENGINES
+from initlab.engine import attach_records, train_batch
 from initlab.initializers import init_params
 from initlab.losses import output_size
 from initlab.network import MLP, Params, forward
 from initlab.rng import streams
 from initlab.settings import TrainSettings, check_iterations, check_l2
-from initlab.train import train
+from initlab.train import TrainResult, train
 
 try:
     from sklearn.utils.validation import validate_data
@@ -56,6 +59,10 @@ Array = NDArray[np.float64]
 
 SEED_HIGH = int(np.iinfo(np.int32).max)
 """A ``RandomState`` (or ``None``) becomes a seed drawn uniformly from [0, SEED_HIGH)."""
+
+ENGINES = (*BATCH_ENGINES, "reference")
+"""What ``MLPClassifier(engine=...)`` accepts: :func:`initlab.engine.train_batch`'s engines,
+and ``"reference"`` for the readable loop, :func:`initlab.train.train`."""
 
 
 class DivergenceWarning(ConvergenceWarning):  # type: ignore[misc]
@@ -116,6 +123,16 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         weights, its ``batch`` stream the mini-batches. A ``RandomState`` (or ``None``, NumPy's
         global one) is asked for one seed ``randint(2**31 − 1)`` at each fit, so successive
         fits differ, as scikit-learn's convention for ``random_state`` has it.
+    engine : {"auto", "numba", "numpy", "reference"}, default="auto"
+        What trains the network. ``"auto"``: :func:`initlab.engine.train_batch`'s compiled
+        Numba kernel where it covers the fit, else its NumPy engine (with an
+        :class:`~initlab.engine.EngineFallbackWarning` saying why); ``"numba"`` or
+        ``"numpy"`` force one of them. ``"reference"``: the readable loop,
+        :func:`initlab.train.train`, which the engines reproduce (to about 1e-12 relative
+        on a well-conditioned fit; rounding differences grow in a chaotic one). With an
+        engine, ``records_`` are computed after training from parameter snapshots, and their
+        ``update_ratio`` is known only for full-batch ``"gd"`` (NaN otherwise); the
+        reference records it for every optimizer.
 
     Attributes
     ----------
@@ -202,6 +219,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     record_every: int = 100
     diagnose_every: int | None = None
     random_state: int | np.random.RandomState | None = None
+    engine: str = "auto"
 
     # --- fit ---------------------------------------------------------------------------
 
@@ -232,6 +250,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                 f"Received: bias_init={self.bias_init!r}"
             )
         settings = settings.replace(seed=_seed(self.random_state))
+        engine = check_choice("engine", self.engine, ENGINES)
 
         X_arr, y_arr = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y_arr)
@@ -247,15 +266,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         mlp = MLP([X_arr.shape[1], *hidden, n_outputs], self.activation)
 
         params = init_params(mlp, streams(settings.seed).init, w_init, b_init, X=X_arr)
-        result = train(
-            mlp,
-            params,
-            X_arr,
-            y_int,
-            iterations=max_iter,
-            settings=settings,
-            recorder=Recorder(every=diagnose_every or max_iter),
-        )
+        every = diagnose_every or max_iter
+        result = _train(mlp, params, X_arr, y_int, max_iter, settings, every, engine)
         records = result.records
         assert records is not None
 
@@ -332,6 +344,32 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         index = (d > 0).astype(np.intp) if d.ndim == 1 else np.argmax(d, axis=1)
         labels: NDArray[Any] = self.classes_[index]
         return labels
+
+
+def _train(
+    mlp: MLP,
+    params: Params,
+    X: Array,
+    y: NDArray[np.int64],
+    iterations: int,
+    settings: TrainSettings,
+    diagnose_every: int,
+    engine: str,
+) -> TrainResult:
+    """One run by ``engine``, with per-layer records at 0, every ``diagnose_every`` iterations
+    and at the end: taken during training by the reference loop, or computed afterwards from
+    the engine's parameter snapshots (as :func:`initlab.compare.compare` does)."""
+    if engine == "reference":
+        recorder = Recorder(every=diagnose_every)
+        return train(mlp, params, X, y, iterations=iterations, settings=settings,
+                     recorder=recorder)  # fmt: skip
+    (result,) = train_batch(
+        mlp, [params], X, y, iterations=iterations, settings=settings,
+        engine=engine,  # type: ignore[arg-type]  # checked against ENGINES in fit
+        checkpoint_every=diagnose_every,
+    )  # fmt: skip
+    attach_records(mlp, [result], X, y, l2=settings.l2, plain_gd=settings.plain_gd)
+    return result
 
 
 # --- argument checks ---------------------------------------------------------------------

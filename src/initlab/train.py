@@ -4,9 +4,11 @@ history and a divergence check."""
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Literal, Unpack
+from typing import Any, Literal, Unpack
 
 import numpy as np
 from numpy.typing import NDArray
@@ -95,6 +97,65 @@ class TrainResult:
 
     def accuracy(self, X: NDArray[np.float64], y: NDArray[np.integer]) -> float:
         return _accuracy(self.mlp, self.params, X, y)
+
+
+class _OneBlasThread:
+    """BLAS held to one thread while any training call runs, and given back after the last.
+
+    Training matrices are small (the notebook's are 10 × 300): split over several BLAS
+    threads they run slower than on one, and much slower when the threads fight other
+    processes for the cores. The limit is process-wide, so concurrent calls (the playground
+    steps runs from several threads) share it: the first to enter sets it, the last to leave
+    restores what was there. Setting it leaves every result unchanged; only the speed differs.
+
+    One :class:`threadpoolctl.ThreadpoolController` is made at the first call and kept (making
+    one scans the loaded libraries, ~100 µs; limiting through a kept one costs ~7 µs). It knows
+    the BLAS libraries loaded by then, NumPy's among them, which is the one training uses.
+    Nothing is set when every BLAS already runs one thread.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._controller: Any = None
+        self._limiter: Any = None
+        self._depth = 0
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._depth == 0:
+                if self._controller is None:
+                    from threadpoolctl import (  # type: ignore[import-untyped, unused-ignore]
+                        ThreadpoolController,
+                    )
+
+                    self._controller = ThreadpoolController().select(user_api="blas")
+                libraries = self._controller.lib_controllers
+                if any(library.num_threads > 1 for library in libraries):
+                    self._limiter = self._controller.limit(limits=1)
+            self._depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._depth -= 1
+            if self._depth == 0 and self._limiter is not None:
+                self._limiter.restore_original_limits()
+                self._limiter = None
+
+
+_ONE_BLAS_THREAD = _OneBlasThread()
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """BLAS limited to one thread for the duration of the block, restored after (see
+    :class:`_OneBlasThread`); what :meth:`Trainer.run` trains under.
+
+    >>> import numpy as np
+    >>> with one_blas_thread():
+    ...     product = np.ones((10, 300)) @ np.ones((300, 5))
+    """
+    with _ONE_BLAS_THREAD:
+        yield
 
 
 def minibatches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[NDArray[np.intp]]:
@@ -190,7 +251,9 @@ class Trainer:
         return self.settings.record_every
 
     def run(self, iterations: int) -> Status:
-        """Train ``iterations`` more iterations (none once diverged); returns the status."""
+        """Train ``iterations`` more iterations (none once diverged); returns the status.
+
+        BLAS runs on one thread meanwhile (:func:`one_blas_thread`), as it was again after."""
         iterations = check_iterations(iterations)
         if self.diverged:
             return self.status
@@ -200,7 +263,7 @@ class Trainer:
         batches, recorder, end = self._batches, self.recorder, self.iteration + iterations
         # Overflow and inf − inf can only come from a diverging run, which the finite-cost
         # check below catches and reports; NumPy's warnings would only repeat it.
-        with np.errstate(over="ignore", invalid="ignore"):
+        with one_blas_thread(), np.errstate(over="ignore", invalid="ignore"):
             for i in range(self.iteration, end):
                 if batches is None:
                     A_batch, Y_batch = A0, Y

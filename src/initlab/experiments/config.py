@@ -7,7 +7,8 @@ training arguments as one :class:`~initlab.settings.TrainSettings`. :func:`build
 into a :class:`Built`: the data set loaded, the :class:`~initlab.network.MLP` (its output
 layer sized by :func:`initlab.losses.output_size`, the one place of that rule) and the
 initial weights, drawn as :func:`~initlab.compare.compare`, a sweep and the playground all draw them
-(:func:`initial_params`). :func:`score` is the accuracy every caller reports.
+(:func:`initial_params`). :func:`score` is the accuracy every caller reports. A run trains in
+float64 unless its ``dtype`` is ``"float32"`` (:data:`DTYPES`).
 
 A configuration round-trips: :meth:`RunConfig.to_dict` is what the result store keeps
 (its :attr:`~RunConfig.key` is that dict's hash), :meth:`RunConfig.from_row` reads it back,
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from initlab import datasets, initializers, optim
+from initlab._validate import check_choice
 from initlab.datasets import Dataset
 from initlab.losses import output_size
 from initlab.network import MLP, Params
@@ -41,6 +43,11 @@ from initlab.settings import TrainSettings, check_iterations
 if TYPE_CHECKING:
     from initlab.experiments.store import RunRow
     from initlab.train import TrainResult
+
+DTYPES = ("float64", "float32")
+"""The arithmetic a run may train in (:func:`initlab.engine.train_batch`'s ``dtype``), by
+name. The default, float64, is left out of :meth:`RunConfig.to_dict` and so out of the run's
+key: runs stored before ``dtype`` existed keep their keys."""
 
 
 def sizes_for(data: Dataset, hidden: Iterable[int]) -> tuple[int, ...]:
@@ -80,6 +87,8 @@ class RunConfig:
     settings: TrainSettings
     """Learning rate, optimizer, batch size, L2, seed (its ``init`` stream draws the weights,
     its ``batch`` stream orders the mini-batches) and cost recording."""
+    dtype: str = "float64"
+    """The training arithmetic, one of :data:`DTYPES` (results are float64 either way)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.settings, TrainSettings):
@@ -87,6 +96,7 @@ class RunConfig:
                 f"Argument `settings` must be a TrainSettings. Received: settings={self.settings!r}"
             )
         object.__setattr__(self, "iterations", check_iterations(self.iterations))
+        check_choice("dtype", self.dtype, DTYPES)
         if self.layer_sizes is None and (self.depth is None or self.width is None):
             raise ValueError(
                 "A run needs layer_sizes, or depth and width. Received: "
@@ -107,9 +117,10 @@ class RunConfig:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """The configuration as plain data: what a result store keeps, and hashes as the key."""
+        """The configuration as plain data: what a result store keeps, and hashes as the key
+        (``dtype`` only where it is not float64)."""
         s = self.settings
-        return {
+        d: dict[str, Any] = {
             "dataset": self.dataset,
             "data_seed": self.data_seed,
             "data_options": dict(self.data_options),
@@ -126,6 +137,9 @@ class RunConfig:
             "record_every": s.record_every,
             "seed": s.seed,
         }
+        if self.dtype != DTYPES[0]:
+            d["dtype"] = self.dtype
+        return d
 
     @classmethod
     def from_row(cls, row: RunRow | Mapping[str, Any]) -> RunConfig:
@@ -151,6 +165,7 @@ class RunConfig:
                 seed=config["seed"],
                 record_every=config["record_every"],
             ),
+            dtype=config.get("dtype", DTYPES[0]),
         )
 
     @property
@@ -167,7 +182,8 @@ class RunConfig:
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
     def architecture(self) -> tuple[Any, ...]:
-        """What runs must share to be trained as one batch (same network, data, schedule)."""
+        """What runs must share to be trained as one batch (same network, data, schedule,
+        arithmetic)."""
         s = self.settings
         return (
             self.dataset,
@@ -182,6 +198,7 @@ class RunConfig:
             s.l2,
             self.iterations,
             s.record_every,
+            self.dtype,
         )
 
     def to_toml(self, name: str = "run") -> str:
@@ -282,6 +299,8 @@ def spec_dict(configs: Sequence[RunConfig], name: str = "run") -> dict[str, Any]
         train["batch_size"] = s.batch_size
     if s.l2:
         train["l2"] = s.l2
+    if first.dtype != DTYPES[0]:
+        train["dtype"] = first.dtype
     return {
         "sweep": {
             "name": name,

@@ -1,6 +1,6 @@
 """Running a sweep: expand the spec, skip what the store has, train the rest in batches.
 
-Runs that share an architecture (data, layer sizes, activation, optimizer, schedule) are
+Runs that share an architecture (data, layer sizes, activation, optimizer, schedule, dtype) are
 trained together as one batch — one call of :func:`train_batch_rows`, which a process pool
 or a Dask worker can run anywhere (it is a plain function of picklable arguments). Results
 stream back into the :class:`~initlab.experiments.store.ResultStore` batch by batch.
@@ -81,6 +81,7 @@ def _train(
             mlp, initial, data.X_train, data.y_train, settings=settings,
             learning_rate=[c.settings.learning_rate for c in configs],
             iterations=configs[0].iterations, checkpoint_every=configs[0].iterations,
+            dtype=configs[0].dtype,
         )  # fmt: skip
     engine = "numpy" if any(w.category is EngineFallbackWarning for w in caught) else "numba"
     attach_records(mlp, results, data.X_train, data.y_train, l2=settings.l2,

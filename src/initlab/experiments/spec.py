@@ -28,6 +28,7 @@ product, times the seeds::
     [train]
     learning_rate = [0.01, 0.1]
     optimizer = "gd"
+    dtype = "float64"               # or "float32": the training arithmetic (default float64)
 
 :func:`load_spec` validates everything before any training: unknown keys, wrong types, empty
 grids and bad values (a negative scale) fail with the file's line and key, added to the
@@ -51,8 +52,8 @@ from typing import Any
 import numpy as np
 
 from initlab import activations, datasets, initializers, optim
-from initlab._validate import check_int, invalid, is_int, is_real
-from initlab.experiments.config import RunConfig
+from initlab._validate import check_choice, check_int, invalid, is_int, is_real
+from initlab.experiments.config import DTYPES, RunConfig
 from initlab.network import MLP
 from initlab.rng import Seed, check_seed
 from initlab.settings import TrainSettings, check_iterations, check_l2
@@ -67,7 +68,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "sweep": ("name", "seeds", "iterations", "record_every"),
     "data": ("dataset", "seed", "options"),
     "model": ("layer_sizes", "depth", "width", "activation"),
-    "train": ("learning_rate", "optimizer", "batch_size", "l2"),
+    "train": ("learning_rate", "optimizer", "batch_size", "l2", "dtype"),
 }
 RANGE_KEYS = ("logspace", "linspace", "values")
 
@@ -92,6 +93,7 @@ class Spec:
     optimizers: tuple[str, ...] = ("gd",)
     batch_sizes: tuple[int | None, ...] = (None,)
     l2s: tuple[float, ...] = (0.0,)
+    dtypes: tuple[str, ...] = (DTYPES[0],)
     source: str | None = field(default=None, compare=False)
 
     def runs(self) -> list[RunConfig]:
@@ -102,21 +104,16 @@ class Spec:
         else:
             shapes = [(None, d, w) for d, w in itertools.product(self.depths, self.widths)]
         out = []
-        for dataset, (sizes, depth, width), act, init, lr, opt, bs, l2, seed in itertools.product(
-            self.datasets,
-            shapes,
-            self.activations,
-            self.inits,
-            self.learning_rates,
-            self.optimizers,
-            self.batch_sizes,
-            self.l2s,
-            self.seeds,
-        ):
+        for (
+            dataset, (sizes, depth, width), act, init, lr, opt, bs, l2, dtype, seed
+        ) in itertools.product(
+            self.datasets, shapes, self.activations, self.inits, self.learning_rates,
+            self.optimizers, self.batch_sizes, self.l2s, self.dtypes, self.seeds,
+        ):  # fmt: skip
             settings = TrainSettings(learning_rate=lr, optimizer=opt, batch_size=bs, l2=l2,
                                      seed=seed, record_every=self.record_every)  # fmt: skip
             config = RunConfig(dataset, self.data_seed, self.data_options, sizes, depth, width,
-                               act, init, self.iterations, settings)  # fmt: skip
+                               act, init, self.iterations, settings, dtype)  # fmt: skip
             out.append(config)
         return out
 
@@ -282,6 +279,7 @@ def parse_spec(raw: Mapping[str, Any], source: str | None = None, origin: str = 
         lambda v: check_int("batch_size", v, 0, must="an integer ≥ 1, or 0 for full batch"),
     )
     l2s = grid("train", "l2", 0.0, check_l2)
+    dtypes = grid("train", "dtype", DTYPES[0], lambda v: check_choice("dtype", v, DTYPES))
 
     return Spec(
         name=str(sweep.get("name", "sweep")),
@@ -300,6 +298,7 @@ def parse_spec(raw: Mapping[str, Any], source: str | None = None, origin: str = 
         optimizers=tuple(opts),
         batch_sizes=tuple(b or None for b in batch_sizes),
         l2s=tuple(l2s),
+        dtypes=tuple(dtypes),
         source=source,
     )
 

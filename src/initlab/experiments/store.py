@@ -31,6 +31,7 @@ import numpy as np
 
 import initlab
 from initlab._io import dumps, finite_or_none
+from initlab.experiments.config import DTYPES
 from initlab.network import Layer, Params
 
 if TYPE_CHECKING:
@@ -291,6 +292,9 @@ class ResultStore:
                 "initlab_version": row.initlab_version,
             }
             records.append(flat)
+        if any("dtype" in flat for flat in records):  # float64 runs leave it out of their config
+            for flat in records:
+                flat.setdefault("dtype", DTYPES[0])
         return pd.DataFrame.from_records(records)
 
     def export(self, path: str | Path) -> Path:
