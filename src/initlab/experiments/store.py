@@ -31,7 +31,6 @@ import numpy as np
 
 import initlab
 from initlab._io import dumps, finite_or_none
-from initlab.experiments.config import DTYPES
 from initlab.network import Layer, Params
 
 if TYPE_CHECKING:
@@ -294,7 +293,7 @@ class ResultStore:
             records.append(flat)
         if any("dtype" in flat for flat in records):  # float64 runs leave it out of their config
             for flat in records:
-                flat.setdefault("dtype", DTYPES[0])
+                flat.setdefault("dtype", "float64")
         return pd.DataFrame.from_records(records)
 
     def export(self, path: str | Path) -> Path:
