@@ -97,6 +97,33 @@ def test_compare_help_describes_the_notebook_defaults() -> None:
         "--json",
     ]:
         assert expected in text, expected
+    assert "--figures WHICH comparison: comparison.png" in text
+    assert "all: also cost_<init>.png and boundary_<init>.png per run" in text
+
+
+# Start-up: a command loads what it uses. pydantic (Typer's option checks) only for a
+# command's own options, never for --help alone; scikit-learn, SciPy, matplotlib and Numba
+# only when a command trains, predicts or draws.
+STARTUP_CODE = """
+import sys
+from initlab.cli import main
+sys.argv[0] = "initlab"
+try:
+    main()
+except SystemExit:
+    pass
+heavy = {"scipy", "sklearn", "matplotlib", "numba", "pandas", "pydantic"}
+print(sorted(heavy & {name.split(".")[0] for name in sys.modules}), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["list"], ["compare", "--help"], ["--version"]])
+def test_startup_loads_no_heavy_library(args: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", STARTUP_CODE, *args], capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout  # the command ran
+    assert done.stderr.splitlines()[-1] == "[]", done.stderr
 
 
 def test_list_help() -> None:
@@ -146,8 +173,9 @@ def test_compare_prints_a_table_without_plots(tmp_path: Path) -> None:
 def test_compare_writes_valid_pngs_into_a_new_folder(tmp_path: Path) -> None:
     out = tmp_path / "nested" / "figures"
     result = invoke(
-        "compare", "--iterations", "200", "--init", "he", "--init", "zeros", "--out", str(out)
-    )
+        "compare", "--iterations", "200", "--init", "he", "--init", "zeros", "--out", str(out),
+        "--figures", "all",
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     expected = {
         "comparison.png",
@@ -164,10 +192,42 @@ def test_compare_writes_valid_pngs_into_a_new_folder(tmp_path: Path) -> None:
         assert str(out / name) in result.stdout
 
 
+def test_compare_draws_the_comparison_figure_only_by_default(tmp_path: Path) -> None:
+    # The per-run figures repeat the comparison's panels: drawn on request (--figures all).
+    result = invoke("compare", "--iterations", "100", "--init", "he", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["comparison.png"]
+    assert (tmp_path / "comparison.png").read_bytes().startswith(PNG_SIGNATURE)
+    assert f"Figures: {tmp_path / 'comparison.png'}" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args", [["--figures", "none"], ["--no-plots"], ["--figures", "all", "--no-plots"]]
+)
+def test_compare_draws_no_figure_on_request(tmp_path: Path, args: list[str]) -> None:
+    out = tmp_path / "figures"
+    result = invoke("compare", "--iterations", "50", "--init", "he", "--out", str(out), *args)
+    assert result.exit_code == 0, result.output
+    assert not out.exists()
+    assert "Figures" not in result.stdout
+
+
+def test_compare_rejects_an_unknown_figures_choice(tmp_path: Path) -> None:
+    result = invoke("compare", "--figures", "some", "--out", str(tmp_path / "figures"))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: Argument `figures` must be one of 'comparison', 'all', 'none'. "
+        "Received: figures='some'\n"
+    )
+    assert result.stdout == ""
+    assert not (tmp_path / "figures").exists()
+
+
 def test_compare_same_init_twice_gets_distinct_files(tmp_path: Path) -> None:
     result = invoke(
-        "compare", "--iterations", "100", "--init", "he", "--init", "he", "--out", str(tmp_path)
-    )
+        "compare", "--iterations", "100", "--init", "he", "--init", "he", "--out", str(tmp_path),
+        "--figures", "all",
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert (tmp_path / "cost_he.png").exists()
     assert (tmp_path / "cost_he_2.png").exists()
@@ -225,7 +285,7 @@ def test_issue_example_command_compares_he_glorot_lsuv_on_moons(tmp_path: Path) 
     result = invoke(
         "compare", "--init", "he_normal", "--init", "glorot_uniform", "--init", "lsuv",
         "--layers", "2,64,64,64,1", "--activation", "tanh", "--dataset", "moons",
-        "--iterations", "300", "--json", "--out", str(tmp_path),
+        "--iterations", "300", "--json", "--out", str(tmp_path), "--figures", "all",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     payload = strict_json(result.stdout)
@@ -286,7 +346,7 @@ def test_compare_reports_divergence_in_the_table() -> None:
 
 
 def test_compare_json_of_a_diverged_run_is_valid(tmp_path: Path) -> None:
-    result = invoke("compare", *DIVERGING, "--json", "--out", str(tmp_path))
+    result = invoke("compare", *DIVERGING, "--json", "--out", str(tmp_path), "--figures", "all")
     assert result.exit_code == 0, result.output
     (run,) = strict_json(result.stdout)["runs"]
     assert run["status"] == "diverged"

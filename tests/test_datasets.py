@@ -185,6 +185,35 @@ def test_circles_results_unchanged():
     assert digest(circles(seed=7)) == "ca614d4430984857"
 
 
+@pytest.mark.parametrize("n", [1, 2, 3, 100, 300, 301])
+@pytest.mark.parametrize(("noise", "factor"), [(0.05, 0.8), (0.0, 0.5), (0.3, 0.1)])
+def test_make_circles_is_scikit_learns_bit_for_bit(n, noise, factor):
+    # circles() repeats make_circles' arithmetic to load without scikit-learn: same draws,
+    # same bytes, same dtypes and memory layout, and the state left where scikit-learn leaves it.
+    from sklearn.datasets import make_circles as sklearn_make_circles
+
+    from initlab.datasets.generators import make_circles
+
+    ours_state, their_state = np.random.RandomState(1), np.random.RandomState(1)
+    ours = make_circles(n, noise, factor, ours_state)
+    theirs = sklearn_make_circles(n, noise=noise, factor=factor, random_state=their_state)
+    for a, b in zip(ours, theirs):
+        assert a.tobytes() == b.tobytes()
+        assert (a.dtype, a.shape, a.flags.c_contiguous) == (b.dtype, b.shape, b.flags.c_contiguous)
+    assert ours_state.random_sample() == their_state.random_sample()
+
+
+def test_circles_loads_without_scikit_learn():
+    import subprocess
+    import sys
+
+    code = "import sys, initlab.datasets as d; d.circles(); print('sklearn' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert result.stdout.strip() == "False"
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [

@@ -12,14 +12,17 @@ from matplotlib.collections import PathCollection
 from matplotlib.contour import ContourSet
 from matplotlib.figure import Figure
 
+from initlab import plots
 from initlab.compare import Comparison, compare
 from initlab.plots import (
     MAX_GRID_POINTS,
+    blockwise,
     decision_grid,
     new_figure,
     plot_comparison,
     plot_cost,
     plot_decision_boundary,
+    plot_run_boundary,
 )
 from initlab.train import History
 
@@ -37,6 +40,14 @@ def diverged_comparison() -> Comparison:
     comparison = compare(["random", "he"], activation="linear", learning_rate=10, iterations=200)
     assert all(run.result.diverged for run in comparison.runs)
     return comparison
+
+
+def pixels(fig: Figure) -> np.ndarray:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba()).copy()
 
 
 def png_bytes(fig: Figure) -> bytes:
@@ -235,6 +246,34 @@ def test_decision_boundary_rejects_bad_input(kwargs: dict[str, object], message:
         plot_decision_boundary(**args)  # type: ignore[arg-type]
 
 
+def test_blockwise_predicts_block_by_block_with_the_same_result() -> None:
+    sizes: list[int] = []
+
+    def predict(points: np.ndarray) -> np.ndarray:
+        sizes.append(len(points))
+        return inside_unit_circle(points)
+
+    P = np.random.default_rng(0).uniform(-1, 1, size=(10, 2))
+    np.testing.assert_array_equal(blockwise(predict, block=4)(P), inside_unit_circle(P))
+    assert sizes == [4, 4, 2]
+    sizes.clear()
+    np.testing.assert_array_equal(blockwise(predict, block=10)(P), inside_unit_circle(P))
+    assert sizes == [10]  # one call when the points fit in one block
+
+
+def test_run_boundary_draws_the_whole_grid_labels(small_comparison: Comparison) -> None:
+    # A trained network labels the grid block by block: the same regions as in one call.
+    data = small_comparison.dataset
+    for run in small_comparison.runs:
+        blocked = plot_run_boundary(run, data.X_train, data.y_train)
+        whole = plot_decision_boundary(run.result.predict, data.X_train, data.y_train)
+        (a,) = [c for c in blocked.collections if isinstance(c, ContourSet)]
+        (b,) = [c for c in whole.collections if isinstance(c, ContourSet)]
+        assert len(a.get_paths()) == len(b.get_paths())
+        for path_a, path_b in zip(a.get_paths(), b.get_paths()):
+            np.testing.assert_array_equal(path_a.vertices, path_b.vertices)
+
+
 # --- plot_comparison -------------------------------------------------------------------
 
 
@@ -261,6 +300,18 @@ def test_plot_comparison_one_column_per_run(small_comparison: Comparison) -> Non
         )
     assert "300 iterations" in fig.get_suptitle()
     assert png_bytes(fig).startswith(PNG_SIGNATURE)
+
+
+def test_plot_comparison_places_cost_titles_where_matplotlib_would(
+    small_comparison: Comparison, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The log-scale cost titles are placed at y = 1 up front, which spares matplotlib its
+    # search for the place; the figure is the same, pixel for pixel.
+    fixed = plot_comparison(small_comparison)
+    assert all(ax.title.get_position()[1] == 1.0 for ax in fixed.get_axes()[:3])
+    monkeypatch.setattr(plots, "LOG_TITLE_Y", None)
+    searched = plot_comparison(small_comparison)
+    np.testing.assert_array_equal(pixels(fixed), pixels(searched))
 
 
 def test_plot_comparison_wraps_the_why_line(small_comparison: Comparison) -> None:

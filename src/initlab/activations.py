@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import special
 
 from initlab._registry import Registry
 
@@ -65,6 +64,8 @@ def gelu(z: Array) -> Array:
 
 def normal_cdf(z: Array) -> Array:
     """Φ(z) = (1 + erf(z/√2)) / 2."""
+    from scipy import special  # loaded on first use: listing the activations stays light
+
     cdf: Array = 0.5 * (1.0 + special.erf(z / math.sqrt(2.0)))
     return cdf
 

@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import special
 
 from initlab.activations import sigmoid
 
@@ -58,6 +57,8 @@ def ce_logits_per_model(logits: Array, Y: Array) -> Array:
 
     Classes on axis −2 and examples on axis −1, so logits ``(M, K, m)`` give ``(M,)``.
     """
+    from scipy import special  # loaded on first use: importing the losses stays light
+
     per_example = special.logsumexp(logits, axis=-2) - np.sum(Y * logits, axis=-2)
     loss: Array = np.mean(per_example, axis=-1)
     return loss

@@ -19,7 +19,7 @@ import typer
 
 import initlab
 from initlab.cli.commands import compare_command, diagnose_command, list_command, theory_command
-from initlab.cli.common import EXIT_IO, EXIT_USAGE, fail, parse_layers, parse_seed
+from initlab.cli.common import EXIT_IO, EXIT_USAGE, Command, Group, fail, parse_layers, parse_seed
 from initlab.cli.serve import serve_command
 from initlab.cli.sweep import report_command, sweep_command
 
@@ -27,6 +27,7 @@ __all__ = ["EXIT_IO", "EXIT_USAGE", "app", "fail", "main", "parse_layers", "pars
 
 app = typer.Typer(
     name="initlab",
+    cls=Group,
     no_args_is_help=True,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -59,13 +60,13 @@ def main_callback(
     """
 
 
-app.command("compare")(compare_command)
-app.command("diagnose")(diagnose_command)
-app.command("theory")(theory_command)
-app.command("sweep")(sweep_command)
-app.command("report")(report_command)
-app.command("list")(list_command)
-app.command("serve")(serve_command)
+app.command("compare", cls=Command)(compare_command)
+app.command("diagnose", cls=Command)(diagnose_command)
+app.command("theory", cls=Command)(theory_command)
+app.command("sweep", cls=Command)(sweep_command)
+app.command("report", cls=Command)(report_command)
+app.command("list", cls=Command)(list_command)
+app.command("serve", cls=Command)(serve_command)
 
 
 def main() -> None:

@@ -2,8 +2,8 @@
 
 Each command parses its options, calls the library, and hands the values to
 :mod:`initlab.cli.tables` (printing) and :mod:`initlab.cli.output` (files). The library
-(training, datasets, theory, plots) is imported inside the commands, so ``--help`` and
-``list`` start without it.
+(training, datasets, theory, plots) and the file writers (with NumPy) are imported inside the
+commands, so ``--help`` starts without them and ``list`` loads only the registries.
 """
 
 from __future__ import annotations
@@ -19,9 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 import typer
 from rich.console import Console
 
-from initlab._io import dumps
 from initlab.cli.common import EXIT_IO, fail, parse_layers, parse_seed, print_wide, progress
-from initlab.cli.output import write_diagnostics, write_figures, write_theory_figure
 from initlab.cli.tables import (
     checkpoints_table,
     diagnosis_table,
@@ -106,6 +104,8 @@ OutOption = Annotated[
     Path, typer.Option("--out", "-o", help="Folder for the output files (created if needed).")
 ]
 NoPlotsOption = Annotated[bool, typer.Option("--no-plots", help="Do not draw any figure.")]
+FIGURES = ("comparison", "all", "none")
+"""The choices of ``compare --figures``: the comparison figure, also the per-run ones, none."""
 EngineOption = Annotated[
     str,
     typer.Option(
@@ -201,7 +201,20 @@ def run_comparison(options: TrainingOptions, *, quiet: bool, **kwargs: Any) -> C
 def compare_command(
     options: TrainingOptions,
     out: OutOption = Path("initlab-out"),
-    no_plots: NoPlotsOption = False,
+    figures: Annotated[
+        str,
+        typer.Option(
+            metavar="WHICH",
+            help=(
+                "comparison: comparison.png, every run's cost curve and decision boundary "
+                "side by side; all: also cost_<init>.png and boundary_<init>.png per run (the "
+                "same plots, one file each); none: no figure."
+            ),
+        ),
+    ] = "comparison",
+    no_plots: Annotated[
+        bool, typer.Option("--no-plots", help="Do not draw any figure (--figures none).")
+    ] = False,
     checkpoints: Annotated[
         bool,
         typer.Option(
@@ -221,7 +234,8 @@ def compare_command(
             "--json",
             help=(
                 "Print only the results as JSON on stdout (NaN/inf as null; checkpoints "
-                "included); no table, no progress. Figures are still written unless --no-plots."
+                "included); no table, no progress. Figures are still written unless "
+                "--figures none or --no-plots."
             ),
         ),
     ] = False,
@@ -235,18 +249,31 @@ def compare_command(
     accuracies (train/test): zeros 0.5/0.5, random 0.83/0.86, he 0.9933/0.96.
 
     Prints a table (status, final cost, accuracies and a one-line diagnosis per init) and
-    writes comparison.png, cost_<init>.png and boundary_<init>.png to --out.
+    writes comparison.png to --out (with --figures all, also cost_<init>.png and
+    boundary_<init>.png per run).
     """
+    from initlab._validate import check_choice
+
+    try:
+        figures = check_choice("figures", figures, FIGURES)
+    except ValueError as exc:
+        fail(str(exc))
+    if no_plots:
+        figures = "none"
     comparison = run_comparison(options, quiet=as_json, record_every=record_every)
     written: list[Path] = []
-    if not no_plots:
+    if figures != "none":
+        from initlab.cli.output import write_figures
+
         try:
             with progress("Drawing figures…", not as_json):
-                written = write_figures(comparison, out)
+                written = write_figures(comparison, out, per_run=figures == "all")
         except OSError as exc:
             fail(f"cannot write the figures to {str(out)!r}: {exc}", EXIT_IO)
 
     if as_json:
+        from initlab._io import dumps
+
         typer.echo(dumps(comparison.to_dict()))
         return
 
@@ -291,6 +318,9 @@ def diagnose_command(
         keep_params=not no_plots,
     )
     predictions = {run.init: _prediction(comparison, run.config) for run in comparison.runs}
+    from initlab._io import dumps
+    from initlab.cli.output import write_diagnostics
+
     try:
         written = write_diagnostics(comparison, predictions, out, plots=not no_plots)
     except OSError as exc:
@@ -338,6 +368,8 @@ def theory_command(
     critical σ_w² of the activation, and writes theory.png (q by depth) to --out.
     """
     from initlab import theory
+    from initlab._io import dumps
+    from initlab.cli.output import write_theory_figure
     from initlab.network import MLP
 
     names = list(init) if init else ["he", "xavier_normal", "lecun_normal"]

@@ -48,17 +48,20 @@ def save_figure(fig: Figure, path: Path) -> Path:
     return path
 
 
-def write_figures(comparison: Comparison, out: Path) -> list[Path]:
-    """``comparison.png`` plus ``cost_<init>.png`` and ``boundary_<init>.png`` per run."""
+def write_figures(comparison: Comparison, out: Path, per_run: bool = True) -> list[Path]:
+    """``comparison.png``, plus ``cost_<init>.png`` and ``boundary_<init>.png`` per run if
+    ``per_run``: the comparison's own panels, one file each."""
     from initlab import plots  # matplotlib is only needed here
 
     out.mkdir(parents=True, exist_ok=True)
     data = comparison.dataset
     written = [save_figure(plots.plot_comparison(comparison), out / "comparison.png")]
+    if not per_run:
+        return written
     for run, stem in zip(comparison.runs, figure_names(comparison)):
         fig, ax = plots.new_figure()
         plots.plot_cost(run.result, ax=ax, label=run.init, logy=True, marker=".")
-        ax.set_title(plots.run_title(run, width=70), fontsize="medium")
+        ax.set_title(plots.run_title(run, width=70), fontsize="medium", y=plots.title_y(ax))
         written.append(save_figure(fig, out / f"cost_{stem}.png"))
 
         fig, ax = plots.new_figure((6.0, 6.0))
@@ -102,7 +105,8 @@ def write_diagnostics(
         written.append(save_figure(hist, out / f"histograms_{stem}.png"))
         gfig, gax = figures.new_figure()
         figures.plot_gradient_norms(records, ax=gax)
-        gax.set_title(f"{run.init}: gradient norm per layer", fontsize="medium")
+        gax.set_title(f"{run.init}: gradient norm per layer", fontsize="medium",
+                      y=figures.title_y(gax))  # fmt: skip
         written.append(save_figure(gfig, out / f"gradients_{stem}.png"))
         if records.snapshots:
             grid = figures.plot_boundary_grid(comparison.mlp, records, data.X_train,
@@ -117,7 +121,8 @@ def write_diagnostics(
             label=run.init,
             color=color,
         )
-    ax.set_title("pre-activation variance at initialization", fontsize="medium")
+    ax.set_title("pre-activation variance at initialization", fontsize="medium",
+                 y=figures.title_y(ax))  # fmt: skip
     written.append(save_figure(fig, out / "variance.png"))
     return written
 
@@ -134,7 +139,9 @@ def write_theory_figure(
     ax.set_yscale("log")
     ax.set_xlabel("layer")
     ax.set_ylabel("predicted pre-activation variance q")
-    ax.set_title(f"{activation}, width {width}, q⁰ = {q0:g}", fontsize="medium")
+    ax.set_title(
+        f"{activation}, width {width}, q⁰ = {q0:g}", fontsize="medium", y=plots.title_y(ax)
+    )
     ax.legend(fontsize="small")
     ax.grid(True, alpha=0.3)
     out.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ and are registered in :data:`DATASETS` (``load(name, **kwargs)`` builds one by n
 ========  ==================================================================  =============
 name      recipe                                                              default seed
 ========  ==================================================================  =============
-circles   scikit-learn ``make_circles``: outer circle 0, inner 1              ``"notebook"``
+circles   as scikit-learn's ``make_circles`` (same bytes): outer 0, inner 1   ``"notebook"``
 flower    the course's planar data set (``load_planar_dataset``), 2 classes   ``"notebook"``
 moons     scikit-learn ``make_moons``, 2 classes                              0
 blobs     scikit-learn ``make_blobs``, ``centers`` classes                    0

@@ -13,7 +13,6 @@ from typing import ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import ndtr, ndtri
 
 from initlab._validate import check_real
 from initlab.initializers.schemes import (
@@ -133,6 +132,8 @@ class TruncNormal(_Scheme):
         _check_a_below_b(self.a, self.b)
 
     def _sample(self, rng: RandomSource, shape: tuple[int, ...]) -> NDArray[np.float64]:
+        from scipy.special import ndtr, ndtri  # loaded on first use: listing stays light
+
         lo, hi = (self.a - self.mean) / self.std, (self.b - self.mean) / self.std
         # Invert in the lower tail, where Φ keeps its relative precision: if the range lies
         # above the mean, draw −z from [−β, −α] instead.
