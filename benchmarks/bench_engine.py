@@ -7,7 +7,8 @@ every initlab benchmark) taken just before it, and ratios are medians over trial
 (a) the notebook comparison — zeros, ×10 random and He, 3 runs × ``--iterations`` — as one
     batch on the compiled engine, against the three plain loops; target ≥ 8×. The compile is
     excluded and reported on its own: on a cold cache (a fresh ``NUMBA_CACHE_DIR``, in a
-    subprocess) and loaded from the warm cache.
+    subprocess) and loaded from the warm cache (whole processes, cold against warm, paired:
+    ``bench_compile.py``).
 (b) a sweep of ``--models`` He initializations (seeds 0, 1, …) on the notebook network and
     data: per-model speed ratio = (plain seconds per model) / (engine seconds / models);
     target ≥ 12×. Also the GFLOP/s achieved (formula printed), and peak memory: the
@@ -45,7 +46,7 @@ import numpy as np
 import initlab
 from bench_compare import notebook_loop
 from initlab import MLP, circles, init_params
-from initlab.engine import kernel, train_batch
+from initlab.engine import compiled, train_batch
 from initlab.rng import notebook_init_rng, streams
 
 NOTEBOOK_INITS = ("zeros", "random", "he")
@@ -96,7 +97,8 @@ def flops_per_iteration(sizes: tuple[int, ...], m: int) -> int:
 
 
 def compile_times() -> dict[str, list[float]]:
-    """Compile time of the kernel (float64, float32) on a cold cache, then on the warm one."""
+    """Compile time of the kernel for the notebook's network (float64, float32), each compiled
+    for that network and gradient descent only, on a cold cache, then on the warm one."""
     out: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "NUMBA_CACHE_DIR": cache}
@@ -132,7 +134,7 @@ def main() -> None:
     mlp = MLP([2, 10, 5, 1])
     X, Y = data.X_train.T, data.y_train.reshape(1, -1)
     n_iter = args.iterations
-    threads = kernel.threads()
+    threads = compiled.threads()
 
     def plain(inits: tuple[str, ...], iterations: int) -> float:
         return timed(lambda: [notebook_loop(X, Y, init, iterations) for init in inits])
@@ -201,7 +203,7 @@ def main() -> None:
 
     # (d) what the threads add on this machine: the same batch on one thread and on all.
     def on_threads(count: int) -> float:
-        saved = numba.config.NUMBA_NUM_THREADS  # read by kernel.threads()
+        saved = numba.config.NUMBA_NUM_THREADS  # read by compiled.threads()
         numba.config.NUMBA_NUM_THREADS = count
         try:
             return batch(many[: 2 * base_models], base_iter)

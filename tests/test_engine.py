@@ -5,13 +5,20 @@ compiled engine ~1e-15); other well-conditioned runs to 1e-9; float32 to 1e-4 on
 ×10 "random" run is chaotic (rounding differences grow: the notebook and the reference
 already differ at 1e-3), so only its accuracies are exact and its costs loose.
 
-The compiled engine is compiled once per dtype per machine (about 10 s each, cached on disk
-beside the module); the float64 tests share one specialisation, one test compiles float32.
+The compiled engine is compiled for what each run uses (hidden activations, head, optimizer,
+L2, mini-batches, dtype: about 3 s each on 2 cores) and cached on disk beside the module:
+on an empty cache this file compiles about a dozen of them (measured on 2 cores: about 35 s
+more than with a warm cache); later runs load them. One test compiles in a fresh process with
+an empty cache of its own, every run (about 4 s).
 """
 
 import importlib.util
+import json
 import math
+import os
+import subprocess
 import sys
+import textwrap
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,14 +28,19 @@ import initlab.engine
 from initlab import MLP, activations, circles, init_params, train
 from initlab.datasets import load
 from initlab.diagnostics import Recorder
-from initlab.engine import EngineFallbackWarning, records_from_snapshots, train_batch
+from initlab.engine import (
+    EngineFallbackWarning,
+    needs_compile,
+    records_from_snapshots,
+    train_batch,
+)
 from initlab.network import Layer
 from initlab.rng import notebook_init_rng, streams
 from tests import notebook_facts as nb
 
 HAS_NUMBA = importlib.util.find_spec("numba") is not None
 needs_numba = pytest.mark.skipif(
-    not HAS_NUMBA, reason="Numba is not installed (pip install 'initlab[engine]')"
+    not HAS_NUMBA, reason="Numba is not installed (it is a dependency of initlab)"
 )
 ENGINES = ["numpy", pytest.param("numba", marks=needs_numba)]
 
@@ -309,10 +321,16 @@ def test_without_numba_auto_falls_back_and_numba_is_an_error(data, monkeypatch):
     monkeypatch.delattr(initlab.engine, "kernel", raising=False)
     mlp = MLP([2, 10, 5, 1])
     params = [init_params(mlp, streams(0).init, "he")]
-    with pytest.warns(EngineFallbackWarning, match="Numba"):
+    with pytest.warns(EngineFallbackWarning, match="Numba") as caught:
         train_batch(mlp, params, data.X_train, data.y_train, iterations=5)
+    # The note the command line prints: one line, in plain words.
+    assert [str(w.message) for w in caught] == [
+        "Numba is not available here, so initlab trains with its NumPy engine "
+        "(slower, same results)"
+    ]
     with pytest.raises(ImportError, match=r"initlab\[fast\]"):
         train_batch(mlp, params, data.X_train, data.y_train, iterations=5, engine="numba")
+    assert needs_compile(mlp) is False  # the NumPy engine trains it: nothing to compile
 
 
 @needs_numba
@@ -320,6 +338,106 @@ def test_auto_uses_the_compiled_engine_silently(data, he_reference, recwarn):
     mlp, params, _ = he_reference
     train_batch(mlp, [params], data.X_train, data.y_train, iterations=5)
     assert not [w for w in recwarn if issubclass(w.category, EngineFallbackWarning)]
+
+
+def test_needs_compile_is_false_where_the_numpy_engine_trains(custom_activation):
+    assert needs_compile(MLP([2, 6, 1], custom_activation)) is False
+    assert needs_compile(MLP([2, 10, 5, 1]), optimizer=HalfStep()) is False
+
+
+COMPILE_SNIPPET = textwrap.dedent(
+    """
+    import json
+    import numpy as np
+    from initlab import MLP, circles, init_params
+    from initlab.engine import compile_notices, needs_compile, train_batch
+    from initlab.rng import streams
+
+    data, mlp = circles(), MLP([2, 1])
+    params = [init_params(mlp, streams(0).init, "he")]
+    before = needs_compile(mlp, learning_rate=0.5)
+    notices = []
+    with compile_notices(notices.append):
+        train_batch(mlp, params, data.X_train, data.y_train, iterations=3, learning_rate=0.5)
+    print(json.dumps({
+        "before": before,
+        "after": needs_compile(mlp, learning_rate=0.5),
+        "float32": needs_compile(mlp, learning_rate=0.5, dtype=np.float32),
+        "mini-batch": needs_compile(mlp, batch_size=32),
+        "full batch after all": needs_compile(mlp, batch_size=500, n_examples=300),
+        "notices": [[n.stage, n.what, n.seconds > 0] for n in notices],
+    }))
+    """
+)
+
+
+@needs_numba
+def test_a_compilation_is_foreseen_announced_and_paid_once(tmp_path):
+    """In fresh processes sharing an empty disk cache: the first compiles, with a notice
+    before and after; the second loads the kernel, silently."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+
+    def run():
+        out = subprocess.run([sys.executable, "-c", COMPILE_SNIPPET], env=env, check=True,
+                             capture_output=True, text=True).stdout  # fmt: skip
+        return json.loads(out)
+
+    what = "sigmoid head, gd, float64"
+    assert run() == {
+        "before": True,
+        "after": False,
+        "float32": True,
+        "mini-batch": True,
+        "full batch after all": False,
+        "notices": [["start", what, True], ["end", what, True]],
+    }
+    second = run()
+    assert (second["before"], second["after"], second["notices"]) == (False, False, [])
+
+
+def _numpy_blas_threads():
+    """Threads of the BLAS NumPy calls (SciPy's, which importing Numba may load, aside)."""
+    from threadpoolctl import threadpool_info
+
+    return [
+        lib["num_threads"]
+        for lib in threadpool_info()
+        if lib["user_api"] == "blas" and "numpy" in lib["filepath"]
+    ]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_training_holds_blas_to_one_thread_and_gives_the_threads_back(data, engine, monkeypatch):
+    from threadpoolctl import threadpool_limits
+
+    seen = []
+    if engine == "numpy":  # seen by a custom optimizer, stepped by the NumPy engine
+
+        @dataclass(frozen=True)
+        class Spy(HalfStep):
+            def step(self, params, grads, state, learning_rate):
+                seen.append(_numpy_blas_threads())
+                super().step(params, grads, state, learning_rate)
+
+        kw = {"optimizer": Spy()}
+    else:  # seen as the compiled engine starts
+        real = initlab.engine.train_compiled
+
+        def spy(*args, **kwargs):
+            seen.append(_numpy_blas_threads())
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(initlab.engine, "train_compiled", spy)
+        kw = {}
+    mlp = MLP([2, 10, 5, 1])
+    params = [init_params(mlp, streams(0).init, "he")]
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = _numpy_blas_threads()
+        assert before == [2]
+        train_batch(mlp, params, data.X_train, data.y_train, iterations=2, engine=engine, **kw)
+        assert seen
+        assert all(threads == [1] for threads in seen)
+        assert _numpy_blas_threads() == before
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,10 @@ Engines:
     cores by default). Covers every built-in hidden activation, the sigmoid and softmax
     heads, ``"gd"``, ``"momentum"`` (Nesterov too) and ``"adam"``, L2, per-model learning
     rates, full-batch and mini-batch training (``train()``'s batch order, drawn up front),
-    float64 and float32. The first call on a machine compiles it (about 10 s per dtype) and
-    caches the machine code on disk; later processes load it in a fraction of a second.
+    float64 and float32. The kernel is compiled for what a run uses (its hidden activations,
+    head, optimizer, L2 or not, mini-batches or not, dtype): the first such run on a machine
+    compiles it (about 3.5 s for the notebook's network on a 2-core machine) and caches the
+    machine code on disk; later processes load it in a fraction of a second.
     (Threads rather than ``numba.prange``: a ``parallel=True`` wrapper re-optimizes the whole
     kernel once more and added about 10 s per dtype to the compile, for no gain over a pool
     that hands out one model at a time, which also balances models that stop early.)
@@ -23,8 +25,18 @@ Engines:
     broadcasting ``np.matmul``. Covers everything ``train()`` covers, custom activations and
     optimizers included.
 ``"auto"`` (default)
-    ``"numba"`` where it is installed and covers the run, else ``"numpy"`` with an
-    :class:`EngineFallbackWarning` naming what was missing.
+    ``"numba"`` where Numba can be imported and the kernel covers the run, else ``"numpy"``
+    with an :class:`EngineFallbackWarning` saying why, in one line.
+
+Compiling: :func:`needs_compile` says, without compiling, whether a run will compile the
+kernel (no: Numba missing, run not covered, or compiled already in this process or in the
+disk cache); inside ``with compile_notices(callback):`` the callback hears a
+:class:`CompileNotice` when a compilation starts (with its expected seconds) and when it ends
+(with the seconds it took), so a command line can announce it. The library prints nothing.
+
+Both engines train with BLAS held to one thread (:func:`initlab.train.one_blas_thread`) and
+give the threads back after: the matrices are small, and BLAS threads only fight over the
+cores.
 
 All models of a batch share ``X``, ``y`` and the training settings (one
 :class:`~initlab.settings.TrainSettings`: optimizer, ``l2``, the mini-batch order of
@@ -55,7 +67,6 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal, Unpack
 
@@ -66,6 +77,7 @@ from initlab import activations, optim
 from initlab._validate import check_xy, python_scalar
 from initlab.diagnostics import HISTOGRAM_BINS, Recorder, Records
 from initlab.engine.batched import Outcome, train_stacked
+from initlab.engine.compiled import CompileNotice, compile_notices, is_compiled, train_compiled
 from initlab.network import (
     MLP,
     Layer,
@@ -74,13 +86,22 @@ from initlab.network import (
     forward_columns,
     l2_penalty,
 )
-from initlab.settings import BatchKeywords, TrainSettings, check_iterations, settings_from
-from initlab.train import History, TrainResult, minibatches
+from initlab.settings import (
+    BatchKeywords,
+    TrainKeywords,
+    TrainSettings,
+    check_iterations,
+    settings_from,
+)
+from initlab.train import History, TrainResult, minibatches, one_blas_thread
 
 __all__ = [
     "ENGINES",
+    "CompileNotice",
     "EngineFallbackWarning",
     "attach_records",
+    "compile_notices",
+    "needs_compile",
     "records_from_snapshots",
     "train_batch",
 ]
@@ -186,8 +207,9 @@ def train_batch(
     settings = settings_from(settings, given)
     run = _validate(mlp, params_list, X, y, settings, rates, iterations, dtype, checkpoint_every)
     use_numba = engine != "numpy" and _compiled_engine(run, required=engine == "numba")
-    outcomes = _train_numba(run) if use_numba else _train_numpy(run)
-    return [_result(run, k, outcome) for k, outcome in enumerate(outcomes)]
+    with one_blas_thread():
+        outcomes = _train_numba(run) if use_numba else _train_numpy(run)
+        return [_result(run, k, outcome) for k, outcome in enumerate(outcomes)]
 
 
 def _validate(
@@ -226,16 +248,21 @@ def _validate(
     iterations = check_iterations(iterations)
     if checkpoint_every is not None:
         checkpoint_every = check_iterations(checkpoint_every, "checkpoint_every")
+    dt = _check_dtype(dtype)
+    settings.batch_rng()  # the engines need an integer seed ("notebook" has no batch stream)
+    X_arr, y_int = check_xy(X, y, n_features=mlp.n_features, n_classes=mlp.n_classes)
+    A0, Y = X_arr.T, mlp.head.encode(y_int)  # A0 as train() has it: a transposed view
+    return _Run(mlp, params_list, A0, Y, settings, rates, iterations, dt, checkpoint_every)
+
+
+def _check_dtype(dtype: DTypeLike) -> np.dtype[Any]:
     try:
         dt: np.dtype[Any] | None = np.dtype(dtype)
     except TypeError:
         dt = None
     if dt is None or dt not in DTYPES:
         raise ValueError(f"Argument `dtype` must be np.float64 or np.float32. Received: {dtype!r}")
-    settings.batch_rng()  # the engines need an integer seed ("notebook" has no batch stream)
-    X_arr, y_int = check_xy(X, y, n_features=mlp.n_features, n_classes=mlp.n_classes)
-    A0, Y = X_arr.T, mlp.head.encode(y_int)  # A0 as train() has it: a transposed view
-    return _Run(mlp, params_list, A0, Y, settings, rates, iterations, dt, checkpoint_every)
+    return dt
 
 
 # --- choosing the engine ---------------------------------------------------------------------
@@ -244,6 +271,8 @@ def _validate(
 def _compiled_engine(run: _Run, required: bool) -> bool:
     """Whether the compiled engine covers ``run``; if not, raise (``required``) or warn."""
     try:
+        import numba  # noqa: F401  # the compiled engine's one requirement
+
         from initlab.engine import kernel
     except ImportError as exc:
         if required:
@@ -251,17 +280,23 @@ def _compiled_engine(run: _Run, required: bool) -> bool:
                 "engine='numba' needs Numba: pip install 'initlab[fast]' "
                 f"({type(exc).__name__}: {exc})"
             ) from exc
-        missing: str | None = (
-            f"this run without Numba (pip install 'initlab[fast]'; {type(exc).__name__}: {exc})"
+        warnings.warn(
+            "Numba is not available here, so initlab trains with its NumPy engine "
+            "(slower, same results)",
+            EngineFallbackWarning,
+            stacklevel=3,
         )
-    else:
-        missing = _not_covered(run, kernel.ACTIVATION_CODES)
-        if missing is not None and required:
-            raise ValueError(
-                f"engine='numba' does not cover {missing}; use engine='numpy' or engine='auto'"
-            )
+        return False
+    missing = _not_covered(run.mlp, run.settings.optimizer, kernel.ACTIVATION_CODES)
+    drawn = -(-run.iterations // run.per_epoch) * run.n
+    if missing is None and run.batch_size is not None and drawn > MAX_ORDER:
+        missing = f"mini-batch runs drawing more than {MAX_ORDER:,} indices"
     if missing is None:
         return True
+    if required:
+        raise ValueError(
+            f"engine='numba' does not cover {missing}; use engine='numpy' or engine='auto'"
+        )
     warnings.warn(
         f"The compiled engine does not cover {missing}; training with the NumPy engine",
         EngineFallbackWarning,
@@ -270,16 +305,52 @@ def _compiled_engine(run: _Run, required: bool) -> bool:
     return False
 
 
-def _not_covered(run: _Run, compiled_activations: dict[str, int]) -> str | None:
-    """What in ``run`` the compiled engine lacks, in words, or ``None``."""
-    for name, fn in zip(run.mlp.hidden_activations, run.mlp.activation_fns):
+def _not_covered(mlp: MLP, optimizer: Any, compiled_activations: dict[str, int]) -> str | None:
+    """What of ``mlp`` and ``optimizer`` the compiled engine lacks, in words, or ``None``."""
+    for name, fn in zip(mlp.hidden_activations, mlp.activation_fns):
         if name not in compiled_activations or fn is not activations.ACTIVATIONS.get(name):
             return f"the activation {name!r} (it has {', '.join(compiled_activations)})"
-    if type(run.settings.optimizer) not in (optim.GradientDescent, optim.Momentum, optim.Adam):
-        return f"the optimizer {run.settings.optimizer!r} (it has gd, momentum, adam)"
-    if run.batch_size is not None and -(-run.iterations // run.per_epoch) * run.n > MAX_ORDER:
-        return f"mini-batch runs drawing more than {MAX_ORDER:,} indices"
+    if type(optimizer) not in (optim.GradientDescent, optim.Momentum, optim.Adam):
+        return f"the optimizer {optimizer!r} (it has gd, momentum, adam)"
     return None
+
+
+def needs_compile(
+    mlp: MLP,
+    *,
+    dtype: DTypeLike = np.float64,
+    settings: TrainSettings | None = None,
+    n_examples: int | None = None,
+    **keywords: Unpack[TrainKeywords],
+) -> bool:
+    """Whether :func:`train_batch` (``engine="auto"`` or ``"numba"``) on ``mlp`` with these
+    training settings will compile the kernel first, found without compiling anything.
+
+    ``False`` where Numba cannot be imported or the kernel does not cover the run (the
+    NumPy engine trains it; nothing compiles), and where the kernel is compiled for this
+    network, optimizer, L2 or not, mini-batches or not and dtype already, in this process or
+    in Numba's disk cache. The settings come as ``settings=TrainSettings(...)`` or as
+    training keywords, as for :func:`train_batch`; ``n_examples``, if given, tells a
+    ``batch_size`` that covers the whole data (full batch) from a real mini-batch one.
+
+    >>> from initlab import MLP
+    >>> isinstance(needs_compile(MLP([2, 10, 5, 1]), learning_rate=0.01), bool)
+    True
+    """
+    settings = settings_from(settings, keywords)
+    dt = _check_dtype(dtype)
+    try:
+        import numba  # noqa: F401
+
+        from initlab.engine import kernel
+    except ImportError:
+        return False
+    if _not_covered(mlp, settings.optimizer, kernel.ACTIVATION_CODES) is not None:
+        return False
+    size = settings.batch_size
+    minibatch = size is not None and (n_examples is None or size < n_examples)
+    return not is_compiled(mlp, optimizer=settings.optimizer, l2=settings.l2,
+                           minibatch=minibatch, dtype=dt)  # fmt: skip
 
 
 # --- the engines -----------------------------------------------------------------------------
@@ -306,48 +377,20 @@ def _train_numpy(run: _Run) -> list[Outcome]:
 
 
 def _train_numba(run: _Run) -> list[Outcome]:
-    from initlab.engine import kernel
-
     mlp, dtype = run.mlp, run.dtype
-    M = len(run.params_list)
     theta = np.stack([_flatten(params) for params in run.params_list]).astype(dtype)
-    lrs = np.array(run.learning_rates, dtype=dtype)
     X = np.array(run.A0, dtype=dtype, order="C")
     Y = np.array(run.Y, dtype=dtype, order="C")
-    sizes = np.array(mlp.layer_sizes, dtype=np.int64)
-    acts = np.array([kernel.ACTIVATION_CODES[a] for a in mlp.hidden_activations], np.int64)
-    constants = np.array(_constants(run), dtype=dtype)
     every = run.checkpoint_every or 0
-    settings = np.zeros(kernel.N_SETTINGS, dtype=np.int64)
-    settings[kernel.S_OPTIMIZER] = kernel.OPTIMIZER_CODES[run.settings.optimizer.name]
-    settings[kernel.S_NESTEROV] = int(getattr(run.settings.optimizer, "nesterov", False))
-    settings[kernel.S_ITERATIONS] = run.iterations
-    settings[kernel.S_RECORD_EVERY] = run.settings.record_every
-    settings[kernel.S_CHECKPOINT_EVERY] = every
-    settings[kernel.S_BATCH] = run.batch_size or 0
-    order = run.order() if run.batch_size is not None else np.zeros(0, np.int64)
-    n_records = -(-run.iterations // run.settings.record_every)
-    costs = np.full((M, n_records), np.nan)
-    status = np.zeros((M, 2), dtype=np.int64)
-    n_snaps = -(-run.iterations // every) + 1 if every else 0
-    snaps = np.zeros((M, n_snaps, theta.shape[1]), dtype=dtype)
-
-    def train_one(k: int) -> None:
-        kernel.train_model(
-            theta[k], lrs[k], X, Y, sizes, acts, constants, settings, order,
-            costs[k], status[k], snaps[k],
-        )  # fmt: skip
-
-    threads = min(M, kernel.threads())
-    if threads == 1:
-        for k in range(M):
-            train_one(k)
-    else:
-        with ThreadPoolExecutor(threads, thread_name_prefix="initlab-engine") as pool:
-            list(pool.map(train_one, range(M)))
+    order = run.order() if run.batch_size is not None else None
+    costs, status, snaps = train_compiled(
+        mlp, theta, run.learning_rates, X, Y, optimizer=run.settings.optimizer,
+        l2=run.settings.l2, iterations=run.iterations, record_every=run.settings.record_every,
+        checkpoint_every=every, batch_size=run.batch_size, order=order,
+    )  # fmt: skip
 
     outcomes = []
-    for k in range(M):
+    for k in range(len(run.params_list)):
         ran, diverged = int(status[k, 0]), bool(status[k, 1])
         params = _unflatten(mlp, theta[k])
         snapshots = {}
@@ -358,7 +401,7 @@ def _train_numba(run: _Run) -> list[Outcome]:
         diverged_cost = None
         if diverged:  # the reference's value for it, inf or NaN, from the same parameters
             A0, Y_batch = X, Y
-            if run.batch_size is not None:
+            if order is not None:
                 index = run.batch_index(order, ran)
                 A0, Y_batch = X[:, index], Y[:, index]
             diverged_cost = _cost(mlp, params, A0, Y_batch, run.settings.l2)
@@ -367,31 +410,6 @@ def _train_numba(run: _Run) -> list[Outcome]:
         recorded = costs[k, : -(-ran // run.settings.record_every)].tolist()
         outcomes.append(Outcome(params, recorded, ran, diverged, diverged_cost, snapshots))
     return outcomes
-
-
-def _constants(run: _Run) -> list[float]:
-    """The kernel's constants array (see ``kernel.C_*``), in the order of its indices."""
-    opt = run.settings.optimizer
-    beta1 = getattr(opt, "beta1", 0.0)
-    beta2 = getattr(opt, "beta2", 0.0)
-    return [
-        0.0,
-        1.0,
-        0.5,
-        activations.LEAKY_RELU_SLOPE,
-        activations.SELU_SCALE,
-        activations.SELU_ALPHA,
-        activations.SELU_SCALE * activations.SELU_ALPHA,
-        math.sqrt(2.0),
-        math.sqrt(2.0 * math.pi),
-        run.settings.l2,
-        getattr(opt, "beta", 0.0),
-        beta1,
-        1 - beta1,
-        beta2,
-        1 - beta2,
-        getattr(opt, "eps", 0.0),
-    ]
 
 
 def _flatten(params: Params) -> NDArray[np.float64]:

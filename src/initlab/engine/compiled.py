@@ -1,0 +1,312 @@
+"""The compiled engine's Python side: the kernel's arrays, its compilation and its threads.
+
+:func:`train_compiled` lays out one batch for :func:`initlab.engine.kernel.train_model`,
+compiles the kernel for what the batch uses (see :mod:`initlab.engine.kernel`) unless that is
+cached on disk, then trains the models on ``NUMBA_NUM_THREADS`` threads.
+:func:`is_compiled` says, cheaply, whether a run will have to compile, and
+:func:`compile_notices` lets a caller hear when a compilation starts and ends: the library
+itself prints nothing. This module imports NumPy only; Numba is imported when a function
+here needs it. A command line announces a compilation so::
+
+    def announce(notice: CompileNotice) -> None:
+        if notice.stage == "start":
+            print(f"Compiling the fast engine, once per machine (about {notice.seconds:.0f} s)")
+
+    with compile_notices(announce):
+        results = train_batch(mlp, inits, X, y)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import math
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Literal, cast
+
+import numpy as np
+from numpy.typing import NDArray
+
+from initlab import activations
+from initlab.network import MLP
+
+__all__ = ["COMPILE_SECONDS", "CompileNotice", "compile_notices", "is_compiled"]
+
+COMPILE_SECONDS = 3.5
+"""About how long compiling the kernel for one network and training takes: 3.3–3.6 s
+measured on a shared 2-core machine for the notebook's network (5.5 s before the kernel was
+compiled for what a run uses; ``benchmarks/bench_compile.py``). Each further hidden
+activation, the softmax head, Adam or mini-batches add a little."""
+
+
+@dataclass(frozen=True)
+class CompileNotice:
+    """A compilation of the compiled engine starting or ending.
+
+    stage
+        ``"start"`` (``seconds``: about how long it will take, :data:`COMPILE_SECONDS`) or
+        ``"end"`` (``seconds``: how long it took).
+    what
+        What is compiled, in words: ``"relu hidden layers, sigmoid head, gd, float64"``.
+    """
+
+    stage: Literal["start", "end"]
+    what: str
+    seconds: float
+
+
+_listeners: contextvars.ContextVar[tuple[Callable[[CompileNotice], None], ...]] = (
+    contextvars.ContextVar("initlab_compile_listeners", default=())
+)
+
+
+@contextlib.contextmanager
+def compile_notices(callback: Callable[[CompileNotice], None]) -> Iterator[None]:
+    """Call ``callback`` with a :class:`CompileNotice` when a compilation of the compiled
+    engine starts and when it ends, within this block (in this thread or task). The
+    compilation runs in the thread that called :func:`~initlab.engine.train_batch`, before
+    training starts; loading a compiled kernel from the disk cache sends no notice."""
+    token = _listeners.set((*_listeners.get(), callback))
+    try:
+        yield
+    finally:
+        _listeners.reset(token)
+
+
+def _notify(notice: CompileNotice) -> None:
+    for callback in _listeners.get():
+        callback(notice)
+
+
+def threads() -> int:
+    """Threads to train models on: ``NUMBA_NUM_THREADS`` (default: the usable CPUs)."""
+    import numba
+
+    return int(getattr(numba.config, "NUMBA_NUM_THREADS", 1))
+
+
+# --- the kernel's arguments ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """The kernel's arguments for every model of a batch, but the per-model ones."""
+
+    sizes: NDArray[np.int64]
+    acts: NDArray[np.int64]
+    constants: NDArray[Any]
+    settings: NDArray[np.int64]
+    X: NDArray[Any]
+    Y: NDArray[Any]
+    order: NDArray[np.int64] | None
+    on: tuple[bool | None, ...]
+    softmax: bool | None
+    l2: bool | None
+    velocity: bool
+    adam: bool
+
+    def arguments(
+        self, p: NDArray[Any], lr: Any, costs: Any, status: Any, snaps: Any
+    ) -> tuple[Any, ...]:
+        """The kernel's arguments for one model: its parameters ``p`` (trained in place),
+        learning rate and output rows, and a fresh optimizer state (zeros, or ``None``)."""
+        dtype = self.constants.dtype
+        v = np.zeros(p.size, dtype) if self.velocity else None
+        sq = np.zeros(p.size, dtype) if self.adam else None
+        return (
+            p, lr, self.X, self.Y, self.sizes, self.acts, self.constants, self.settings,
+            costs, status, snaps, v, sq, self.order, self.on, self.softmax, self.l2,
+        )  # fmt: skip
+
+
+def _batch(
+    mlp: MLP,
+    X: NDArray[Any],
+    Y: NDArray[Any],
+    *,
+    optimizer: Any,
+    l2: float,
+    iterations: int,
+    record_every: int,
+    checkpoint_every: int,
+    batch_size: int | None,
+    order: NDArray[np.int64] | None,
+) -> _Batch:
+    """The batch's arguments; ``X`` and ``Y`` are the kernel's, in the run's dtype."""
+    from initlab.engine import kernel, kernel_math
+
+    dtype = X.dtype
+    constants = np.array(_constants(optimizer, l2), dtype=dtype)
+    settings = np.zeros(kernel.N_SETTINGS, dtype=np.int64)
+    settings[kernel.S_ITERATIONS] = iterations
+    settings[kernel.S_RECORD_EVERY] = record_every
+    settings[kernel.S_CHECKPOINT_EVERY] = checkpoint_every
+    settings[kernel.S_BATCH] = batch_size or 0
+    settings[kernel.S_NESTEROV] = int(getattr(optimizer, "nesterov", False))
+    codes = kernel_math.ACTIVATION_CODES
+    return _Batch(
+        sizes=np.array(mlp.layer_sizes, dtype=np.int64),
+        acts=np.array([codes[a] for a in mlp.hidden_activations], np.int64),
+        constants=constants,
+        settings=settings,
+        X=X,
+        Y=Y,
+        order=order,
+        on=kernel_math.activation_flags(list(mlp.hidden_activations)),
+        softmax=True if mlp.n_classes > 2 else None,
+        l2=True if constants[kernel_math.C_L2] != 0 else None,
+        velocity=optimizer.name in ("momentum", "adam"),
+        adam=optimizer.name == "adam",
+    )
+
+
+def _constants(optimizer: Any, l2: float) -> list[float]:
+    """The kernel's constants array (see ``kernel_math.C_*``), in the order of its indices."""
+    beta1 = getattr(optimizer, "beta1", 0.0)
+    beta2 = getattr(optimizer, "beta2", 0.0)
+    return [
+        0.0,
+        1.0,
+        0.5,
+        activations.LEAKY_RELU_SLOPE,
+        activations.SELU_SCALE,
+        activations.SELU_ALPHA,
+        activations.SELU_SCALE * activations.SELU_ALPHA,
+        math.sqrt(2.0),
+        math.sqrt(2.0 * math.pi),
+        l2,
+        getattr(optimizer, "beta", 0.0),
+        beta1,
+        1 - beta1,
+        beta2,
+        1 - beta2,
+        getattr(optimizer, "eps", 0.0),
+    ]
+
+
+def _describe(mlp: MLP, optimizer: Any, batch: _Batch) -> str:
+    hidden = sorted(set(mlp.hidden_activations))
+    parts = [f"{'/'.join(hidden)} hidden layers"] if hidden else []
+    parts.append("softmax head" if batch.softmax else "sigmoid head")
+    parts.append(optimizer.name + (" with L2" if batch.l2 else ""))
+    if batch.order is not None:
+        parts.append("mini-batches")
+    return ", ".join([*parts, batch.X.dtype.name])
+
+
+def _signature(arguments: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The Numba types of ``arguments``: what the kernel is compiled and cached for."""
+    import numba
+
+    typeof = cast(Callable[[Any], Any], numba.typeof)
+    return tuple(typeof(argument) for argument in arguments)
+
+
+# --- compiling -------------------------------------------------------------------------------
+
+
+def _on_disk(entry: Any, signature: Any) -> bool:
+    """Whether Numba's disk cache holds ``entry`` compiled for ``signature`` on this machine
+    (its index, read without loading anything). Reads Numba internals that have been stable
+    for years; if they change, the answer is ``False`` (a compilation may then be announced
+    that turns out to be a load)."""
+    try:
+        cache = entry._cache
+        key = cache._index_key(signature, entry.targetctx.codegen())
+        return key in cache._cache_file._load_index()
+    except Exception:  # an unknown Numba layout: assume a compile
+        return False
+
+
+def is_compiled(
+    mlp: MLP, *, optimizer: Any, l2: float, minibatch: bool, dtype: np.dtype[Any]
+) -> bool:
+    """Whether the kernel for this network and training is compiled already, in this
+    process or in the disk cache (see :func:`initlab.engine.needs_compile`)."""
+    from initlab.engine import kernel
+
+    X = np.zeros((mlp.n_features, 1), dtype)
+    Y = np.zeros((mlp.layer_sizes[-1], 1), dtype)
+    order = np.zeros(1, np.int64) if minibatch else None
+    batch = _batch(
+        mlp, X, Y, optimizer=optimizer, l2=l2, iterations=1, record_every=1,
+        checkpoint_every=0, batch_size=1 if minibatch else None, order=order,
+    )  # fmt: skip
+    p = np.zeros(1, dtype)
+    arguments = batch.arguments(
+        p, p[0], np.zeros(1), np.zeros(2, np.int64), np.zeros((1, 1), dtype)
+    )
+    signature = _signature(arguments)
+    entry: Any = kernel.train_model
+    return signature in entry.overloads or _on_disk(entry, signature)
+
+
+def _compile(entry: Any, signature: Any, what: str) -> None:
+    """Compile (or load from the disk cache) ``entry`` for ``signature`` in this thread,
+    with notices around a compilation."""
+    if signature in entry.overloads:
+        return
+    if _on_disk(entry, signature):
+        entry.compile(signature)
+        return
+    _notify(CompileNotice("start", what, COMPILE_SECONDS))
+    start = time.perf_counter()
+    entry.compile(signature)
+    _notify(CompileNotice("end", what, time.perf_counter() - start))
+
+
+# --- training --------------------------------------------------------------------------------
+
+
+def train_compiled(
+    mlp: MLP,
+    theta: NDArray[Any],
+    learning_rates: Sequence[float],
+    X: NDArray[Any],
+    Y: NDArray[Any],
+    *,
+    optimizer: Any,
+    l2: float,
+    iterations: int,
+    record_every: int,
+    checkpoint_every: int,
+    batch_size: int | None,
+    order: NDArray[np.int64] | None,
+) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[Any]]:
+    """Train the models whose flat parameters are the rows of ``theta``, in place.
+
+    ``X`` and ``Y`` are feature-major, C-contiguous, in the dtype of ``theta``; ``order``
+    the concatenated epoch permutations of a mini-batch run (``None`` for full batch);
+    ``checkpoint_every=0`` takes no snapshots. Returns the kernel's outputs, one row per
+    model: the recorded costs, ``[iterations_run, diverged]`` and the snapshots.
+    """
+    from initlab.engine import kernel
+
+    M, P = theta.shape
+    batch = _batch(mlp, X, Y, optimizer=optimizer, l2=l2, iterations=iterations,
+                   record_every=record_every, checkpoint_every=checkpoint_every,
+                   batch_size=batch_size, order=order)  # fmt: skip
+    lrs = np.array(learning_rates, dtype=theta.dtype)
+    costs = np.full((M, -(-iterations // record_every)), np.nan)
+    status = np.zeros((M, 2), dtype=np.int64)
+    n_snaps = -(-iterations // checkpoint_every) + 1 if checkpoint_every else 0
+    snaps = np.zeros((M, n_snaps, P), dtype=theta.dtype)
+
+    entry: Any = kernel.train_model
+    signature = _signature(batch.arguments(theta[0], lrs[0], costs[0], status[0], snaps[0]))
+    _compile(entry, signature, _describe(mlp, optimizer, batch))
+
+    def train_one(k: int) -> None:
+        entry(*batch.arguments(theta[k], lrs[k], costs[k], status[k], snaps[k]))
+
+    count = min(M, threads())
+    if count == 1:
+        for k in range(M):
+            train_one(k)
+    else:
+        with ThreadPoolExecutor(count, thread_name_prefix="initlab-engine") as pool:
+            list(pool.map(train_one, range(M)))
+    return costs, status, snaps
