@@ -500,7 +500,8 @@ def test_default_compare_reproduces_the_notebook() -> None:
 
 
 def test_diagnose_writes_records_and_figures(tmp_path: Path) -> None:
-    result = invoke("diagnose", "--iterations", "400", "--every", "100", "--out", str(tmp_path))
+    result = invoke("diagnose", "--iterations", "400", "--every", "100", "--out", str(tmp_path),
+                    "--figures", "all")  # fmt: skip
     assert result.exit_code == 0, result.output
     text = squash(result.stdout)
     assert "zeros: per-layer statistics" in text
@@ -515,6 +516,44 @@ def test_diagnose_writes_records_and_figures(tmp_path: Path) -> None:
     assert records[0]["z_hist"]["counts"]
     for name in ("variance.png", "histograms_he.png", "gradients_he.png", "boundaries_he.png"):
         assert (tmp_path / name).read_bytes().startswith(PNG_SIGNATURE), name
+
+
+def test_diagnose_draws_the_summary_figures_by_default(tmp_path: Path) -> None:
+    # The figures that show why (variance, histograms, gradients); boundaries on request.
+    result = invoke("diagnose", "--init", "he", "--iterations", "100", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    names = ["records.csv", "records.json", "histograms_he.png", "gradients_he.png",
+             "variance.png"]  # fmt: skip
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names)
+    assert "Files: " + ", ".join(str(tmp_path / name) for name in names) in result.stdout
+    for name in names[2:]:
+        assert (tmp_path / name).read_bytes().startswith(PNG_SIGNATURE), name
+
+
+@pytest.mark.parametrize(
+    "args", [["--figures", "none"], ["--no-plots"], ["--figures", "all", "--no-plots"]]
+)
+def test_diagnose_draws_no_figure_on_request(tmp_path: Path, args: list[str]) -> None:
+    result = invoke("diagnose", "--init", "he", "--iterations", "50", "--out", str(tmp_path), *args)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["records.csv", "records.json"]
+
+
+def test_diagnose_help_lists_its_figures() -> None:
+    text = squash(invoke("diagnose", "--help").stdout)
+    assert "--figures WHICH summary: variance.png" in text
+    assert "all: also boundaries_<init>.png" in text
+
+
+def test_diagnose_rejects_an_unknown_figures_choice(tmp_path: Path) -> None:
+    result = invoke("diagnose", "--figures", "some", "--out", str(tmp_path / "out"))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: Argument `figures` must be one of 'summary', 'all', 'none'. "
+        "Received: figures='some'\n"
+    )
+    assert result.stdout == ""
+    assert not (tmp_path / "out").exists()
 
 
 def test_diagnose_json_has_findings_theory_and_records() -> None:

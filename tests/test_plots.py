@@ -397,3 +397,119 @@ def test_variance_by_depth_accepts_arrays() -> None:
 
     ax = plot_variance_by_depth(np.array([1.0, 0.5]), np.array([1.0, 0.5]))
     assert ax.get_yscale() == "log"
+
+
+# --- diagnostics figures: fixed layout -------------------------------------------------
+
+
+def assert_laid_out(fig: Figure) -> None:
+    """Every visible axes, with its title and tick labels, lies inside the canvas and clear of
+    the others, and the figure's title clear of them all."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    canvas_box = fig.bbox
+    boxes = [ax.get_tightbbox(renderer) for ax in fig.axes if ax.get_visible()]
+    if fig.get_suptitle():
+        boxes.append(fig._suptitle.get_window_extent(renderer))  # type: ignore[attr-defined]
+    for i, box in enumerate(boxes):
+        assert canvas_box.x0 <= box.x0, (i, box)
+        assert box.x1 <= canvas_box.x1, (i, box)
+        assert canvas_box.y0 <= box.y0, (i, box)
+        assert box.y1 <= canvas_box.y1, (i, box)
+        for other in boxes[i + 1 :]:
+            assert not box.overlaps(other), (box, other)
+
+
+def test_diagnostics_figures_are_laid_out_once(recorded: Comparison) -> None:
+    # Fixed margins instead of constrained layout: saving draws each figure once.
+    from initlab.plots import plot_activation_histograms, plot_boundary_grid
+
+    records = recorded.runs[1].result.records
+    data = recorded.dataset
+    figures = [
+        plot_activation_histograms(records, title="he: activations"),
+        plot_activation_histograms(records, which="z"),
+        plot_boundary_grid(recorded.mlp, records, data.X_train, data.y_train, title="he"),
+        plot_boundary_grid(recorded.mlp, records, data.X_train, data.y_train, max_panels=2),
+    ]
+    for fig in figures:
+        assert fig.get_layout_engine() is None
+        assert_laid_out(fig)
+
+
+def test_diagnostics_titles_sit_where_matplotlib_would(
+    recorded: Comparison, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Titles over axes without an offset text are placed at y = 1 up front, sparing matplotlib
+    # its search: the same figure, pixel for pixel.
+    from initlab.plots import plot_activation_histograms, plot_boundary_grid
+
+    records = recorded.runs[1].result.records
+    data = recorded.dataset
+
+    def draw() -> list[Figure]:
+        return [
+            plot_activation_histograms(records, title="he"),
+            plot_boundary_grid(recorded.mlp, records, data.X_train, data.y_train, title="he"),
+        ]
+
+    fixed = draw()
+    assert all(not ax._autotitlepos for fig in fixed for ax in fig.axes if ax.get_visible())
+    monkeypatch.setattr(plots, "LOG_TITLE_Y", None)
+    for fig, searched in zip(fixed, draw()):
+        np.testing.assert_array_equal(pixels(fig), pixels(searched))
+
+
+def test_long_tick_labels_get_constrained_layout(recorded: Comparison) -> None:
+    # Counts of a million get a "1e6" offset text that the fixed margins have no room for.
+    import dataclasses
+
+    from initlab.diagnostics import Histogram, Records
+    from initlab.plots import plot_activation_histograms
+
+    rows = recorded.runs[1].result.records.rows
+    big = Records([dataclasses.replace(row, a_hist=Histogram(
+        [count * 1000 for count in row.a_hist.counts], row.a_hist.low, row.a_hist.high,
+    )) for row in rows])  # fmt: skip
+    fig = plot_activation_histograms(big)
+    assert fig.get_layout_engine() is not None
+    assert any(ax._autotitlepos for ax in fig.axes)  # titles clear the offset text
+    assert_laid_out(fig)
+
+
+def test_fit_layout_keeps_short_labels_and_hands_long_ones_over() -> None:
+    from initlab._layout import Margins, fit_layout, grid_figure
+
+    margins = Margins(left=0.8, right=0.2, bottom=0.6, top=0.4)
+    fig, axes = grid_figure((4.0, 3.0), 1, 1, margins)
+    axes[0, 0].plot([0, 14000], [-0.5, 0.75])
+    assert fit_layout(fig).get_layout_engine() is None
+    fig, axes = grid_figure((4.0, 3.0), 1, 1, margins)
+    axes[0, 0].plot([0, 1], [100_000, 100_001])  # an offset text
+    assert fit_layout(fig).get_layout_engine() is not None
+    fig, axes = grid_figure((4.0, 3.0), 1, 1, margins)
+    axes[0, 0].plot([0, 1], [0, 250_000])
+    assert fit_layout(fig).get_layout_engine() is not None  # 6 characters
+    fig, axes = grid_figure((4.0, 3.0), 1, 1, margins)
+    axes[0, 0].plot([0, 1], [0, 250_000])
+    assert fit_layout(fig, max_chars=6).get_layout_engine() is None
+
+
+def test_log_axes_figures_fit_their_margins(recorded: Comparison) -> None:
+    from initlab._layout import fit_layout
+    from initlab.plots import LOG_AXES_MARGINS, plot_gradient_norms, plot_variance_by_depth
+
+    for run in recorded.runs:  # zeros: a linear axis of zeros; he: a log axis
+        fig, ax = new_figure(margins=LOG_AXES_MARGINS)
+        plot_gradient_norms(run.result.records, ax=ax)
+        ax.set_title(f"{run.init}: gradient norm per layer", fontsize="medium")
+        assert fit_layout(fig).get_layout_engine() is None
+        assert_laid_out(fig)
+    fig, ax = new_figure((6.5, 4.5), LOG_AXES_MARGINS)
+    plot_variance_by_depth([1e-5, 1.0, 1e7], [1e-5, 1.0, 1e7], ax=ax, label="random")
+    ax.set_title("pre-activation variance at initialization", fontsize="medium", y=1.0)
+    assert fit_layout(fig).get_layout_engine() is None
+    assert_laid_out(fig)

@@ -7,6 +7,9 @@ works headless, in threads and in tests. Plot functions take ``ax=None`` and ret
 :func:`plot_comparison` returns the whole figure. Saving is the caller's job
 (``fig.savefig("comparison.png")``).
 
+The diagnostics figures, drawn many at a time by ``initlab diagnose``, are laid out by fixed
+margins (:mod:`initlab._layout`) rather than constrained layout: one draw per save.
+
 Samples are in rows, as everywhere in initlab: ``X`` has shape ``(n_samples, 2)``.
 """
 
@@ -25,6 +28,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import LogFormatter
 from numpy.typing import ArrayLike, NDArray
 
+from initlab._layout import Margins, fit_layout, grid_figure, suptitle, tick_labels
 from initlab._validate import check_choice, check_int, check_real
 from initlab.compare import Comparison, Run
 from initlab.diagnostics import Records
@@ -61,11 +65,19 @@ def title_y(ax: Axes) -> float | None:
     return LOG_TITLE_Y if ax.get_yscale() == "log" else None
 
 
-def new_figure(figsize: tuple[float, float] = (6.0, 4.5)) -> tuple[Figure, Axes]:
-    """A fresh, pyplot-free figure with one axes."""
-    fig = Figure(figsize=figsize, layout="constrained")
-    ax: Axes = fig.add_subplot()
+def new_figure(
+    figsize: tuple[float, float] = (6.0, 4.5), margins: Margins | None = None
+) -> tuple[Figure, Axes]:
+    """A fresh, pyplot-free figure with one axes: constrained layout, or ``margins``."""
+    fig, axes = grid_figure(figsize, 1, 1, margins)
+    ax: Axes = axes[0, 0]
     return fig, ax
+
+
+def _plain_title_y(ax: Axes) -> float | None:
+    """``y`` for ``ax.set_title``: :data:`LOG_TITLE_Y` unless the y axis will show an offset
+    text, which matplotlib's placement must clear (see :data:`LOG_TITLE_Y`); same pixels."""
+    return LOG_TITLE_Y if ax.get_yscale() == "log" or not tick_labels(ax.yaxis)[1] else None
 
 
 # --- cost ------------------------------------------------------------------------------
@@ -429,6 +441,19 @@ def plot_comparison(comparison: Comparison, *, logy: bool = True) -> Figure:
 # --- diagnostics -----------------------------------------------------------------------
 
 
+LOG_AXES_MARGINS = Margins(left=0.85, right=0.15, bottom=0.55, top=0.35)
+"""One axes with a title and a log y axis (``10⁻⁵`` tick labels): the gradient norms and the
+variance by depth."""
+
+HISTOGRAM_MARGINS = Margins(left=0.75, right=0.25, bottom=0.3, top=0.55, wgap=0.55, hgap=0.5)
+"""The histograms' layout: a figure title, and per axes a small title and tick labels of up to
+6 characters (counts below a million)."""
+
+BOUNDARY_GRID_MARGINS = Margins(left=0.8, right=0.1, bottom=0.55, top=0.55, wgap=0.8, hgap=0.8)
+"""The boundaries' layout: a figure title, and per axes a small title, x1/x2 labels and tick
+labels of up to :data:`initlab._layout.PLAIN_LABEL_CHARS` characters."""
+
+
 def _layer_color(layer: int, n_layers: int) -> Any:
     from matplotlib import colormaps
 
@@ -468,8 +493,8 @@ def plot_activation_histograms(
     if missing:
         raise ValueError(f"Iterations {missing} were not recorded; recorded: {recorded}")
     n_layers = len(records.at(chosen[0]))
-    fig = Figure(figsize=(2.6 * n_layers, 2.3 * len(chosen) + 0.6), layout="constrained")
-    axes = fig.subplots(len(chosen), n_layers, squeeze=False)
+    size = (2.6 * n_layers, 2.3 * len(chosen) + 0.6)
+    fig, axes = grid_figure(size, len(chosen), n_layers, HISTOGRAM_MARGINS)
     label = "activation" if which == "a" else "pre-activation"
     for row, iteration in enumerate(chosen):
         for col, rec in enumerate(records.at(iteration)):
@@ -478,12 +503,15 @@ def plot_activation_histograms(
             if hist.counts:
                 edges = np.asarray(hist.edges)
                 ax.stairs(hist.counts, edges, fill=True, color=_layer_color(rec.layer, n_layers))
-            std = rec.a_std if which == "a" else rec.z_std
-            ax.set_title(f"layer {rec.layer} ({rec.activation}) · std {std:.3g}", fontsize="small")
             ax.tick_params(labelsize="x-small")
+            ax.locator_params(nbins=4)  # a few ticks per small panel, each one costly to draw
+            std = rec.a_std if which == "a" else rec.z_std
+            ax.set_title(f"layer {rec.layer} ({rec.activation}) · std {std:.3g}",
+                         fontsize="small", y=_plain_title_y(ax))  # fmt: skip
             if col == 0:
                 ax.set_ylabel(f"iteration {iteration:,}", fontsize="small")
-    fig.suptitle(title or f"{label} histograms per layer", fontsize="medium")
+    fit_layout(fig, max_chars=6)
+    suptitle(fig, title or f"{label} histograms per layer")
     return fig
 
 
@@ -543,15 +571,15 @@ def plot_boundary_grid(
         snaps = [snaps[i] for i in picks]
     cols = min(3, len(snaps))
     rows = math.ceil(len(snaps) / cols)
-    fig = Figure(figsize=(3.6 * cols, 3.6 * rows), layout="constrained")
-    axes = fig.subplots(rows, cols, squeeze=False)
+    fig, axes = grid_figure((3.6 * cols, 3.6 * rows), rows, cols, BOUNDARY_GRID_MARGINS)
     for ax, iteration in zip(axes.flat, snaps):
         labels = blockwise(partial(predict, mlp, records.snapshots[iteration]))
         plot_decision_boundary(labels, X, y, ax=ax, step=0.02)
         ax.set_aspect("equal")
-        ax.set_title(f"iteration {iteration:,}", fontsize="small")
+        ax.set_title(f"iteration {iteration:,}", fontsize="small", y=_plain_title_y(ax))
     for ax in list(axes.flat)[len(snaps) :]:
         ax.set_visible(False)
+    fit_layout(fig)
     if title:
-        fig.suptitle(title, fontsize="medium")
+        suptitle(fig, title)
     return fig

@@ -106,6 +106,9 @@ OutOption = Annotated[
 NoPlotsOption = Annotated[bool, typer.Option("--no-plots", help="Do not draw any figure.")]
 FIGURES = ("comparison", "all", "none")
 """The choices of ``compare --figures``: the comparison figure, also the per-run ones, none."""
+DIAGNOSE_FIGURES = ("summary", "all", "none")
+"""The choices of ``diagnose --figures``: the figures that show why (variance by depth,
+histograms, gradient norms), also the decision boundaries over training, none."""
 EngineOption = Annotated[
     str,
     typer.Option(
@@ -293,7 +296,21 @@ def diagnose_command(
         typer.Option(help="Record the per-layer statistics every this many iterations."),
     ] = None,
     out: OutOption = Path("initlab-out"),
-    no_plots: NoPlotsOption = False,
+    figures: Annotated[
+        str,
+        typer.Option(
+            metavar="WHICH",
+            help=(
+                "summary: variance.png (measured vs theory by depth) and, per run, "
+                "histograms_<init>.png (activations at init and after training) and "
+                "gradients_<init>.png (gradient norm per layer); all: also "
+                "boundaries_<init>.png (decision boundaries over training); none: no figure."
+            ),
+        ),
+    ] = "summary",
+    no_plots: Annotated[
+        bool, typer.Option("--no-plots", help="Do not draw any figure (--figures none).")
+    ] = False,
     as_json: Annotated[
         bool,
         typer.Option("--json", help="Print only the runs' findings and records as JSON."),
@@ -306,23 +323,32 @@ def diagnose_command(
     gradient norms, update-to-weight ratios and distinct units. Prints a summary table per run
     (at start and at the end) with its findings and the mean-field theory's predicted
     pre-activation variance beside the measured one. Writes records.csv and records.json, and
-    per run histograms_<init>.png, gradients_<init>.png, boundaries_<init>.png, plus
-    variance.png (measured vs theory by depth), to --out.
+    per run histograms_<init>.png and gradients_<init>.png, plus variance.png (measured vs
+    theory by depth), to --out (with --figures all, also boundaries_<init>.png per run).
     """
+    from initlab._validate import check_choice
+
+    try:
+        figures = check_choice("figures", figures, DIAGNOSE_FIGURES)
+    except ValueError as exc:
+        fail(str(exc))
+    if no_plots:
+        figures = "none"
     every = every if every is not None else max(1, options.iterations // 10)
     comparison = run_comparison(
         options,
         quiet=as_json,
         record_every=every,
         diagnose_every=every,
-        keep_params=not no_plots,
+        keep_params=figures == "all",
     )
     predictions = {run.init: _prediction(comparison, run.config) for run in comparison.runs}
     from initlab._io import dumps
     from initlab.cli.output import write_diagnostics
 
     try:
-        written = write_diagnostics(comparison, predictions, out, plots=not no_plots)
+        written = write_diagnostics(comparison, predictions, out, plots=figures != "none",
+                                    boundaries=figures == "all")  # fmt: skip
     except OSError as exc:
         fail(f"cannot write to {str(out)!r}: {exc}", EXIT_IO)
     if as_json:

@@ -77,8 +77,11 @@ def write_diagnostics(
     predictions: dict[str, Prediction | None],
     out: Path,
     plots: bool = True,
+    boundaries: bool = True,
 ) -> list[Path]:
-    """records.csv, records.json and (with ``plots``) the diagnostics figures, into ``out``."""
+    """records.csv, records.json and (with ``plots``) the diagnostics figures, into ``out``:
+    variance.png, and per run histograms_<init>.png, gradients_<init>.png and (with
+    ``boundaries``, for runs recorded with parameter snapshots) boundaries_<init>.png."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
     runs = [run for run in comparison.runs if run.result.records is not None]
@@ -95,20 +98,21 @@ def write_diagnostics(
     if not plots:
         return written
     from initlab import plots as figures
+    from initlab._layout import fit_layout
 
     data = comparison.dataset
-    fig, ax = figures.new_figure((6.5, 4.5))
+    fig, ax = figures.new_figure((6.5, 4.5), figures.LOG_AXES_MARGINS)
     for (run, stem), color in zip(zip(runs, figure_names(comparison)), _colors(len(runs))):
         records = run.result.records
         assert records is not None
         hist = figures.plot_activation_histograms(records, title=f"{run.init}: activations")
         written.append(save_figure(hist, out / f"histograms_{stem}.png"))
-        gfig, gax = figures.new_figure()
+        gfig, gax = figures.new_figure(margins=figures.LOG_AXES_MARGINS)
         figures.plot_gradient_norms(records, ax=gax)
         gax.set_title(f"{run.init}: gradient norm per layer", fontsize="medium",
                       y=figures.title_y(gax))  # fmt: skip
-        written.append(save_figure(gfig, out / f"gradients_{stem}.png"))
-        if records.snapshots:
+        written.append(save_figure(fit_layout(gfig), out / f"gradients_{stem}.png"))
+        if boundaries and records.snapshots:
             grid = figures.plot_boundary_grid(comparison.mlp, records, data.X_train,
                                               data.y_train, title=run.init)  # fmt: skip
             written.append(save_figure(grid, out / f"boundaries_{stem}.png"))
@@ -123,7 +127,7 @@ def write_diagnostics(
         )
     ax.set_title("pre-activation variance at initialization", fontsize="medium",
                  y=figures.title_y(ax))  # fmt: skip
-    written.append(save_figure(fig, out / "variance.png"))
+    written.append(save_figure(fit_layout(fig), out / "variance.png"))
     return written
 
 

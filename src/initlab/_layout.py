@@ -1,0 +1,90 @@
+"""Fixed figure layouts: axes placed by margins given in inches, for figures drawn many times.
+
+Constrained layout measures every tick label of every axes in two passes before each save,
+then the save draws them all again: three times the text work of one draw. A figure whose
+labels have known sizes (the diagnostics figures of :mod:`initlab.plots`) can instead be laid
+out once by :class:`Margins`; :func:`fit_layout` checks, without drawing, that its tick labels
+are as short as those margins assume, and hands any figure whose labels are not (a "1e6"
+offset, long numbers) back to constrained layout, which makes room for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from matplotlib.axis import Axis
+from matplotlib.figure import Figure
+from numpy.typing import NDArray
+
+PLAIN_LABEL_CHARS = 5
+"""The longest tick label (``−0.75``, ``14000``) that a figure's :class:`Margins` make room
+for unless told otherwise."""
+
+
+@dataclass(frozen=True)
+class Margins:
+    """A fixed layout, in inches: the space left of, right of, below and above a grid of axes,
+    and the gaps between its columns (``wgap``) and rows (``hgap``)."""
+
+    left: float
+    right: float
+    bottom: float
+    top: float
+    wgap: float = 0.0
+    hgap: float = 0.0
+
+
+def grid_figure(
+    figsize: tuple[float, float], rows: int, cols: int, margins: Margins | None = None
+) -> tuple[Figure, NDArray[Any]]:
+    """A fresh, pyplot-free figure with ``rows`` × ``cols`` axes (a 2-D array of them), laid
+    out by constrained layout or, when given, by the fixed ``margins``.
+
+    >>> fig, axes = grid_figure((6.0, 4.0), 1, 2, Margins(0.5, 0.5, 0.5, 0.5, wgap=1.0))
+    >>> [round(float(x) * 6.0, 6) for x in axes[0, 1].get_position().intervalx]  # inches
+    [3.5, 5.5]
+    """
+    if margins is None:
+        fig = Figure(figsize=figsize, layout="constrained")
+        return fig, fig.subplots(rows, cols, squeeze=False)
+    width, height = figsize
+    cell_w = (width - margins.left - margins.right - (cols - 1) * margins.wgap) / cols
+    cell_h = (height - margins.bottom - margins.top - (rows - 1) * margins.hgap) / rows
+    fig = Figure(figsize=figsize)
+    fig.subplots_adjust(left=margins.left / width, right=1 - margins.right / width,
+                        bottom=margins.bottom / height, top=1 - margins.top / height,
+                        wspace=margins.wgap / cell_w, hspace=margins.hgap / cell_h)  # fmt: skip
+    return fig, fig.subplots(rows, cols, squeeze=False)
+
+
+def tick_labels(axis: Axis) -> tuple[list[str], str]:
+    """The labels of ``axis``' major ticks within its limits, and its offset text ("1e6"), as
+    its next draw will write them; computed without making or drawing a tick."""
+    low, high = sorted(axis.get_view_interval())
+    locs = [loc for loc in axis.get_major_locator()() if low <= loc <= high]
+    formatter = axis.get_major_formatter()
+    return formatter.format_ticks(locs), formatter.get_offset()
+
+
+def fit_layout(fig: Figure, max_chars: int = PLAIN_LABEL_CHARS) -> Figure:
+    """Keep ``fig``'s fixed :class:`Margins` if every linear axis labels its ticks in at most
+    ``max_chars`` characters without an offset text (log axes label powers of ten); otherwise
+    hand the figure to constrained layout, which makes room for longer labels. Call it when
+    the axes' limits are final; returns ``fig``."""
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis) if ax.get_visible() else ():
+            if axis.get_scale() == "log":
+                continue
+            labels, offset = tick_labels(axis)
+            if offset or any(len(label) > max_chars for label in labels):
+                fig.set_layout_engine("constrained")
+                return fig
+    return fig
+
+
+def suptitle(fig: Figure, text: str) -> None:
+    """``fig``'s title, in the medium font: 0.1 inch below its top edge whatever its height if
+    its layout is fixed, else where its layout engine puts it."""
+    fixed = fig.get_layout_engine() is None
+    fig.suptitle(text, fontsize="medium", y=1 - 0.1 / fig.get_figheight() if fixed else None)
