@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import os
 import re
 import subprocess
 import sys
@@ -150,6 +151,22 @@ def test_installed_console_script_runs() -> None:
     assert done.returncode == 0, done.stderr
     assert "compare" in done.stdout
     assert "Traceback" not in done.stderr
+
+
+def test_the_first_run_announces_the_compile_and_the_next_does_not(tmp_path: Path) -> None:
+    pytest.importorskip("numba")
+    # A fresh Numba cache: the compiled engine must compile, and the CLI says so plainly.
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    command = [sys.executable, "-m", "initlab.cli", "compare", "--init", "he",
+               "--iterations", "20", "--no-plots", "--out", str(tmp_path)]  # fmt: skip
+    runs = [subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+            for _ in range(2)]  # fmt: skip
+    first, second = (run.stderr for run in runs)
+    assert [run.returncode for run in runs] == [0, 0], first + second
+    assert "Compiling the fast engine (relu hidden layers, sigmoid head, gd, float64)" in first
+    assert "once per machine" in first
+    assert re.search(r"Compiled in \d+\.\d s", first), first
+    assert "Compil" not in second, second
 
 
 # --- compare: output -------------------------------------------------------------------

@@ -32,6 +32,7 @@ from initlab.rng import NOTEBOOK
 if TYPE_CHECKING:
     from initlab._registry import Registry
     from initlab.compare import Comparison
+    from initlab.engine import CompileNotice
     from initlab.theory import Prediction
 
 # Options shared by the commands that train (compare, diagnose).
@@ -163,11 +164,21 @@ def with_training_options(command: Callable[..., None]) -> Callable[..., None]:
     return run
 
 
+def compile_line(notice: CompileNotice) -> str:
+    """What the CLI says when the compiled engine compiles (once per machine and run kind)."""
+    if notice.stage == "start":
+        return (
+            f"Compiling the fast engine ({notice.what}) — once per machine, "
+            f"about {notice.seconds:.0f} s…"
+        )
+    return f"Compiled in {notice.seconds:.1f} s; later runs of this kind start at once."
+
+
 def run_comparison(options: TrainingOptions, *, quiet: bool, **kwargs: Any) -> Comparison:
     """Parse the shared options and run :func:`initlab.compare.compare`; errors exit 2."""
     from initlab import datasets
     from initlab.compare import NOTEBOOK_INITS, compare
-    from initlab.engine import EngineFallbackWarning
+    from initlab.engine import EngineFallbackWarning, compile_notices
 
     try:
         layer_sizes = parse_layers(options.layers) if options.layers is not None else None
@@ -177,7 +188,11 @@ def run_comparison(options: TrainingOptions, *, quiet: bool, **kwargs: Any) -> C
         acts = activation.split(",") if "," in activation else activation
         data = datasets.load(options.dataset)
         message = f"Training {', '.join(names)} for {options.iterations:,} iterations…"
-        with progress(message, not quiet), warnings.catch_warnings(record=True) as caught:
+        with (
+            progress(message, not quiet) as say,
+            compile_notices(lambda notice: say(compile_line(notice))),
+            warnings.catch_warnings(record=True) as caught,
+        ):
             warnings.simplefilter("always", EngineFallbackWarning)
             comparison = compare(
                 names,

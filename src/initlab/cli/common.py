@@ -8,7 +8,7 @@ Kept free of heavy imports (scikit-learn, matplotlib, the training code), so tha
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
@@ -93,14 +93,20 @@ def parse_seed(text: str) -> Seed:
 
 
 @contextlib.contextmanager
-def progress(message: str, enabled: bool) -> Iterator[None]:
-    """A spinner on stderr while training, only when stderr is a terminal."""
+def progress(message: str, enabled: bool) -> Iterator[Callable[[str], None]]:
+    """A spinner on stderr while training, only when stderr is a terminal.
+
+    Yields ``say(text)``, which prints a line on stderr above the spinner (or plainly where
+    there is no spinner), for news such as a compilation starting; nothing when disabled.
+    """
     console = Console(stderr=True)
-    if enabled and console.is_terminal:
+    if not enabled:
+        yield lambda text: None
+    elif console.is_terminal:
         with console.status(message):
-            yield
+            yield lambda text: console.print(text, highlight=False)
     else:
-        yield
+        yield lambda text: typer.echo(text, err=True)
 
 
 def print_wide(console: Console, table: Table) -> None:
