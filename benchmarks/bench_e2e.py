@@ -139,7 +139,24 @@ def cases(iterations: int) -> list[Case]:
             COMPARE,
             1.5,
         ),
+        # The estimator on load_digits, 500 Adam iterations, BLAS left at its default threads
+        # (initlab limits them inside training): the engine against the readable loop.
+        Case("MLPClassifier digits (reference)", [sys.executable, "-c", DIGITS % "reference"]),
+        Case(
+            "MLPClassifier digits (engine)",
+            [sys.executable, "-c", DIGITS % "auto"],
+            "MLPClassifier digits (reference)",
+        ),
     ]
+
+
+DIGITS = """
+from sklearn.datasets import load_digits
+from initlab import MLPClassifier
+X, y = load_digits(return_X_y=True)
+MLPClassifier(optimizer="adam", learning_rate=0.001, max_iter=500, random_state=0,
+              engine="%s").fit(X / 16.0, y)
+"""
 
 
 def machine() -> dict[str, Any]:
