@@ -513,3 +513,25 @@ def test_log_axes_figures_fit_their_margins(recorded: Comparison) -> None:
     ax.set_title("pre-activation variance at initialization", fontsize="medium", y=1.0)
     assert fit_layout(fig).get_layout_engine() is None
     assert_laid_out(fig)
+
+
+def test_plot_comparison_is_laid_out_once(
+    small_comparison: Comparison, diverged_comparison: Comparison
+) -> None:
+    # Fixed margins, the top one grown with the longest title: saving draws the figure once.
+    for comparison in (small_comparison, diverged_comparison):
+        fig = plot_comparison(comparison)
+        assert fig.get_layout_engine() is None
+        assert_laid_out(fig)
+
+
+def test_fit_layout_measures_plainly_labelled_log_axes() -> None:
+    # plot_cost labels a log axis in plain numbers: 0.0001 is longer than the margins allow.
+    from initlab._layout import fit_layout
+
+    fig, ax = new_figure(margins=plots.COMPARISON_MARGINS)
+    plot_cost(History([0, 1000], [0.5, 0.01]), ax=ax, logy=True)
+    assert fit_layout(fig).get_layout_engine() is None
+    fig, ax = new_figure(margins=plots.COMPARISON_MARGINS)
+    plot_cost(History([0, 1000], [0.5, 0.00005]), ax=ax, logy=True)
+    assert fit_layout(fig).get_layout_engine() is not None

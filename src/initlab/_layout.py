@@ -15,6 +15,7 @@ from typing import Any
 
 from matplotlib.axis import Axis
 from matplotlib.figure import Figure
+from matplotlib.ticker import LogFormatterSciNotation
 from numpy.typing import NDArray
 
 PLAIN_LABEL_CHARS = 5
@@ -58,25 +59,38 @@ def grid_figure(
     return fig, fig.subplots(rows, cols, squeeze=False)
 
 
-def tick_labels(axis: Axis) -> tuple[list[str], str]:
-    """The labels of ``axis``' major ticks within its limits, and its offset text ("1e6"), as
-    its next draw will write them; computed without making or drawing a tick."""
+def tick_labels(axis: Axis, which: str = "major") -> tuple[list[str], str]:
+    """The labels of ``axis``' ``which`` ("major" or "minor") ticks within its limits, and its
+    offset text ("1e6"), as its next draw will write them; computed without making or drawing
+    a tick."""
     low, high = sorted(axis.get_view_interval())
-    locs = [loc for loc in axis.get_major_locator()() if low <= loc <= high]
-    formatter = axis.get_major_formatter()
+    major = which == "major"
+    locator = axis.get_major_locator() if major else axis.get_minor_locator()
+    formatter = axis.get_major_formatter() if major else axis.get_minor_formatter()
+    locs = [loc for loc in locator() if low <= loc <= high]
     return formatter.format_ticks(locs), formatter.get_offset()
 
 
+def _axis_labels(axis: Axis) -> tuple[list[str], str]:
+    """What :func:`fit_layout` measures of ``axis``: nothing on a log axis labelled in powers
+    of ten (short, whatever their text), its major and minor labels on one labelled otherwise
+    (``0.6``, ``1000``), and its major labels and offset text on a linear axis."""
+    if axis.get_scale() != "log":
+        return tick_labels(axis)
+    if isinstance(axis.get_major_formatter(), LogFormatterSciNotation):
+        return [], ""
+    (major, _), (minor, _) = tick_labels(axis), tick_labels(axis, "minor")
+    return major + minor, ""
+
+
 def fit_layout(fig: Figure, max_chars: int = PLAIN_LABEL_CHARS) -> Figure:
-    """Keep ``fig``'s fixed :class:`Margins` if every linear axis labels its ticks in at most
-    ``max_chars`` characters without an offset text (log axes label powers of ten); otherwise
-    hand the figure to constrained layout, which makes room for longer labels. Call it when
-    the axes' limits are final; returns ``fig``."""
+    """Keep ``fig``'s fixed :class:`Margins` if every axis labels its ticks in at most
+    ``max_chars`` characters without an offset text (log axes labelled in powers of ten always
+    do); otherwise hand the figure to constrained layout, which makes room for longer labels.
+    Call it when the axes' limits are final; returns ``fig``."""
     for ax in fig.axes:
         for axis in (ax.xaxis, ax.yaxis) if ax.get_visible() else ():
-            if axis.get_scale() == "log":
-                continue
-            labels, offset = tick_labels(axis)
+            labels, offset = _axis_labels(axis)
             if offset or any(len(label) > max_chars for label in labels):
                 fig.set_layout_engine("constrained")
                 return fig

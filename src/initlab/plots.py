@@ -7,8 +7,8 @@ works headless, in threads and in tests. Plot functions take ``ax=None`` and ret
 :func:`plot_comparison` returns the whole figure. Saving is the caller's job
 (``fig.savefig("comparison.png")``).
 
-The diagnostics figures, drawn many at a time by ``initlab diagnose``, are laid out by fixed
-margins (:mod:`initlab._layout`) rather than constrained layout: one draw per save.
+The comparison and the diagnostics figures (drawn many at a time by ``initlab diagnose``) are
+laid out by fixed margins (:mod:`initlab._layout`), not constrained layout: one draw per save.
 
 Samples are in rows, as everywhere in initlab: ``X`` has shape ``(n_samples, 2)``.
 """
@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import textwrap
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -416,26 +417,39 @@ def plot_comparison(comparison: Comparison, *, logy: bool = True) -> Figure:
         raise ValueError("The comparison has no runs to plot")
     data = comparison.dataset
     n = len(runs)
-    fig = Figure(figsize=(4.6 * n, 9.0), layout="constrained")
-    axes = fig.subplots(2, n, squeeze=False)
-    for column, run in enumerate(runs):
+    titles = [run_title(run) for run in runs]
+    top = COMPARISON_MARGINS.top + TITLE_LINE * max(title.count("\n") + 1 for title in titles)
+    fig, axes = grid_figure((4.6 * n, 9.0), 2, n, replace(COMPARISON_MARGINS, top=top))
+    for column, (run, title) in enumerate(zip(runs, titles)):
         cost_ax: Axes = axes[0, column]
         boundary_ax: Axes = axes[1, column]
         plot_cost(run.result, ax=cost_ax, logy=logy, marker=".")
-        cost_ax.set_title(run_title(run), fontsize="medium", y=title_y(cost_ax))
+        cost_ax.set_title(title, fontsize="medium", y=_plain_title_y(cost_ax))
         plot_run_boundary(run, data.X_train, data.y_train, ax=boundary_ax)
         boundary_ax.set_aspect("equal")
-        boundary_ax.set_title(f"{run.init}: decision boundary (train set)", fontsize="medium")
+        boundary_ax.set_title(f"{run.init}: decision boundary (train set)", fontsize="medium",
+                              y=_plain_title_y(boundary_ax))  # fmt: skip
     first = runs[0].result
     sizes = ", ".join(str(s) for s in comparison.mlp.layer_sizes)
     activation = comparison.mlp.activation
     act = activation if isinstance(activation, str) else "/".join(activation)
+    fixed = fit_layout(fig).get_layout_engine() is None
     fig.suptitle(
         f"{data.name}: [{sizes}] {act}, learning rate {first.learning_rate:g}, "
         f"{first.iterations:,} iterations, seed {comparison.seed}",
         fontsize="large",
+        y=1 - 0.05 / fig.get_figheight() if fixed else None,
     )
     return fig
+
+
+COMPARISON_MARGINS = Margins(left=0.75, right=0.1, bottom=0.47, top=0.4, wgap=0.85, hgap=0.72)
+"""The comparison's layout: a large figure title, x1/x2 and cost labels, tick labels of up to
+:data:`initlab._layout.PLAIN_LABEL_CHARS` characters, and (``top``) room for the cost axes'
+titles but for their lines, which add :data:`TITLE_LINE` each."""
+
+TITLE_LINE = 10 * 1.2 / 72
+"""The height, in inches, of one line of a medium-size (10-point) title: 1.2 × 10 points."""
 
 
 # --- diagnostics -----------------------------------------------------------------------
