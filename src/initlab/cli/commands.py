@@ -105,6 +105,20 @@ OutOption = Annotated[
     Path, typer.Option("--out", "-o", help="Folder for the output files (created if needed).")
 ]
 NoPlotsOption = Annotated[bool, typer.Option("--no-plots", help="Do not draw any figure.")]
+COMPARE_FIGURES_DOC = (
+    "comparison: comparison.png, every run's cost curve and decision boundary side by side; "
+    "all: also cost_<init>.png and boundary_<init>.png per run (the same plots, one file "
+    "each); none: no figure."
+)
+DIAGNOSE_FIGURES_DOC = (
+    "summary: variance.png (measured vs theory by depth) and, per run, histograms_<init>.png "
+    "(activations at init and after training) and gradients_<init>.png (gradient norm per "
+    "layer); all: also boundaries_<init>.png (decision boundaries over training); none: no "
+    "figure."
+)
+NoFiguresOption = Annotated[
+    bool, typer.Option("--no-plots", help="Do not draw any figure (--figures none).")
+]
 FIGURES = ("comparison", "all", "none")
 """The choices of ``compare --figures``: the comparison figure, also the per-run ones, none."""
 DIAGNOSE_FIGURES = ("summary", "all", "none")
@@ -174,6 +188,17 @@ def with_training_options(command: Callable[..., None]) -> Callable[..., None]:
     return run
 
 
+def figures_to_draw(figures: str, allowed: tuple[str, ...], no_plots: bool) -> str:
+    """The checked ``--figures`` choice; ``"none"`` under ``--no-plots``. Exits 2 on a bad one."""
+    from initlab._validate import check_choice
+
+    try:
+        checked = check_choice("figures", figures, allowed)
+    except ValueError as exc:
+        fail(str(exc))
+    return "none" if no_plots else checked
+
+
 def compile_line(notice: CompileNotice) -> str:
     """What the CLI says when the compiled engine compiles (once per machine and run kind)."""
     if notice.stage == "start":
@@ -230,20 +255,8 @@ def run_comparison(options: TrainingOptions, *, quiet: bool, **kwargs: Any) -> C
 def compare_command(
     options: TrainingOptions,
     out: OutOption = Path("initlab-out"),
-    figures: Annotated[
-        str,
-        typer.Option(
-            metavar="WHICH",
-            help=(
-                "comparison: comparison.png, every run's cost curve and decision boundary "
-                "side by side; all: also cost_<init>.png and boundary_<init>.png per run (the "
-                "same plots, one file each); none: no figure."
-            ),
-        ),
-    ] = "comparison",
-    no_plots: Annotated[
-        bool, typer.Option("--no-plots", help="Do not draw any figure (--figures none).")
-    ] = False,
+    figures: Annotated[str, typer.Option(metavar="WHICH", help=COMPARE_FIGURES_DOC)] = "comparison",
+    no_plots: NoFiguresOption = False,
     checkpoints: Annotated[
         bool,
         typer.Option(
@@ -281,14 +294,7 @@ def compare_command(
     writes comparison.png to --out (with --figures all, also cost_<init>.png and
     boundary_<init>.png per run).
     """
-    from initlab._validate import check_choice
-
-    try:
-        figures = check_choice("figures", figures, FIGURES)
-    except ValueError as exc:
-        fail(str(exc))
-    if no_plots:
-        figures = "none"
+    figures = figures_to_draw(figures, FIGURES, no_plots)
     comparison = run_comparison(options, quiet=as_json, record_every=record_every)
     written: list[Path] = []
     if figures != "none":
@@ -322,21 +328,8 @@ def diagnose_command(
         typer.Option(help="Record the per-layer statistics every this many iterations."),
     ] = None,
     out: OutOption = Path("initlab-out"),
-    figures: Annotated[
-        str,
-        typer.Option(
-            metavar="WHICH",
-            help=(
-                "summary: variance.png (measured vs theory by depth) and, per run, "
-                "histograms_<init>.png (activations at init and after training) and "
-                "gradients_<init>.png (gradient norm per layer); all: also "
-                "boundaries_<init>.png (decision boundaries over training); none: no figure."
-            ),
-        ),
-    ] = "summary",
-    no_plots: Annotated[
-        bool, typer.Option("--no-plots", help="Do not draw any figure (--figures none).")
-    ] = False,
+    figures: Annotated[str, typer.Option(metavar="WHICH", help=DIAGNOSE_FIGURES_DOC)] = "summary",
+    no_plots: NoFiguresOption = False,
     as_json: Annotated[
         bool,
         typer.Option("--json", help="Print only the runs' findings and records as JSON."),
@@ -352,14 +345,7 @@ def diagnose_command(
     per run histograms_<init>.png and gradients_<init>.png, plus variance.png (measured vs
     theory by depth), to --out (with --figures all, also boundaries_<init>.png per run).
     """
-    from initlab._validate import check_choice
-
-    try:
-        figures = check_choice("figures", figures, DIAGNOSE_FIGURES)
-    except ValueError as exc:
-        fail(str(exc))
-    if no_plots:
-        figures = "none"
+    figures = figures_to_draw(figures, DIAGNOSE_FIGURES, no_plots)
     every = every if every is not None else max(1, options.iterations // 10)
     comparison = run_comparison(
         options,

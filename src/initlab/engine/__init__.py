@@ -77,7 +77,13 @@ from initlab import activations, optim
 from initlab._validate import check_xy, python_scalar
 from initlab.diagnostics import HISTOGRAM_BINS, Recorder, Records
 from initlab.engine.batched import Outcome, train_stacked
-from initlab.engine.compiled import CompileNotice, compile_notices, is_compiled, train_compiled
+from initlab.engine.compiled import (
+    CompileNotice,
+    Schedule,
+    compile_notices,
+    is_compiled,
+    train_compiled,
+)
 from initlab.network import (
     MLP,
     Layer,
@@ -383,11 +389,9 @@ def _train_numba(run: _Run) -> list[Outcome]:
     Y = np.array(run.Y, dtype=dtype, order="C")
     every = run.checkpoint_every or 0
     order = run.order() if run.batch_size is not None else None
-    costs, status, snaps = train_compiled(
-        mlp, theta, run.learning_rates, X, Y, optimizer=run.settings.optimizer,
-        l2=run.settings.l2, iterations=run.iterations, record_every=run.settings.record_every,
-        checkpoint_every=every, batch_size=run.batch_size, order=order,
-    )  # fmt: skip
+    schedule = Schedule(run.settings.optimizer, run.settings.l2, run.iterations,
+                        run.settings.record_every, every, run.batch_size, order)  # fmt: skip
+    costs, status, snaps = train_compiled(mlp, theta, run.learning_rates, X, Y, schedule)
 
     outcomes = []
     for k in range(len(run.params_list)):

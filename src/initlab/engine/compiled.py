@@ -122,22 +122,28 @@ class _Batch:
         )  # fmt: skip
 
 
-def _batch(
-    mlp: MLP,
-    X: NDArray[Any],
-    Y: NDArray[Any],
-    *,
-    optimizer: Any,
-    l2: float,
-    iterations: int,
-    record_every: int,
-    checkpoint_every: int,
-    batch_size: int | None,
-    order: NDArray[np.int64] | None,
-) -> _Batch:
+@dataclass(frozen=True)
+class Schedule:
+    """How the kernel trains: the optimizer and L2, the iteration counts and, for mini-batch
+    runs, the batch size and the concatenated epoch permutations (``order``)."""
+
+    optimizer: Any
+    l2: float
+    iterations: int
+    record_every: int
+    checkpoint_every: int
+    """0: no snapshots."""
+    batch_size: int | None = None
+    order: NDArray[np.int64] | None = None
+
+
+def _batch(mlp: MLP, X: NDArray[Any], Y: NDArray[Any], schedule: Schedule) -> _Batch:
     """The batch's arguments; ``X`` and ``Y`` are the kernel's, in the run's dtype."""
     from initlab.engine import kernel, kernel_math
 
+    optimizer, l2, order = schedule.optimizer, schedule.l2, schedule.order
+    iterations, record_every = schedule.iterations, schedule.record_every
+    checkpoint_every, batch_size = schedule.checkpoint_every, schedule.batch_size
     dtype = X.dtype
     constants = np.array(_constants(optimizer, l2), dtype=dtype)
     settings = np.zeros(kernel.N_SETTINGS, dtype=np.int64)
@@ -231,10 +237,7 @@ def is_compiled(
     X = np.zeros((mlp.n_features, 1), dtype)
     Y = np.zeros((mlp.layer_sizes[-1], 1), dtype)
     order = np.zeros(1, np.int64) if minibatch else None
-    batch = _batch(
-        mlp, X, Y, optimizer=optimizer, l2=l2, iterations=1, record_every=1,
-        checkpoint_every=0, batch_size=1 if minibatch else None, order=order,
-    )  # fmt: skip
+    batch = _batch(mlp, X, Y, Schedule(optimizer, l2, 1, 1, 0, 1 if minibatch else None, order))
     p = np.zeros(1, dtype)
     arguments = batch.arguments(
         p, p[0], np.zeros(1), np.zeros(2, np.int64), np.zeros((1, 1), dtype)
@@ -267,14 +270,7 @@ def train_compiled(
     learning_rates: Sequence[float],
     X: NDArray[Any],
     Y: NDArray[Any],
-    *,
-    optimizer: Any,
-    l2: float,
-    iterations: int,
-    record_every: int,
-    checkpoint_every: int,
-    batch_size: int | None,
-    order: NDArray[np.int64] | None,
+    schedule: Schedule,
 ) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[Any]]:
     """Train the models whose flat parameters are the rows of ``theta``, in place.
 
@@ -286,9 +282,9 @@ def train_compiled(
     from initlab.engine import kernel
 
     M, P = theta.shape
-    batch = _batch(mlp, X, Y, optimizer=optimizer, l2=l2, iterations=iterations,
-                   record_every=record_every, checkpoint_every=checkpoint_every,
-                   batch_size=batch_size, order=order)  # fmt: skip
+    batch = _batch(mlp, X, Y, schedule)
+    iterations, record_every = schedule.iterations, schedule.record_every
+    checkpoint_every = schedule.checkpoint_every
     lrs = np.array(learning_rates, dtype=theta.dtype)
     costs = np.full((M, -(-iterations // record_every)), np.nan)
     status = np.zeros((M, 2), dtype=np.int64)
@@ -297,7 +293,7 @@ def train_compiled(
 
     entry: Any = kernel.train_model
     signature = _signature(batch.arguments(theta[0], lrs[0], costs[0], status[0], snaps[0]))
-    _compile(entry, signature, _describe(mlp, optimizer, batch))
+    _compile(entry, signature, _describe(mlp, schedule.optimizer, batch))
 
     def train_one(k: int) -> None:
         entry(*batch.arguments(theta[k], lrs[k], costs[k], status[k], snaps[k]))
