@@ -267,12 +267,17 @@ def test_compare_draws_no_figure_on_request(tmp_path: Path, args: list[str]) -> 
     assert "Figures" not in result.stdout
 
 
-def test_compare_rejects_an_unknown_figures_choice(tmp_path: Path) -> None:
-    result = invoke("compare", "--figures", "some", "--out", str(tmp_path / "figures"))
+@pytest.mark.parametrize(
+    ("command", "allowed"),
+    [("compare", "'comparison', 'all', 'none'"), ("diagnose", "'summary', 'all', 'none'")],
+)
+def test_an_unknown_figures_choice_is_refused_before_training(
+    tmp_path: Path, command: str, allowed: str
+) -> None:
+    result = invoke(command, "--figures", "some", "--out", str(tmp_path / "figures"))
     assert result.exit_code == 2
     assert result.stderr == (
-        "Error: Argument `figures` must be one of 'comparison', 'all', 'none'. "
-        "Received: figures='some'\n"
+        f"Error: Argument `figures` must be one of {allowed}. Received: figures='some'\n"
     )
     assert result.stdout == ""
     assert not (tmp_path / "figures").exists()
@@ -598,17 +603,6 @@ def test_diagnose_help_lists_its_figures() -> None:
     text = squash(invoke("diagnose", "--help").stdout)
     assert "--figures WHICH summary: variance.png" in text
     assert "all: also boundaries_<init>.png" in text
-
-
-def test_diagnose_rejects_an_unknown_figures_choice(tmp_path: Path) -> None:
-    result = invoke("diagnose", "--figures", "some", "--out", str(tmp_path / "out"))
-    assert result.exit_code == 2
-    assert result.stderr == (
-        "Error: Argument `figures` must be one of 'summary', 'all', 'none'. "
-        "Received: figures='some'\n"
-    )
-    assert result.stdout == ""
-    assert not (tmp_path / "out").exists()
 
 
 def test_diagnose_json_has_findings_theory_and_records() -> None:
