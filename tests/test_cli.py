@@ -170,8 +170,10 @@ def test_the_first_run_announces_the_compile_and_the_next_does_not(tmp_path: Pat
 
 
 def test_compare_in_float32_agrees_with_float64() -> None:
-    # The notebook's runs in single precision: final costs within 1e-4 relative (measured:
-    # 1.8e-5 for He, 5.3e-5 for ×10 random), accuracies equal.
+    # The notebook's runs in single precision: final costs within 1e-3 relative, accuracies
+    # equal. Measured: He 1.8e-5 (AVX2) and 2.2e-5 (AVX-512); ×10 random 5.3e-5 and 1.8e-4.
+    # float32's rounding depends on the SIMD width the sums are split over, and the ×10 run,
+    # far from its minimum for thousands of iterations, amplifies it most.
     runs = {}
     for dtype in ("float64", "float32"):
         result = invoke("compare", "--init", "he", "--init", "random", "--dtype", dtype, "--json")
@@ -180,7 +182,7 @@ def test_compare_in_float32_agrees_with_float64() -> None:
     for init, single in runs["float32"].items():
         double = runs["float64"][init]
         assert single["final_cost"] != double["final_cost"]  # it did train in float32
-        assert single["final_cost"] == pytest.approx(double["final_cost"], rel=1e-4)
+        assert single["final_cost"] == pytest.approx(double["final_cost"], rel=1e-3)
         assert single["train_accuracy"] == double["train_accuracy"]
         assert single["test_accuracy"] == double["test_accuracy"]
 
