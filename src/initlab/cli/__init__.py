@@ -13,6 +13,7 @@ heavy libraries only when it runs, so ``initlab --help`` starts at once.
 
 from __future__ import annotations
 
+import gc
 from typing import Annotated
 
 import typer
@@ -70,5 +71,16 @@ app.command("serve", cls=Command)(serve_command)
 
 
 def main() -> None:
-    """Console-script entry point (``initlab``)."""
-    app(prog_name="initlab")
+    """Console-script entry point (``initlab``).
+
+    The cyclic garbage collector is off for the run and its objects frozen before exit:
+    importing NumPy, Numba and matplotlib leaves ~150,000 long-lived objects, and the
+    collector's full passes over them, which free nothing, took ~0.15 s of ``initlab
+    compare`` and ~0.3 s of its exit (reference counting still frees everything else at once).
+    The commands that run for long turn it back on (:func:`~initlab.cli.common.long_running`).
+    """
+    gc.disable()
+    try:
+        app(prog_name="initlab")
+    finally:
+        gc.freeze()

@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 
 from initlab.cli.common import EXIT_IO, fail, parse_layers, parse_seed, print_wide, progress
+from initlab.cli.drawing import figure_process
 from initlab.cli.tables import (
     checkpoints_table,
     diagnosis_table,
@@ -295,16 +296,16 @@ def compare_command(
     boundary_<init>.png per run).
     """
     figures = figures_to_draw(figures, FIGURES, no_plots)
-    comparison = run_comparison(options, quiet=as_json, record_every=record_every)
     written: list[Path] = []
-    if figures != "none":
-        from initlab.cli.output import write_figures
-
-        try:
-            with progress("Drawing figures…", not as_json):
-                written = write_figures(comparison, out, per_run=figures == "all")
-        except OSError as exc:
-            fail(f"cannot write the figures to {str(out)!r}: {exc}", EXIT_IO)
+    with figure_process(start=figures != "none") as drawing:
+        comparison = run_comparison(options, quiet=as_json, record_every=record_every)
+        if figures != "none":
+            drawing.send("write_figures", comparison, out, per_run=figures == "all")
+            try:
+                with progress("Drawing figures…", not as_json):
+                    written = drawing.result()
+            except OSError as exc:
+                fail(f"cannot write the figures to {str(out)!r}: {exc}", EXIT_IO)
 
     if as_json:
         from initlab._io import dumps
@@ -347,22 +348,23 @@ def diagnose_command(
     """
     figures = figures_to_draw(figures, DIAGNOSE_FIGURES, no_plots)
     every = every if every is not None else max(1, options.iterations // 10)
-    comparison = run_comparison(
-        options,
-        quiet=as_json,
-        record_every=every,
-        diagnose_every=every,
-        keep_params=figures == "all",
-    )
-    predictions = {run.init: _prediction(comparison, run.config) for run in comparison.runs}
+    with figure_process(start=figures != "none") as drawing:
+        comparison = run_comparison(
+            options,
+            quiet=as_json,
+            record_every=every,
+            diagnose_every=every,
+            keep_params=figures == "all",
+        )
+        predictions = {run.init: _prediction(comparison, run.config) for run in comparison.runs}
+        drawing.send("write_diagnostics", comparison, predictions, out,
+                     plots=figures != "none", boundaries=figures == "all")  # fmt: skip
+        try:
+            written = drawing.result()
+        except OSError as exc:
+            fail(f"cannot write to {str(out)!r}: {exc}", EXIT_IO)
     from initlab._io import dumps
-    from initlab.cli.output import write_diagnostics
 
-    try:
-        written = write_diagnostics(comparison, predictions, out, plots=figures != "none",
-                                    boundaries=figures == "all")  # fmt: skip
-    except OSError as exc:
-        fail(f"cannot write to {str(out)!r}: {exc}", EXIT_IO)
     if as_json:
         payload = {
             **comparison.to_dict(checkpoints=False),

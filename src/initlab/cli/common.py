@@ -8,6 +8,7 @@ Kept free of heavy imports (scikit-learn, matplotlib, the training code), so tha
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -51,6 +52,14 @@ def light_help_flag(option: typer.core.TyperOption | None) -> typer.core.TyperOp
     if option is not None and option.default is None:
         option.default = False
     return option
+
+
+def long_running() -> None:
+    """Collect cyclic garbage again, for a command that may run for hours (``sweep``,
+    ``serve``): :func:`initlab.cli.main` starts with the collector off; what exists now (the
+    imported modules) is frozen out of its passes, the rest is collected as usual."""
+    gc.freeze()
+    gc.enable()
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:

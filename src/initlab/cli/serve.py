@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from initlab.cli.common import EXIT_IO, fail
+from initlab.cli.common import EXIT_IO, fail, long_running
 
 
 def serve_command(
@@ -27,6 +27,7 @@ def serve_command(
     idle: Annotated[float, typer.Option(help="Seconds before an idle session is removed.")] = 900,
 ) -> None:
     """Start the playground: train and watch initializations live in the browser."""
+    long_running()
     if importlib.util.find_spec("fastapi") is None or importlib.util.find_spec("uvicorn") is None:
         fail("the playground needs FastAPI and uvicorn: pip install 'initlab[web]'")
     import socket

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from initlab.cli.common import fail
+from initlab.cli.common import fail, long_running
 
 
 def sweep_command(
@@ -54,6 +54,7 @@ def sweep_command(
     on every core, or on an existing Dask cluster with --cluster — writing each batch to the
     store as it finishes. Interrupt it at any time and run it again to resume.
     """
+    long_running()
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
