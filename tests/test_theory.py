@@ -413,8 +413,10 @@ def test_to_dict_is_json_even_when_the_signal_explodes():
     assert len(d["chi1"]) == 200
     assert set(d) == {
         "layer_sizes", "layer_activations", "q0", "sigma_w2", "sigma_b2", "q",
-        "act_mean", "act_var", "chi1",
+        "act_mean", "act_var", "chi1", "notes",
     }  # fmt: skip
+    assert d["notes"] == list(p.notes)
+    assert p.notes[0].startswith(f"q{np.argmax(np.isinf(p.q)) + 1} exceeds the float64 range")
 
 
 @pytest.mark.parametrize("init", ["uniform", "ones", "identity"])

@@ -99,6 +99,22 @@ def fit_layout(fig: Figure, max_chars: int = PLAIN_LABEL_CHARS) -> Figure:
 
 def suptitle(fig: Figure, text: str) -> None:
     """``fig``'s title, in the medium font: 0.1 inch below its top edge whatever its height if
-    its layout is fixed, else where its layout engine puts it."""
+    its layout is fixed, else where its layout engine puts it. The text is shown as typed
+    (:func:`plain_text`)."""
     fixed = fig.get_layout_engine() is None
-    fig.suptitle(text, fontsize="medium", y=1 - 0.1 / fig.get_figheight() if fixed else None)
+    y = 1 - 0.1 / fig.get_figheight() if fixed else None
+    fig.suptitle(plain_text(text), fontsize="medium", y=y)
+
+
+def plain_text(text: object) -> str:
+    """``text`` for a figure, shown as typed: every ``$`` escaped.
+
+    matplotlib reads text between two ``$`` as mathtext: a data file named ``a$x^2$.csv``
+    would be titled with a superscript, and one named ``a$\\frac{$.csv`` would fail to draw.
+    Names, labels and titles that come from users or data pass through here; an escaped
+    ``\\$`` is drawn as a plain ``$``.
+
+    >>> plain_text("a$x^2$")
+    'a\\\\$x^2\\\\$'
+    """
+    return str(text).replace("$", "\\$")

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from initlab import initializers, optim
+from initlab import initializers, limits, optim
 from initlab._io import finite_or_none
 from initlab._validate import check_choice
 from initlab.datasets import Dataset, circles, load
@@ -206,8 +206,13 @@ def compare(
     resolved = [(init, initializers.get(init)) for init in inits]
     settings = settings.replace(batch_size=batch_size, l2=l2, record_every=record_every,
                                 seed=0 if seed == NOTEBOOK else seed)  # fmt: skip
-    initial = [initial_params(mlp, init, seed, data) for _, init in resolved]
     every = diagnose_every or iterations
+    limits.check(limits.training_estimate(
+        mlp.layer_sizes, data.X_train.shape[0], models=len(resolved), iterations=iterations,
+        record_every=settings.record_every, diagnose_every=every, optimizer=settings.optimizer.name,
+        itemsize=np.dtype(dtype).itemsize,
+    ))  # fmt: skip
+    initial = [initial_params(mlp, init, seed, data) for _, init in resolved]
     if engine == "reference":
         results = [
             train(

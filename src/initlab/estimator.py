@@ -35,7 +35,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from initlab import initializers, optim
+from initlab import initializers, limits, optim
 from initlab._validate import check_choice, check_int, invalid, is_int, python_scalar
 from initlab.diagnostics import Recorder, diagnose, verdict
 from initlab.engine import ENGINES as BATCH_ENGINES
@@ -264,9 +264,13 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             )
         n_outputs = output_size(len(classes))
         mlp = MLP([X_arr.shape[1], *hidden, n_outputs], self.activation)
-
-        params = init_params(mlp, streams(settings.seed).init, w_init, b_init, X=X_arr)
         every = diagnose_every or max_iter
+        limits.check(limits.training_estimate(
+            mlp.layer_sizes, X_arr.shape[0], iterations=max_iter,
+            record_every=settings.record_every, diagnose_every=every,
+            optimizer=settings.optimizer.name,
+        ))  # fmt: skip
+        params = init_params(mlp, streams(settings.seed).init, w_init, b_init, X=X_arr)
         result = _train(mlp, params, X_arr, y_int, max_iter, settings, every, engine)
         records = result.records
         assert records is not None

@@ -29,7 +29,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import LogFormatter
 from numpy.typing import ArrayLike, NDArray
 
-from initlab._layout import Margins, fit_layout, grid_figure, suptitle, tick_labels
+from initlab._layout import Margins, fit_layout, grid_figure, plain_text, suptitle, tick_labels
 from initlab._validate import check_choice, check_int, check_real
 from initlab.compare import Comparison, Run
 from initlab.diagnostics import Records
@@ -123,7 +123,7 @@ def plot_cost(
     iterations = np.asarray(history.iterations, dtype=np.float64)
     costs = np.asarray(history.costs, dtype=np.float64)
     finite = np.isfinite(costs)
-    ax.plot(iterations[finite], costs[finite], label=label, **line_kwargs)
+    ax.plot(iterations[finite], costs[finite], label=label and plain_text(label), **line_kwargs)
     if not finite.all():
         at = int(iterations[~finite][0])
         # Stand the mark on the last finite cost (on 1.0 if the very first cost was not finite).
@@ -417,7 +417,7 @@ def plot_comparison(comparison: Comparison, *, logy: bool = True) -> Figure:
         raise ValueError("The comparison has no runs to plot")
     data = comparison.dataset
     n = len(runs)
-    titles = [run_title(run) for run in runs]
+    titles = [plain_text(run_title(run)) for run in runs]
     top = COMPARISON_MARGINS.top + TITLE_LINE * max(title.count("\n") + 1 for title in titles)
     fig, axes = grid_figure((4.6 * n, 9.0), 2, n, replace(COMPARISON_MARGINS, top=top))
     for column, (run, title) in enumerate(zip(runs, titles)):
@@ -427,15 +427,15 @@ def plot_comparison(comparison: Comparison, *, logy: bool = True) -> Figure:
         cost_ax.set_title(title, fontsize="medium", y=_plain_title_y(cost_ax))
         plot_run_boundary(run, data.X_train, data.y_train, ax=boundary_ax)
         boundary_ax.set_aspect("equal")
-        boundary_ax.set_title(f"{run.init}: decision boundary (train set)", fontsize="medium",
-                              y=_plain_title_y(boundary_ax))  # fmt: skip
+        boundary_title = f"{plain_text(run.init)}: decision boundary (train set)"
+        boundary_ax.set_title(boundary_title, fontsize="medium", y=_plain_title_y(boundary_ax))
     first = runs[0].result
     sizes = ", ".join(str(s) for s in comparison.mlp.layer_sizes)
     activation = comparison.mlp.activation
     act = activation if isinstance(activation, str) else "/".join(activation)
     fixed = fit_layout(fig).get_layout_engine() is None
     fig.suptitle(
-        f"{data.name}: [{sizes}] {act}, learning rate {first.learning_rate:g}, "
+        f"{plain_text(data.name)}: [{sizes}] {act}, learning rate {first.learning_rate:g}, "
         f"{first.iterations:,} iterations, seed {comparison.seed}",
         fontsize="large",
         y=1 - 0.05 / fig.get_figheight() if fixed else None,

@@ -37,7 +37,9 @@ Novak et al., "Neural Tangents: Fast and Easy Infinite Neural Networks in Python
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import sys
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -47,7 +49,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from initlab import activations, initializers
+from initlab import activations, initializers, limits
 from initlab._io import to_json_safe
 from initlab._validate import check_choice, check_int, check_real, invalid
 from initlab.network import MLP
@@ -76,6 +78,8 @@ _TINY = 1e-150  # below this a shrinking q is reported as 0
 _HUGE = 1e150  # above this a growing q is reported as inf
 _AT_ZERO = 1e-300  # f(±_AT_ZERO): the one-sided limits of f at 0
 _FAR = 1e300  # stands in for ±inf where f(±inf) is nan (gelu at −inf)
+FLOAT_MAX = sys.float_info.max
+"""The largest float64 (≈1.8e308): moments beyond it are reported as inf, with a note."""
 
 
 class TheoryWarning(UserWarning):
@@ -295,9 +299,14 @@ def moments(activation: ActivationLike, q: ArrayLike) -> Moments:
 
 
 def _affine(sigma_w2: float, m: Array, sigma_b2: float) -> Array:
-    """σ_w²·m + σ_b², with σ_w² = 0 giving σ_b² even where m is inf; overflow gives inf."""
+    """σ_w²·m + σ_b², with σ_w² = 0 giving σ_b² even where m is inf; overflow gives inf.
+
+    σ_w² = inf stands for a value beyond float64 (a scheme's E[W²] that overflowed): inf
+    where m > 0, σ_b² where m = 0, never the NaN of inf·0."""
     if sigma_w2 == 0:
         return np.full_like(m, sigma_b2)
+    if math.isinf(sigma_w2):
+        return np.where(m > 0, math.inf, sigma_b2)
     with np.errstate(over="ignore"):
         out: Array = sigma_w2 * m + sigma_b2
     return out
@@ -420,13 +429,21 @@ def propagate(
                 "all single values"
             )
     depth = check_int("depth", depth, 1)
+    limits.check(limits.theory_estimate(depth))
     sw = _per_layer("sigma_w2", sigma_w2, depth)
     sb = _per_layer("sigma_b2", sigma_b2, depth)
     acts = _activations(activation, depth)
-    q_in = check_real("q0", q0, low=0.0)
-    q = np.empty(depth)
-    q[0] = _affine(sw[0], np.asarray(q_in), sb[0])
-    for k in range(1, depth):
+    return _propagate(acts, sw, sb, check_real("q0", q0, low=0.0))
+
+
+def _propagate(
+    acts: Sequence[activations.Activation], sw: Sequence[float], sb: Sequence[float], q0: float
+) -> Array:
+    """q¹ … q^L for checked arguments; σ_w² or σ_b² may be inf (beyond float64, see
+    :func:`_affine`), which :func:`predict` meets when a scheme's moments overflow."""
+    q = np.empty(len(sw))
+    q[0] = _affine(sw[0], np.asarray(q0), sb[0])
+    for k in range(1, len(sw)):
         q[k] = _affine(sw[k], np.asarray(_mean_sq(acts[k - 1], q[k - 1])), sb[k])
     return q
 
@@ -630,9 +647,16 @@ def _init_name(init: object) -> str:
     return name if isinstance(name, str) else repr(init)
 
 
+def _states_moments(init: Any) -> bool:
+    """Whether :func:`_entry_moments` takes ``init``'s moments from the scheme (or refuses a
+    data-dependent one) instead of measuring them on a draw."""
+    return isinstance(init, initializers.HasMoments | initializers.DataDependentInitializer)
+
+
 def _entry_moments(init: Any, shape: tuple[int, ...]) -> tuple[float, float]:
     """(E[W], E[W²]) of one entry of ``init``'s draws of ``shape``: the scheme's own
-    ``moments(shape)`` (:class:`~initlab.initializers.HasMoments`), else measured."""
+    ``moments(shape)`` (:class:`~initlab.initializers.HasMoments`), else measured. A second
+    moment beyond float64 is inf (the mean, which only serves a warning, is then 0)."""
     if isinstance(init, initializers.DataDependentInitializer):
         raise ValueError(
             f"Initializer {_init_name(init)!r} is data-dependent (it sets the weights from a "
@@ -644,15 +668,19 @@ def _entry_moments(init: Any, shape: tuple[int, ...]) -> tuple[float, float]:
     if len(shape) < 1 or size == 0:
         raise ValueError(f"Argument `shape` must be a non-empty weight shape. Received: {shape!r}")
     if isinstance(init, initializers.HasMoments):
-        return init.moments(shape)
+        try:
+            return init.moments(shape)
+        except OverflowError:  # a parameter squared beyond float64 (scale=1e308)
+            return 0.0, math.inf
     # A scheme that does not state its moments: measure it, with a private fixed generator.
     rng = np.random.default_rng(MC_SEED)
     total = total_sq = 0.0
     draws = max(1, math.ceil(MC_ENTRIES / size))
-    for _ in range(draws):
-        w = np.asarray(init(rng, shape), dtype=np.float64)
-        total += float(w.sum())
-        total_sq += float(np.sum(w * w))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(draws):
+            w = np.asarray(init(rng, shape), dtype=np.float64)
+            total += float(w.sum())
+            total_sq += float(np.sum(w * w))
     return total / (draws * size), total_sq / (draws * size)
 
 
@@ -736,6 +764,9 @@ class Prediction:
     chi1: Array
     """χ at hidden layer l: σ_w²_{l+1}·E[φ_l′(√q^l z)²], the per-unit gain of a small
     perturbation from z^l to z^{l+1}; its product over layers is the network's gain."""
+    notes: tuple[str, ...] = ()
+    """Why some values are inf or 0 although the input was finite: a scheme's moments or the
+    data's mean square beyond the float64 range (``scale=1e308``). Empty when all is exact."""
 
     def _repr_html_(self) -> str:
         from initlab._html import table
@@ -759,6 +790,7 @@ class Prediction:
         }
         for name in PER_LAYER:
             out[name] = getattr(self, name)
+        out["notes"] = list(self.notes)
         return to_json_safe(out)  # type: ignore[no-any-return]
 
 
@@ -803,8 +835,11 @@ def predict(
     array([1., 1.])
     """
     n_layers = mlp.n_layers
+    limits.check(limits.theory_estimate(n_layers))
     shapes = mlp.weight_shapes()
     inits = _per_layer_inits(init, n_layers)
+    measured = [math.prod(s) for i, s in zip(inits, shapes) if not _states_moments(i)]
+    limits.check(limits.theory_estimate(n_layers, max(measured, default=0)))
     bias = initializers.get(bias_init)
     sw: list[float] = []
     sb: list[float] = []
@@ -824,7 +859,7 @@ def predict(
             )
         sb.append(_entry_moments(bias, (shape[0], 1))[1])
     acts = [_resolve(a) for a in mlp.hidden_activations]
-    q = propagate(acts, sw, sb, depth=n_layers, q0=q0)
+    q = _propagate(acts, sw, sb, check_real("q0", q0, low=0.0))
     act_mean, act_var, chi = [], [], []
     with np.errstate(over="ignore", invalid="ignore"):
         for k, act in enumerate(acts):
@@ -840,7 +875,32 @@ def predict(
         mlp.layer_activations,
         float(q0),
         **{name: _frozen(values) for name, values in zip(PER_LAYER, per_layer, strict=True)},
+        notes=_overflow_notes(inits, bias, sw, sb, q),
     )
+
+
+def _overflow_notes(
+    inits: Sequence[Any], bias: Any, sw: Sequence[float], sb: Sequence[float], q: Array
+) -> tuple[str, ...]:
+    """Why a prediction holds inf: each layer whose σ_w² or σ_b² is beyond float64, else the
+    first layer whose q grew past it."""
+    notes = []
+    for layer, (w_init, w2, b2) in enumerate(zip(inits, sw, sb), start=1):
+        for what, init, value in (("σ_w²", w_init, w2), ("σ_b²", bias, b2)):
+            if math.isinf(value):
+                notes.append(
+                    f"layer {layer}: {what} of {_init_name(init)!r} exceeds the float64 range "
+                    f"(> {FLOAT_MAX:.3g}), so q{layer} and the layers after it are inf "
+                    "(or σ_b² where the signal before is exactly 0)"
+                )
+    exploded = np.flatnonzero(np.isinf(q))
+    if not notes and exploded.size:
+        layer = int(exploded[0]) + 1
+        notes.append(
+            f"q{layer} exceeds the float64 range (> {FLOAT_MAX:.3g}): the signal explodes "
+            f"by layer {layer}, and every later q is inf"
+        )
+    return tuple(notes)
 
 
 def predict_from_data(
@@ -865,4 +925,13 @@ def predict_from_data(
         )
     if not np.isfinite(arr).all():
         raise ValueError("Argument `X` must be finite. Received: X with inf or nan entries")
-    return predict(mlp, init, q0=float(np.mean(arr * arr)), bias_init=bias_init)
+    with np.errstate(over="ignore"):
+        q0 = float(np.mean(arr * arr))
+    if q0 <= FLOAT_MAX:
+        return predict(mlp, init, q0=q0, bias_init=bias_init)
+    prediction = predict(mlp, init, q0=FLOAT_MAX, bias_init=bias_init)
+    note = (
+        f"q0, the mean square of X, exceeds the float64 range (> {FLOAT_MAX:.3g}); "
+        f"it is taken as {FLOAT_MAX:.3g}"
+    )
+    return dataclasses.replace(prediction, notes=(note, *prediction.notes))

@@ -13,7 +13,7 @@ from typing import Any, Literal, Unpack
 import numpy as np
 from numpy.typing import NDArray
 
-from initlab import optim
+from initlab import limits, optim
 from initlab._validate import check_xy
 from initlab.diagnostics import Recorder, Records
 from initlab.network import MLP, Cache, Params, backward_columns, forward_columns, l2_penalty
@@ -214,6 +214,7 @@ class Trainer:
             )
         self.mlp, self.X, self.y = mlp, X, y_int
         self.recorder = recorder
+        self._check_memory(0)
         self.initial = [layer.copy() for layer in params]
         self.params = [layer.copy() for layer in params]
         self._state = self.settings.optimizer.init(self.params)
@@ -257,6 +258,7 @@ class Trainer:
         iterations = check_iterations(iterations)
         if self.diverged:
             return self.status
+        self._check_memory(self.iteration + iterations)
         mlp, params, head, A0, Y = self.mlp, self.params, self.mlp.head, self._A0, self.targets
         s = self.settings
         opt, lr, l2, record_every = s.optimizer, s.learning_rate, s.l2, s.record_every
@@ -294,6 +296,18 @@ class Trainer:
                 i = end
         self.iteration = i  # on divergence: the iteration whose cost was not finite
         return self.status
+
+    def _check_memory(self, iterations: int) -> None:
+        """Refuse, before allocating, a run whose parameters, activations, history and records
+        after ``iterations`` iterations would not fit in memory (:mod:`initlab.limits`)."""
+        recorder = self.recorder
+        limits.check(limits.training_estimate(
+            self.mlp.layer_sizes, self.X.shape[0], iterations=iterations,
+            record_every=self.settings.record_every,
+            diagnose_every=recorder.every if recorder is not None else None,
+            snapshots=recorder is not None and recorder.keep_params,
+            optimizer=self.settings.optimizer.name,
+        ))  # fmt: skip
 
     def full_pass(self) -> tuple[Cache, Params]:
         """Forward and backward pass of the current parameters on the whole training set."""

@@ -2,7 +2,11 @@
 
 Only this layer prints and writes files; the library returns values. Library errors
 (``ValueError``: an unknown name, a bad layer list, a non-positive learning rate, …) are
-printed as ``Error: <message>`` on stderr with exit code 2, never as a traceback.
+printed as ``Error: <message>`` on stderr with exit code 2, never as a traceback; so are
+options that do not parse (the message repeats the value) or an integer beyond 64 bits. A file
+the system will not read or write (any ``OSError``: a folder given as ``--out``, a full disk)
+is one ``Error:`` line naming the path and the reason, exit code 1. Ctrl-C and SIGTERM stop a
+sweep with exit code 130, keeping the runs already stored.
 
 This module is the Typer app: its root options and the list of its commands, in the order
 ``--help`` shows them. The commands live in :mod:`~initlab.cli.commands`,

@@ -12,7 +12,7 @@ import dataclasses
 import functools
 import inspect
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 
@@ -21,6 +21,13 @@ from rich.console import Console
 
 from initlab.cli.common import EXIT_IO, fail, parse_layers, parse_seed, print_wide, progress
 from initlab.cli.drawing import figure_process
+from initlab.cli.limits import (
+    DIAGNOSE_OPTIONS,
+    THEORY_OPTIONS,
+    TRAINING_OPTIONS,
+    MaxMemoryOption,
+    refusal,
+)
 from initlab.cli.tables import (
     checkpoints_table,
     diagnosis_table,
@@ -161,6 +168,7 @@ class TrainingOptions:
     l2: L2Option = 0.0
     engine: EngineOption = "auto"
     dtype: DtypeOption = "float64"
+    max_memory: MaxMemoryOption = None
 
 
 def with_training_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -210,11 +218,19 @@ def compile_line(notice: CompileNotice) -> str:
     return f"Compiled in {notice.seconds:.1f} s; later runs of this kind start at once."
 
 
-def run_comparison(options: TrainingOptions, *, quiet: bool, **kwargs: Any) -> Comparison:
-    """Parse the shared options and run :func:`initlab.compare.compare`; errors exit 2."""
+def run_comparison(
+    options: TrainingOptions,
+    *,
+    quiet: bool,
+    flags: Mapping[str, str] = TRAINING_OPTIONS,
+    **kwargs: Any,
+) -> Comparison:
+    """Parse the shared options and run :func:`initlab.compare.compare`; errors exit 2 (a
+    request over the memory limit names the ``flags`` that set it)."""
     from initlab import datasets
     from initlab.compare import NOTEBOOK_INITS, compare
     from initlab.engine import EngineFallbackWarning, compile_notices
+    from initlab.limits import LimitError
 
     try:
         layer_sizes = parse_layers(options.layers) if options.layers is not None else None
@@ -248,6 +264,8 @@ def run_comparison(options: TrainingOptions, *, quiet: bool, **kwargs: Any) -> C
         for notice in {str(w.message) for w in caught if w.category is EngineFallbackWarning}:
             typer.echo(f"Note: {notice}", err=True)
         return comparison
+    except LimitError as exc:
+        fail(refusal(exc, flags))
     except (ValueError, FileNotFoundError) as exc:
         fail(str(exc))
 
@@ -352,6 +370,7 @@ def diagnose_command(
         comparison = run_comparison(
             options,
             quiet=as_json,
+            flags=DIAGNOSE_OPTIONS,
             record_every=every,
             diagnose_every=every,
             keep_params=figures == "all",
@@ -398,6 +417,7 @@ def theory_command(
     out: OutOption = Path("initlab-out"),
     no_plots: NoPlotsOption = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print only JSON.")] = False,
+    max_memory: MaxMemoryOption = None,
 ) -> None:
     """Predict, before any training, how the signal propagates through a deep MLP.
 
@@ -407,7 +427,7 @@ def theory_command(
     critical (= 1). Prints σ_w², χ₁, the phase and q per layer for each initializer, the
     critical σ_w² of the activation, and writes theory.png (q by depth) to --out.
     """
-    from initlab import theory
+    from initlab import limits, theory
     from initlab._io import dumps
     from initlab.cli.output import write_theory_figure
     from initlab.network import MLP
@@ -418,6 +438,7 @@ def theory_command(
             raise ValueError(
                 f"Argument `depth` must be a positive integer. Received: depth={depth}"
             )
+        limits.check(limits.theory_estimate(depth + 1))  # before the network's size list
         mlp = MLP([width] * (depth + 1) + [1], activation)
         predictions = {
             name: theory.predict(mlp, name, q0=q0, bias_init=bias_init) for name in names
@@ -435,6 +456,8 @@ def theory_command(
             name: float(theory.chi1(activation, sw2, sigma_b2)) for name, sw2 in hidden_sw2.items()
         }
         phases = {name: theory.phase(activation, sw2, sigma_b2) for name, sw2 in hidden_sw2.items()}
+    except limits.LimitError as exc:
+        fail(refusal(exc, THEORY_OPTIONS))
     except (ValueError, TypeError) as exc:
         fail(str(exc))
     if as_json:

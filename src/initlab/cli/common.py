@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import signal
+import threading
+import warnings
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -24,6 +27,14 @@ if TYPE_CHECKING:
 EXIT_USAGE = 2
 """Exit code for invalid arguments, whether the CLI or the library rejects them."""
 EXIT_IO = 1
+"""Exit code for a file that cannot be read or written (any ``OSError``): one line names the
+path and the reason."""
+EXIT_INTERRUPTED = 130
+"""Exit code of a command stopped by Ctrl-C or SIGTERM (128 + SIGINT, the shell's convention)."""
+
+INT64_MAX = 2**63 - 1
+"""The largest integer an option may take: counts and sizes reach NumPy and the compiled
+engine as 64-bit integers, where a larger one raised ``OverflowError`` deep in training."""
 
 
 class Group(typer.core.TyperGroup):
@@ -34,10 +45,71 @@ class Group(typer.core.TyperGroup):
 
 
 class Command(typer.core.TyperCommand):
-    """An ``initlab`` command: Typer's, with the help flag of :func:`light_help_flag`."""
+    """An ``initlab`` command: Typer's, with the help flag of :func:`light_help_flag`, parse
+    errors that repeat the bad value (:func:`echo_bad_value`), integers checked to fit 64 bits
+    (:func:`check_int64`) and every ``OSError`` turned into one line (:func:`os_error_line`)."""
 
     def get_help_option(self, ctx: Any) -> typer.core.TyperOption | None:
         return light_help_flag(super().get_help_option(ctx))
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        try:
+            rest = super().parse_args(ctx, args)
+        except typer.BadParameter as exc:
+            echo_bad_value(exc)
+            raise
+        check_int64(ctx, self.params)
+        return rest
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise  # a closed stdout (``| head``): Typer exits quietly
+        except OSError as exc:
+            fail(os_error_line(exc), EXIT_IO)
+
+
+def echo_bad_value(exc: typer.BadParameter) -> None:
+    """Append ``Received: 'abc'`` to a parse error that does not show the value.
+
+    Typer checks option values with pydantic, whose message ("Input should be a valid number,
+    unable to parse string as a number") leaves out what the user typed; the value is in the
+    validation error that caused it."""
+    errors = getattr(exc.__cause__, "errors", None)
+    if not callable(errors):
+        return
+    found = [e["input"] for e in errors() if isinstance(e, dict) and "input" in e]
+    if found and repr(found[0]) not in exc.message:
+        exc.message = f"{exc.message.rstrip('.')}. Received: {found[0]!r}"
+
+
+def check_int64(ctx: Any, params: list[Any]) -> None:
+    """Refuse an integer option beyond ±:data:`INT64_MAX`, naming the option and the value."""
+    for param in params:
+        values = ctx.params.get(param.name)
+        for value in values if isinstance(values, list | tuple) else [values]:
+            if isinstance(value, int) and not isinstance(value, bool) and abs(value) > INT64_MAX:
+                raise typer.BadParameter(
+                    f"{value} does not fit in a 64-bit integer (at most {INT64_MAX:,}).",
+                    ctx=ctx,
+                    param=param,
+                )
+
+
+def os_error_line(exc: OSError) -> str:
+    """One line for a file that could not be read or written: the path(s) and the reason.
+
+    >>> os_error_line(IsADirectoryError(21, "Is a directory", "out"))
+    "'out': Is a directory"
+    """
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    reason = exc.strerror or str(exc)
+    if not paths:
+        return reason
+    if any(path in reason for path in paths):  # the library's own message names the path
+        return reason
+    return f"{' -> '.join(repr(p) for p in paths)}: {reason}"
 
 
 def light_help_flag(option: typer.core.TyperOption | None) -> typer.core.TyperOption | None:
@@ -60,6 +132,40 @@ def long_running() -> None:
     imported modules) is frozen out of its passes, the rest is collected as usual."""
     gc.freeze()
     gc.enable()
+
+
+@contextlib.contextmanager
+def interrupted_by_sigterm() -> Iterator[None]:
+    """Inside the block, SIGTERM raises ``KeyboardInterrupt`` as Ctrl-C does, so a command
+    stopped by ``kill`` (or a service manager) cleans up and exits as it would on Ctrl-C;
+    the previous handler is restored after. Only the main thread can install handlers: from
+    another, the block runs unchanged."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def echo_warnings(category: type[Warning] = UserWarning) -> Iterator[None]:
+    """Print the warnings of ``category`` raised inside the block as ``Warning: message`` lines
+    on stderr (each once, after the block, even when it fails), instead of Python's two-line
+    format with a source line."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", category)
+        try:
+            yield
+        finally:
+            for message in dict.fromkeys(str(w.message) for w in caught):
+                typer.echo(f"Warning: {message}", err=True)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:

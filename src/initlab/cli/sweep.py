@@ -13,7 +13,14 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from initlab.cli.common import fail, long_running
+from initlab.cli.common import (
+    EXIT_INTERRUPTED,
+    echo_warnings,
+    fail,
+    interrupted_by_sigterm,
+    long_running,
+)
+from initlab.cli.limits import MaxMemoryOption
 
 
 def sweep_command(
@@ -43,8 +50,14 @@ def sweep_command(
         int, typer.Option(help="Runs per batch (one architecture per batch).", min=1)
     ] = 256,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Validate and count the runs; train nothing.")
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Check the spec as the sweep would (data loaded, networks built against it, "
+            "initial weights drawn, memory estimated) and count the runs; train nothing.",
+        ),
     ] = False,
+    max_memory: MaxMemoryOption = None,
 ) -> None:
     """Run every configuration of a sweep spec and store the results.
 
@@ -65,6 +78,7 @@ def sweep_command(
     )
 
     from initlab.experiments import load_spec
+    from initlab.experiments.check import check_spec
     from initlab.experiments.runner import (
         ProcessExecutor,
         SerialExecutor,
@@ -75,9 +89,10 @@ def sweep_command(
 
     try:
         spec = load_spec(spec_path)
-        runs = spec.runs()
+        # The checks of a dry run, made before every real run too: "valid" means it.
+        checked = check_spec(spec, max_batch=max_batch, batches_at_once=workers or 1)
         if dry_run:
-            typer.echo(f"{spec.name}: {len(runs)} runs, valid")
+            typer.echo(f"{spec.name}: {checked.runs} runs, valid")
             return
         store = ResultStore(store_path or spec_path.with_suffix(".db"))
         executor: Any
@@ -102,15 +117,24 @@ def sweep_command(
         TextColumn("ETA"),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=console, transient=False) as bar:
-        task = bar.add_task(spec.name, total=len(runs), rate=0.0)
+    try:
+        with interrupted_by_sigterm(), Progress(*columns, console=console) as bar:
+            task = bar.add_task(spec.name, total=checked.runs, rate=0.0)
 
-        def update(p: SweepProgress) -> None:
-            bar.update(task, completed=p.done, rate=p.rate)
+            def update(p: SweepProgress) -> None:
+                bar.update(task, completed=p.done, rate=p.rate)
 
-        tally = run_sweep(spec, store, executor, progress=update, max_batch=max_batch)
-    if hasattr(executor, "close"):
-        executor.close()
+            tally = run_sweep(spec, store, executor, progress=update, max_batch=max_batch)
+    except KeyboardInterrupt:
+        typer.echo(
+            f"Interrupted: the {len(store)} runs stored in {store.path} are kept; run the same "
+            "command again to resume.",
+            err=True,
+        )
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    finally:
+        if hasattr(executor, "close"):
+            executor.close()
     typer.echo(
         f"{tally.done - tally.skipped} runs trained, {tally.skipped} already in the store, "
         f"{len(store)} stored in {store.path}"
@@ -128,14 +152,18 @@ def report_command(
         typer.Option(help="Also export the runs table to this .csv or .parquet; repeatable."),
     ] = None,
 ) -> None:
-    """Write one self-contained HTML report of a result store (viewable offline)."""
+    """Write one self-contained HTML report of a result store (viewable offline).
+
+    The store is only read (opened read-only): it is never created or changed. A run that
+    cannot be read from it is skipped with a warning naming it."""
     from initlab.experiments.store import ResultStore
     from initlab.report import write_report
 
-    try:
-        store = ResultStore(store_path, create=False)
-        target = write_report(store_path, out or store_path.with_suffix(".html"))
-        written = [store.export(path) for path in export or []]
-    except (ValueError, FileNotFoundError, ImportError) as exc:
-        fail(str(exc))
+    with echo_warnings():
+        try:
+            store = ResultStore(store_path, read_only=True)
+            target = write_report(store_path, out or store_path.with_suffix(".html"))
+            written = [store.export(path) for path in export or []]
+        except (ValueError, FileNotFoundError, ImportError) as exc:
+            fail(str(exc))
     typer.echo(f"Report: {target}" + "".join(f"\nExported: {path}" for path in written))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -196,6 +197,23 @@ def from_csv(
     return _split(X, y, label_names, test_fraction, checked, name or file.stem)
 
 
+NPZ_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06", b"\x93NUMPY")
+"""The first bytes of a zip archive (``np.savez``; an empty one) and of a ``.npy`` array.
+Anything else is refused before :func:`numpy.load`, whose message for an unknown file
+recommends ``allow_pickle=True``, the one thing initlab never does with a data file."""
+
+
+def _check_npz_signature(file: Path) -> None:
+    """Refuse a file that is neither a zip archive nor a ``.npy`` array, saying so plainly."""
+    with open(file, "rb") as handle:
+        head = handle.read(6)
+    if not head.startswith(NPZ_SIGNATURES):
+        raise ValueError(
+            f"{file} is not a readable .npz archive: it is not a zip of arrays as np.savez "
+            f"writes (its first bytes are {head!r})"
+        )
+
+
 def from_npz(
     path: str | os.PathLike[str],
     X_key: str = "X",
@@ -215,9 +233,10 @@ def from_npz(
     """
     test_fraction, checked = _check_split(test_fraction, seed, "from_npz")
     file = _data_file(path)
+    _check_npz_signature(file)
     try:
         archive = np.load(file, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise ValueError(f"{file} is not a readable .npz archive: {exc}") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise ValueError(

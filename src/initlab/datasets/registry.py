@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from initlab import limits
 from initlab._registry import Registry
 
 from .base import Dataset
@@ -40,10 +41,26 @@ def load(name: str | os.PathLike[str], **kwargs: Any) -> Dataset:
     if isinstance(text, str) and text.lower().endswith((".csv", ".npz")):
         reader = from_csv if text.lower().endswith(".csv") else from_npz
         _check_kwargs(reader, Path(text).name, kwargs)
+        limits.check(limits.data_file_estimate(text))
         return reader(text, **kwargs)
     make = DATASETS.get(text)
     _check_kwargs(make, DATASETS.canonical(text), kwargs)
+    _check_points(make, DATASETS.canonical(text), kwargs)
     return make(**kwargs)
+
+
+def _check_points(make: Callable[..., Dataset], label: str, kwargs: dict[str, Any]) -> None:
+    """Refuse a generated data set too large for memory (:mod:`initlab.limits`), from its
+    ``n_train``, ``n_test`` and ``n_features`` (given, or the defaults); values that are not
+    integers are left to the generator's own checks."""
+    params = inspect.signature(make).parameters
+    sizes = {
+        key: kwargs.get(key, params[key].default if key in params else 0)
+        for key in ("n_train", "n_test", "n_features")
+    }
+    if all(isinstance(v, int) and v >= 0 for v in sizes.values()):
+        points = sizes["n_train"] + sizes["n_test"]
+        limits.check(limits.generated_data_estimate(label, points, sizes["n_features"] or 2))
 
 
 def _check_kwargs(fn: Callable[..., Any], label: str, kwargs: dict[str, Any]) -> None:

@@ -51,9 +51,13 @@ class DaskExecutor:
         if not items:
             return
         futures = self.client.map(fn, items, pure=False, retries=self.retries)
-        for future in as_completed(futures):
-            yield future.result()
-            future.release()
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+                future.release()
+        except BaseException:  # Ctrl-C, SIGTERM, an error: the cluster drops what is left
+            self.client.cancel(futures)
+            raise
 
     def close(self) -> None:
         if self._owns_client:

@@ -156,7 +156,12 @@ class SerialExecutor:
 
 
 class ProcessExecutor:
-    """A local process pool: one worker per core by default."""
+    """A local process pool: one worker per core by default.
+
+    Its workers never outlive the sweep: each dies with its parent process
+    (:func:`~initlab.experiments.workers.die_with_parent`: killed even by SIGKILL), ignores
+    Ctrl-C (the parent handles it), and the pool's workers are stopped at once when the sweep
+    is interrupted (Ctrl-C, SIGTERM, an error), keeping whatever batches had been stored."""
 
     def __init__(self, workers: int | None = None):
         import os
@@ -169,9 +174,11 @@ class ProcessExecutor:
         if self.workers == 1 or len(items) <= 1:
             yield from SerialExecutor().map_unordered(fn, items)
             return
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures import as_completed
 
-        with ProcessPoolExecutor(max_workers=self.workers) as pool:
+        from initlab.experiments.workers import worker_pool
+
+        with worker_pool(self.workers) as pool:
             futures = [pool.submit(fn, item) for item in items]
             for future in as_completed(futures):
                 yield future.result()

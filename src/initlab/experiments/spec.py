@@ -42,6 +42,7 @@ runs back as a spec.
 from __future__ import annotations
 
 import itertools
+import math
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -51,7 +52,7 @@ from typing import Any
 
 import numpy as np
 
-from initlab import activations, datasets, initializers, optim
+from initlab import activations, datasets, initializers, limits, optim
 from initlab._validate import check_choice, check_int, invalid, is_int, is_real
 from initlab.experiments.config import DTYPES, RunConfig
 from initlab.network import MLP
@@ -62,6 +63,11 @@ from initlab.settings import TrainSettings, check_iterations, check_l2
 class SpecError(ValueError):
     """A spec that cannot run; the message names the line (for files), the key, the value
     and what is allowed."""
+
+
+class SpecLimitError(SpecError, limits.LimitError):
+    """A spec whose grid, data or batches would not fit in memory: a :class:`SpecError` (its
+    message starts with the line and key) and a :class:`~initlab.limits.LimitError`."""
 
 
 SECTIONS: dict[str, tuple[str, ...]] = {
@@ -95,9 +101,27 @@ class Spec:
     l2s: tuple[float, ...] = (0.0,)
     dtypes: tuple[str, ...] = (DTYPES[0],)
     source: str | None = field(default=None, compare=False)
+    origin: str = field(default="spec", compare=False)
+    """Where the spec came from (its file), for messages."""
+
+    def axes(self) -> dict[str, int]:
+        """The number of values of every axis, by name (``"model"``: the networks)."""
+        shapes = len(self.layer_sizes) or len(self.depths) * len(self.widths)
+        return {
+            "dataset": len(self.datasets), "model": shapes, "activation": len(self.activations),
+            "init": len(self.inits), "learning_rate": len(self.learning_rates),
+            "optimizer": len(self.optimizers), "batch_size": len(self.batch_sizes),
+            "l2": len(self.l2s), "dtype": len(self.dtypes), "seeds": len(self.seeds),
+        }  # fmt: skip
+
+    def count(self) -> int:
+        """The number of runs, counted without expanding them: the product of the axes."""
+        return math.prod(self.axes().values())
 
     def runs(self) -> list[RunConfig]:
-        """Every run of the grid, in a stable order."""
+        """Every run of the grid, in a stable order; a grid too large to plan in memory is
+        refused first (:func:`initlab.limits.runs_estimate`)."""
+        limits.check(limits.runs_estimate(self.count(), _axes_text(self.axes())))
         shapes: list[tuple[tuple[int, ...] | None, int | None, int | None]]
         if self.layer_sizes:
             shapes = [(sizes, None, None) for sizes in self.layer_sizes]
@@ -128,6 +152,10 @@ def load_spec(path: str | Path) -> Spec:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise SpecError(f"Cannot read the spec {str(file)!r}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise SpecError(
+            f"{file}: not a TOML spec (byte {exc.start} is not UTF-8 text: {exc.reason})"
+        ) from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -164,6 +192,7 @@ def parse_spec(raw: Mapping[str, Any], source: str | None = None, origin: str = 
 
     tables = {name: raw.get(name, {}) for name in SECTIONS}
     sweep, data, model = tables["sweep"], tables["data"], tables["model"]
+    _check_count(tables, raw.get("init", [{"name": "he"}]), where)
 
     def fail(section: str, key: str, value: Any, exc: Exception, allowed: str | None) -> SpecError:
         """The library's message after the line and key; or, where the spec has its own
@@ -300,7 +329,75 @@ def parse_spec(raw: Mapping[str, Any], source: str | None = None, origin: str = 
         l2s=tuple(l2s),
         dtypes=tuple(dtypes),
         source=source,
+        origin=origin,
     )
+
+
+# --- counting runs without expanding them -------------------------------------------------
+
+AXES: dict[str, tuple[str, str]] = {
+    "dataset": ("data", "dataset"), "activation": ("model", "activation"),
+    "learning_rate": ("train", "learning_rate"), "optimizer": ("train", "optimizer"),
+    "batch_size": ("train", "batch_size"), "l2": ("train", "l2"), "dtype": ("train", "dtype"),
+}  # fmt: skip
+"""The plain axes: name → (section, key)."""
+
+
+def _axis_length(value: Any) -> int:
+    """The number of values :func:`_expand` would make of ``value``, without making them
+    (a malformed range counts as one: :func:`_expand` refuses it later, naming it)."""
+    if isinstance(value, list):
+        return len(value)
+    if isinstance(value, Mapping) and len(value) == 1:
+        kind, args = next(iter(value.items()))
+        if kind == "values":
+            return _axis_length(args)
+        if kind in RANGE_KEYS and isinstance(args, list) and len(args) == 3 and is_int(args[2]):
+            return max(int(args[2]), 1)
+    return 1
+
+
+def _raw_axes(tables: Mapping[str, Any], inits: Any) -> dict[str, tuple[int, str, str | None]]:
+    """Every axis of a raw spec: name → (values, the key that sets it, its section)."""
+    sweep, model = tables["sweep"], tables["model"]
+    seeds = sweep.get("seeds", 1)
+    axes: dict[str, tuple[int, str, str | None]] = {
+        name: (_axis_length(tables[section].get(key)), key, section)
+        for name, (section, key) in AXES.items()
+    }
+    axes["seeds"] = (seeds if is_int(seeds) and seeds > 0 else _axis_length(seeds), "seeds",
+                     "sweep")  # fmt: skip
+    if "layer_sizes" in model:
+        sizes = model["layer_sizes"]
+        nested = isinstance(sizes, list) and sizes and isinstance(sizes[0], list)
+        axes["model"] = (len(sizes) if nested else 1, "layer_sizes", "model")
+    else:
+        shapes = _axis_length(model.get("depth")) * _axis_length(model.get("width"))
+        axes["model"] = (shapes, "depth" if "depth" in model else "width", "model")
+    schemes = [t for t in (inits if isinstance(inits, list) else [inits]) if isinstance(t, Mapping)]
+    lengths = [(_axis_length(v), k) for t in schemes for k, v in t.items() if k != "name"]
+    configs = sum(math.prod(_axis_length(v) for k, v in t.items() if k != "name") for t in schemes)
+    longest = max(lengths, default=(1, ""))
+    axes["init"] = (max(configs, 1), *((longest[1], "init") if longest[0] > 1 else ("init", None)))
+    return axes
+
+
+def _axes_text(counts: Mapping[str, int]) -> str:
+    """``"seeds 1,000 × init 7"``: the axes with more than one value."""
+    return " × ".join(f"{name} {n:,}" for name, n in counts.items() if n > 1)
+
+
+def _check_count(tables: Mapping[str, Any], inits: Any, where: _Locator) -> None:
+    """Refuse a grid with more runs than fit in memory before expanding any axis, naming its
+    largest axis' line."""
+    axes = _raw_axes(tables, inits)
+    counts = {name: n for name, (n, _, _) in axes.items()}
+    try:
+        limits.check(limits.runs_estimate(math.prod(counts.values()), _axes_text(counts)))
+    except limits.LimitError as exc:
+        _, key, section = axes[max(counts, key=lambda name: counts[name])]
+        line = where(key, section) if section else where(key)
+        raise SpecLimitError(exc.estimate, exc.limit, prefix=line) from None
 
 
 def _dataset_name(value: object) -> str:
@@ -393,6 +490,8 @@ class _Locator:
     def __init__(self, source: str | None, origin: str):
         self.lines = source.splitlines() if source is not None else []
         self.origin = origin
+        self.nowhere = f"{origin}: " if self.lines else ""
+        """What a key that is not found gets: the file alone."""
 
     def __call__(self, key: str, section: str | None = None, value_line: bool = False) -> str:
         if not self.lines:

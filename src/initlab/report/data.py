@@ -74,13 +74,13 @@ class Sweep:
 
 
 def open_store(path: Path) -> ResultStore:
-    """The store at ``path``; never creates one (opening a missing SQLite file would)."""
+    """The store at ``path``, opened read-only: a report never creates or changes a file."""
     if not path.exists():
         raise FileNotFoundError(
             f"No result store at {str(path)!r}: the file does not exist. "
             "Run a sweep into it first (initlab sweep SPEC --store FILE)."
         )
-    return ResultStore(path)
+    return ResultStore(path, read_only=True)
 
 
 def load(store: ResultStore) -> Sweep:

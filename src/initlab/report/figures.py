@@ -28,6 +28,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import LogFormatter
 
 from initlab import plots
+from initlab._layout import plain_text
 from initlab.datasets import Dataset
 from initlab.experiments import stats
 from initlab.experiments.config import build_mlp
@@ -126,11 +127,11 @@ def accuracy(sweep: Sweep) -> Drawing:
             for ident, part in by_line.items():
                 _accuracy_line(ax, sweep, in_facet(part, facets, facet), metric, colors[ident])
             title = f"{name} · {facet_title(facets, facet, short=True)}" if facets else name
-            ax.set_title(title, fontsize="small")
+            ax.set_title(plain_text(title), fontsize="small")
             ax.set_ylim(-0.02, 1.02)
             if log_x:
                 ax.set_xscale("log")
-            ax.set_xlabel(" / ".join(sorted({c[5:] for c in sweep.scale.values()})))
+            ax.set_xlabel(plain_text(" / ".join(sorted({c[5:] for c in sweep.scale.values()}))))
             ax.grid(True, alpha=0.3)
     scaled = {i: str(i[0]) in sweep.scale for i in by_line}
     handles = [
@@ -145,7 +146,7 @@ def accuracy(sweep: Sweep) -> Drawing:
     ]
     fig.legend(
         handles,
-        [_line_label(sweep, p) for p in by_line.values()],
+        [plain_text(_line_label(sweep, p)) for p in by_line.values()],
         loc="outside lower center",
         ncols=min(3, len(by_line)),
         fontsize="small",
@@ -234,10 +235,10 @@ def phase(sweep: Sweep, part: pd.DataFrame, axis: str, scale: str) -> Drawing:
             _phase_cell(ax, cells, (i, j), norm)
         ax.set_xticks(range(len(xs)), [value(v) for v in xs], rotation=45, fontsize="small")
         ax.set_yticks(range(len(ys)), [value(v) for v in ys], fontsize="small")
-        ax.set_xlabel(scale.removeprefix("init."))
-        ax.set_ylabel(axis)
+        ax.set_xlabel(plain_text(scale.removeprefix("init.")))
+        ax.set_ylabel(plain_text(axis))
         if facets:
-            ax.set_title(facet_title(facets, facet, short=True), fontsize="medium")
+            ax.set_title(plain_text(facet_title(facets, facet, short=True)), fontsize="medium")
     bar = fig.colorbar(
         ScalarMappable(norm, PHASE_CMAP),
         ax=axes,
@@ -254,7 +255,7 @@ def phase(sweep: Sweep, part: pd.DataFrame, axis: str, scale: str) -> Drawing:
         labels=[f"{1 / PHASE_CLIP:g}", f"{trained:g} trained", "1 constant", f"{PHASE_CLIP:g}"],
     )
     label = _line_label(sweep, part)
-    fig.suptitle(label, fontsize="large")
+    fig.suptitle(plain_text(label), fontsize="large")
     caption = f"{label}: mean final loss by {axis} and {scale}."
     if len(values) > len(shown):
         caption += f" Showing {len(shown)} of {len(values)} panels ({', '.join(facets)})."
@@ -374,7 +375,8 @@ def _mean_curve(ax: Axes, sweep: Sweep, config: pd.Series) -> tuple[float, float
     title = textwrap.fill(sweep.label(config), 40)
     if diverged:
         title += f"\n{diverged}/{len(runs)} diverged"
-    ax.set_title(title, fontsize="small", color=plots.DIVERGED_COLOR if diverged else "black")
+    color = plots.DIVERGED_COLOR if diverged else "black"
+    ax.set_title(plain_text(title), fontsize="small", color=color)
     ax.set_xlabel("iteration", fontsize="small")
     ax.tick_params(labelsize="x-small")
     ax.grid(True, alpha=0.3)
@@ -430,7 +432,9 @@ def _boundary(ax: Axes, sweep: Sweep, config: pd.Series, run: RunRow, data: Data
         train = run.train_accuracy
         result = f"train {train:.3f}" if train is not None else "no accuracy"
     ax.set_title(
-        f"{textwrap.fill(sweep.label(config), 36)}\nseed {run.config['seed']} · {result}",
+        plain_text(
+            f"{textwrap.fill(sweep.label(config), 36)}\nseed {run.config['seed']} · {result}"
+        ),
         fontsize="small",
     )
     ax.set_aspect("equal")
