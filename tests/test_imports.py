@@ -120,7 +120,7 @@ def test_the_graph_sees_function_level_and_type_checking_imports():
     graph = import_graph()
     assert "initlab.network" in graph["initlab.initializers.lsuv"]
     assert "initlab.initializers.registry" in graph["initlab.initializers.lsuv"]
-    assert "initlab._html" in graph["initlab.theory"]  # inside Prediction._repr_html_
+    assert "initlab._html" in graph["initlab.theory.prediction"]  # in Prediction._repr_html_
     assert "initlab.compare" in graph["initlab"]  # under TYPE_CHECKING only
     assert find_cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
 
