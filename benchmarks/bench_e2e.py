@@ -14,6 +14,10 @@ and the median of the per-round ratios to its baseline (paired):
   ``load_dataset`` draws it, the three initializations, ``--iterations`` each; target at most
   1/3 of its time (goal 1/4). The script reports its own split (imports and data, training).
 - ``initlab diagnose --every 100`` against ``initlab compare``: target at most 1.5×.
+- the playground's fast-forward (``initlab serve`` started, a session of the notebook's three
+  runs created and stepped to ``--iterations`` as the page reopens a link: step requests of
+  ``max_step`` iterations; the server stopped) against the plain script, which trains the same
+  three runs. The script reports its split (server start, fast-forward).
 
 Every case is run once before the rounds (the warm-up fills the Numba cache and the file
 cache), except those marked otherwise (the plain script, which has nothing to warm).
@@ -147,6 +151,12 @@ def cases(iterations: int) -> list[Case]:
             [sys.executable, "-c", DIGITS % "auto"],
             "MLPClassifier digits (reference)",
         ),
+        Case(
+            "playground fast-forward",
+            [sys.executable, "-c", PLAYGROUND.format(initlab=initlab, iterations=iterations)],
+            PLAIN,
+            phases=True,
+        ),
     ]
 
 
@@ -157,6 +167,48 @@ X, y = load_digits(return_X_y=True)
 MLPClassifier(optimizer="adam", learning_rate=0.001, max_iter=500, random_state=0,
               engine="%s").fit(X / 16.0, y)
 """
+
+
+PLAYGROUND = """
+import json, re, subprocess, time, urllib.request
+t0 = time.perf_counter()
+server = subprocess.Popen({initlab} + ["serve", "--port", "0"], stdout=subprocess.PIPE, text=True)
+url = server.stdout.readline().split()[2].rstrip("/")
+token = ""
+
+def call(method, path, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url + path, data=data, method=method, headers={{
+        "Content-Type": "application/json", "X-Initlab-Token": token}})
+    with urllib.request.urlopen(request) as response:
+        return json.loads(response.read() or b"null")
+
+try:
+    for _ in range(600):  # the server answers once uvicorn has started
+        try:
+            page = urllib.request.urlopen(url + "/").read().decode()
+            break
+        except OSError:
+            time.sleep(0.05)
+    found = re.search('<meta name="initlab-token" content="([^"]*)"', page)
+    token = found.group(1) if found else ""
+    t1 = time.perf_counter()
+    limits = call("GET", "/api/options")["limits"]
+    sid = call("POST", "/api/sessions", {{"inits": [{{"name": n}} for n in
+                                                   ("zeros", "random", "he")]}})["session"]
+    iteration = 0
+    while iteration < {iterations}:
+        n = min(limits["max_step"], {iterations} - iteration)
+        frame = call("POST", f"/api/sessions/{{sid}}/step", {{"iterations": n, "since": iteration}})
+        iteration = frame["iteration"]
+    t2 = time.perf_counter()
+finally:
+    server.terminate()
+    server.wait()
+print(json.dumps({{"server start": t1 - t0, "fast-forward": t2 - t1}}))
+"""
+"""The page reopening a link at ``iterations`` (its ``fastForward``), in a whole process:
+``initlab serve`` started, the notebook's three runs fast-forwarded, the server stopped."""
 
 
 def machine() -> dict[str, Any]:

@@ -74,8 +74,8 @@ from initlab.engine.kernel_math import (
 __all__ = ["ACTIVATION_CODES", "N_SETTINGS", "train_model"]
 
 # Indices into the integer settings array ``s``.
-S_ITERATIONS, S_RECORD_EVERY, S_CHECKPOINT_EVERY, S_BATCH, S_NESTEROV = range(5)
-N_SETTINGS = 5
+S_ITERATIONS, S_RECORD_EVERY, S_CHECKPOINT_EVERY, S_BATCH, S_NESTEROV, S_START = range(6)
+N_SETTINGS = 6
 
 
 # --- forward -------------------------------------------------------------------------------
@@ -305,10 +305,19 @@ def _entry(sources: str) -> Callable[..., None]:
         The loop is :func:`initlab.train.train`'s: forward, cost, divergence check, record,
         backward, update. ``order`` holds the concatenated per-epoch permutations of a
         mini-batch run (``None``: full batch); ``v`` and ``sq`` the optimizer's state
-        (``None`` where it has none). Outputs: ``costs[r]``, the full-data cost at iteration
-        ``r·record_every``; ``status = [iterations_run, diverged]``; ``snaps[q]``, the
-        parameters at iteration ``q·checkpoint_every`` (before its update) and, last, at the
-        end.
+        (``None`` where it has none), updated in place.
+
+        **Resumable**: the call trains iterations ``t0 … t0 + s[S_ITERATIONS] − 1``, ``t0 =
+        s[S_START]``, as the same iterations of one call from 0 would: ``p``, ``v`` and
+        ``sq`` are the state after ``t0`` iterations, Adam's step count is the global
+        ``it + 1``, and ``order`` starts with the permutation of epoch ``t0 // per_epoch``
+        (the epochs this call reaches, concatenated). Every index below is global.
+
+        Outputs: ``costs[r]``, the full-data cost at the ``r``-th multiple of
+        ``record_every`` from ``t0`` on; ``status = [iteration reached, diverged]`` (on
+        divergence: the iteration whose cost was not finite); ``snaps[q]``, the parameters
+        at the ``q``-th multiple of ``checkpoint_every`` from ``t0`` on (before its update)
+        and, last, at the end.
 
         The cost itself is computed only where it is recorded or might not be finite: while
         every logit is below ``1e300 / n`` in magnitude the mean loss cannot overflow, so the
@@ -325,9 +334,12 @@ def _entry(sources: str) -> Callable[..., None]:
             units += sizes[layer]
             width = width if width > sizes[layer] else sizes[layer]
         nesterov = s[S_NESTEROV] != 0
-        iterations, record_every = s[S_ITERATIONS], s[S_RECORD_EVERY]
+        t0, record_every = s[S_START], s[S_RECORD_EVERY]
+        end = t0 + s[S_ITERATIONS]
         every, batch = s[S_CHECKPOINT_EVERY], s[S_BATCH]
         per_epoch = 1 if order is None else (n + batch - 1) // batch
+        first_record = (t0 + record_every - 1) // record_every  # costs[0]'s multiple
+        first_epoch = t0 // per_epoch  # order's first permutation
         lam = float(c[C_L2])
         bound = 1e300 / n
 
@@ -347,15 +359,15 @@ def _entry(sources: str) -> Callable[..., None]:
         corrections = np.empty(2, p.dtype)
 
         diverged = 0
-        it = 0
+        it = t0
         snap = 0
-        while it < iterations:
+        while it < end:
             if order is None:
                 x, y, mb = X, Y, n
             else:
                 start = (it % per_epoch) * batch
                 mb = batch if start + batch <= n else n - start
-                first = (it // per_epoch) * n + start
+                first = (it // per_epoch - first_epoch) * n + start
                 for j in range(n0):
                     for k in range(mb):
                         xb[j, k] = X[j, order[first + k]]
@@ -374,7 +386,7 @@ def _entry(sources: str) -> Callable[..., None]:
                     diverged = 1
                     break
                 if order is None and recording:
-                    costs[it // record_every] = cost
+                    costs[it // record_every - first_record] = cost
             if every > 0 and it % every == 0:
                 for q in range(p.size):
                     snaps[snap, q] = p[q]
@@ -388,7 +400,7 @@ def _entry(sources: str) -> Callable[..., None]:
                 if l2 is not None:
                     penalty = lam / (2 * n) * _l2_sum(p, sizes)
                 cost = _loss(Z, Y, units - K, n, terms, nodes, values, softmax)
-                costs[it // record_every] = cost + penalty
+                costs[it // record_every - first_record] = cost + penalty
             _step(p, g, v, sq, nesterov, lr, it + 1, c, corrections)
             it += 1
         if every > 0 and not diverged:
