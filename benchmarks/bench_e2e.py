@@ -13,14 +13,19 @@ and the median of the per-round ratios to its baseline (paired):
   :mod:`bench_compare`), data from scikit-learn's ``make_circles`` as the course's
   ``load_dataset`` draws it, the three initializations, ``--iterations`` each; target at most
   1/3 of its time (goal 1/4). The script reports its own split (imports and data, training).
+- the first run on a machine: ``initlab compare`` with its Numba cache emptied before every
+  run (the compile announced and cached), against the warm ``initlab compare``;
 - ``initlab diagnose --every 100`` against ``initlab compare``: target at most 1.5×.
+- ``MLPClassifier`` on ``load_digits`` (500 Adam iterations): the engine against the readable
+  loop, each a whole process;
 - the playground's fast-forward (``initlab serve`` started, a session of the notebook's three
   runs created and stepped to ``--iterations`` as the page reopens a link: step requests of
   ``max_step`` iterations; the server stopped) against the plain script, which trains the same
   three runs. The script reports its split (server start, fast-forward).
 
 Every case is run once before the rounds (the warm-up fills the Numba cache and the file
-cache), except those marked otherwise (the plain script, which has nothing to warm).
+cache), except those marked otherwise (the plain script, which has nothing to warm, and the
+empty-cache case).
 
 Adding a case: append a :class:`Case` in :func:`cases` — a name, the command, the baseline
 it is measured against and its target; ``env`` adds environment variables and ``setup(folder)``
@@ -119,6 +124,15 @@ def initlab_command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "initlab.cli"]
 
 
+COLD_CACHE = Path(tempfile.gettempdir()) / "initlab-bench-e2e-cold-numba-cache"
+
+
+def empty_cold_cache(folder: Path) -> None:
+    """Empty the cold case's Numba cache (its own folder: the warm cache is left alone)."""
+    shutil.rmtree(COLD_CACHE, ignore_errors=True)
+    COLD_CACHE.mkdir(parents=True)
+
+
 NUMPY = "python -c 'import numpy'"
 PLAIN = "plain NumPy script"
 COMPARE = "initlab compare"
@@ -137,6 +151,16 @@ def cases(iterations: int) -> list[Case]:
         Case(PLAIN, [sys.executable, "-c", plain], warm_up=False, phases=True),
         Case(COMPARE, [*initlab, "compare", *n, "--out", "out"], PLAIN, 1 / 3),
         Case("initlab compare --no-plots", [*initlab, "compare", *n, "--no-plots"], PLAIN),
+        # The first run on a machine: the Numba cache emptied before every run (the compile
+        # is announced on stderr), against the same command on the warm cache.
+        Case(
+            "initlab compare, empty engine cache",
+            [*initlab, "compare", *n, "--out", "out"],
+            COMPARE,
+            env={"NUMBA_CACHE_DIR": str(COLD_CACHE)},
+            setup=empty_cold_cache,
+            warm_up=False,
+        ),
         Case(
             "initlab diagnose --every 100",
             [*initlab, "diagnose", *n, "--every", "100", "--out", "out"],
