@@ -33,6 +33,7 @@ from initlab.torch import (  # noqa: E402
     SkippedLayerWarning,
     execution_order,
     init_,
+    initialize,
     lsuv_,
     record,
     weight_layers,
@@ -302,8 +303,10 @@ def test_init_keeps_dtype_device_and_leaf_parameters() -> None:
 def test_init_skips_transposed_convolutions_with_a_warning() -> None:
     model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ConvTranspose2d(8, 3, 3))
     before = model[1].weight.detach().clone()
-    with pytest.warns(SkippedLayerWarning, match=r"transposed convolution\(s\) \['1'\]"):
-        init_(model, "zeros")
+    with pytest.warns(SkippedLayerWarning, match=r"'1.weight', '1.bias' \(transposed convolution"):
+        summary = initialize(model, "zeros")
+    assert set(summary.skipped) == {"1.weight", "1.bias"}
+    assert set(summary.done) == {"0.weight", "0.bias"}
     assert torch.equal(model[1].weight, before)
     assert not model[0].weight.any()
 
@@ -316,7 +319,9 @@ def test_init_skips_transposed_convolutions_with_a_warning() -> None:
             ValueError,
             r"Unknown initializer 'hee'\. Known initializers: .*he_normal",
         ),
-        (lambda: init_(nn.ReLU()), ValueError, "holds no Linear or Conv1d/2d/3d layer"),
+        (lambda: init_(nn.ReLU()), ValueError, "ReLU holds no parameters to initialize"),
+        (lambda: record(nn.ReLU(), torch.zeros(2, 2)), ValueError, "holds no Linear, Conv1d"),
+        (lambda: init_(nn.Linear(2, 2), embedding_init="lsuv"), ValueError, "embedding_init"),
         (lambda: init_(nn.Linear(2, 2), generator=-1), ValueError, "seed=-1"),
         (lambda: init_(nn.Linear(2, 2), generator=torch.Generator()), TypeError, "generator="),
         (lambda: init_(nn.Linear(2, 2), "he", "lsuv"), ValueError, "bias_init"),
