@@ -66,7 +66,7 @@ def test_comparison_to_dict_is_json_safe():
 
 
 def test_integer_seed_uses_same_stream_for_every_init():
-    c = compare(["he", {"name": "variance_scaling", "scale": 2.0, "distribution": "normal"}],
+    c = compare(["he", {"name": "variance_scaling", "scale": 2.0, "distribution": "untruncated_normal"}],
                 seed=7, iterations=10)  # fmt: skip
     a, b = (run.result.initial_params for run in c.runs)
     for la, lb in zip(a, b, strict=True):

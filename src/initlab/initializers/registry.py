@@ -251,17 +251,40 @@ def _builtin_registry() -> InitializerRegistry:
     """A fresh registry holding initlab's own schemes (plugins load on first use)."""
     r = InitializerRegistry("initializer")
     # The course's three.
-    r.register("zeros", zeros, "all weights 0 (fails to break symmetry)")
+    r.register("zeros", zeros, "all weights 0 (fails to break symmetry)", aliases=("zero",))
     r.register("random", random, "N(0, scale²), scale=10: the course's large random init")
     r.register("he", he, "plain N(0, 2/fan_in): the course's He init")
-    # The general form and its Keras specialisations (truncated normals, variance exact).
-    r.register("variance_scaling", VarianceScaling, "var scale/n, n from mode (Keras, JAX)")
-    r.register("he_normal", he_normal, "Keras: truncated N, var 2/(fan·(1+slope²))")
-    r.register("he_uniform", he_uniform, "Keras: U(±√(6/(fan·(1+slope²))))")
-    r.register("glorot_normal", glorot_normal, "Keras: truncated N, var 2/(fan_in+fan_out)")
-    r.register("glorot_uniform", glorot_uniform, "Keras: U(±√(6/(fan_in+fan_out)))")
-    r.register("lecun_normal", lecun_normal, "Keras: truncated N, var 1/fan_in")
-    r.register("lecun_uniform", lecun_uniform, "Keras: U(±√(3/fan_in))")
+    # The general form and its Keras specialisations (truncated normals, variance exact),
+    # also under Keras 3's class names, with Keras 3's meaning.
+    r.register(
+        "variance_scaling",
+        VarianceScaling,
+        "Keras: var scale/n, n from mode; 'normal' is truncated",
+        aliases=("VarianceScaling",),
+    )
+    r.register(
+        "he_normal",
+        he_normal,
+        "Keras: truncated N, var 2/(fan·(1+slope²))",
+        aliases=("HeNormal",),
+    )
+    r.register("he_uniform", he_uniform, "Keras: U(±√(6/(fan·(1+slope²))))", aliases=("HeUniform",))
+    r.register(
+        "glorot_normal",
+        glorot_normal,
+        "Keras: truncated N, var 2/(fan_in+fan_out)",
+        aliases=("GlorotNormal",),
+    )
+    r.register(
+        "glorot_uniform",
+        glorot_uniform,
+        "Keras: U(±√(6/(fan_in+fan_out)))",
+        aliases=("GlorotUniform",),
+    )
+    r.register(
+        "lecun_normal", lecun_normal, "Keras: truncated N, var 1/fan_in", aliases=("LecunNormal",)
+    )
+    r.register("lecun_uniform", lecun_uniform, "Keras: U(±√(3/fan_in))", aliases=("LecunUniform",))
     # PyTorch's (plain normals, gains).
     r.register("xavier_normal", xavier_normal, "torch: N(0, gain²·2/(fan_in+fan_out))")
     r.register("xavier_uniform", xavier_uniform, "torch: U(±gain·√(6/(fan_in+fan_out)))")
@@ -269,13 +292,28 @@ def _builtin_registry() -> InitializerRegistry:
     r.register("kaiming_uniform", KaimingUniform, "torch: U(±gain·√(3/fan))")
     # Fan-independent distributions.
     r.register("constant", Constant, "every weight = value")
-    r.register("ones", ones, "all weights 1")
+    r.register("ones", ones, "all weights 1", aliases=("one",))
     r.register("normal", normal, "N(mean, std²), torch defaults 0, 1")
-    r.register("random_normal", random_normal, "Keras: N(mean, stddev²), stddev=0.05")
+    r.register(
+        "random_normal",
+        random_normal,
+        "Keras: N(mean, stddev²), stddev=0.05",
+        aliases=("RandomNormal",),
+    )
     r.register("uniform", Uniform, "U(a, b), torch defaults 0, 1")
-    r.register("random_uniform", random_uniform, "Keras: U(minval, maxval), ±0.05")
+    r.register(
+        "random_uniform",
+        random_uniform,
+        "Keras: U(minval, maxval), ±0.05",
+        aliases=("RandomUniform",),
+    )
     r.register("trunc_normal", TruncNormal, "torch: N(mean, std²) cut at absolute [a, b]")
-    r.register("truncated_normal", TruncatedNormal, "Keras: N(mean, stddev²) cut at ±2 stddev")
+    r.register(
+        "truncated_normal",
+        TruncatedNormal,
+        "Keras: N(mean, stddev²) cut at ±2 stddev",
+        aliases=("TruncatedNormal",),
+    )
     # Structured.
     r.register("orthogonal", Orthogonal, "gain × (semi-)orthogonal (Saxe et al. 2014)")
     r.register("identity", Identity, "gain × I, 2-D", aliases=("eye",))
@@ -355,7 +393,7 @@ def get(identifier: Identifier) -> Initializer | DataDependentInitializer:
     """Resolve a name, a config ``{"name": ..., **args}`` or an initializer object.
 
     >>> get("he")
-    VarianceScaling(scale=2.0, mode='fan_in', distribution='normal')
+    VarianceScaling(scale=2.0, mode='fan_in', distribution='untruncated_normal')
     >>> get({"name": "random", "scale": 0.01})
     Normal(std=0.01, mean=0.0)
     >>> get({"name": "kaiming_uniform", "nonlinearity": "relu"})

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DISTRIBUTIONS",
+    "DISTRIBUTION_ALIASES",
     "LINEAR_NONLINEARITIES",
     "MODES",
     "NONLINEARITIES",
@@ -58,10 +59,14 @@ __all__ = [
 
 Mode = Literal["fan_in", "fan_out", "fan_avg"]
 TorchMode = Literal["fan_in", "fan_out"]
-Distribution = Literal["truncated_normal", "normal", "uniform"]
+Distribution = Literal["truncated_normal", "untruncated_normal", "uniform"]
 MODES: tuple[Mode, ...] = ("fan_in", "fan_out", "fan_avg")
 TORCH_MODES: tuple[TorchMode, ...] = ("fan_in", "fan_out")
-DISTRIBUTIONS: tuple[Distribution, ...] = ("truncated_normal", "normal", "uniform")
+DISTRIBUTIONS: tuple[Distribution, ...] = ("truncated_normal", "untruncated_normal", "uniform")
+""":class:`VarianceScaling`'s distributions, named as in Keras 3."""
+DISTRIBUTION_ALIASES: dict[str, Distribution] = {"normal": "truncated_normal"}
+"""Names Keras 3 accepts for a distribution and stores as another: its ``"normal"`` means the
+*truncated* normal (a Keras 1 name kept for compatibility), so initlab's does too."""
 
 TRUNCATED_NORMAL_STD = 0.87962566103423978
 """Standard deviation of a standard normal truncated to [−2, 2]; dividing by it makes the
@@ -198,11 +203,23 @@ def _check_positive(name: str, value: object) -> float:
     return positive
 
 
+def _check_distribution(name: str, value: object) -> Distribution:
+    """One of :data:`DISTRIBUTIONS`, as Keras 3 reads it: case-insensitive, ``"normal"`` an
+    alias of ``"truncated_normal"`` (stored under that name, so configs say what is drawn)."""
+    key = value.lower() if isinstance(value, str) else value
+    if isinstance(key, str) and key in DISTRIBUTION_ALIASES:
+        return DISTRIBUTION_ALIASES[key]
+    if isinstance(key, str) and key in DISTRIBUTIONS:
+        return key
+    allowed = ", ".join(map(repr, DISTRIBUTIONS))
+    raise invalid(name, f"one of {allowed} (or 'normal': Keras' 'truncated_normal')", value)
+
+
 def _draw(
     rng: RandomSource, shape: tuple[int, ...], std: float, distribution: Distribution
 ) -> NDArray[np.float64]:
     """Zero-mean draws with standard deviation ``std`` from one of the three distributions."""
-    if distribution == "normal":
+    if distribution == "untruncated_normal":
         return standard_normal(rng, shape) * std
     if distribution == "truncated_normal":
         return truncated_standard_normal(rng, shape) * (std / TRUNCATED_NORMAL_STD)
@@ -257,27 +274,34 @@ class _Scheme:
 
 @dataclass(frozen=True)
 class VarianceScaling(_Scheme):
-    """Draw weights with variance ``scale / n``, ``n`` set by ``mode``.
+    """Keras 3's ``VarianceScaling``: weights with variance ``scale / n``, ``n`` set by ``mode``.
 
-    ``n`` is ``fan_in``, ``fan_out`` or ``(fan_in + fan_out) / 2``. The distribution is
+    ``n`` is ``fan_in``, ``fan_out`` or ``(fan_in + fan_out) / 2`` (at least 1). With
+    σ = √(scale / n), the distribution is, under Keras 3's names and with Keras 3's meaning:
 
-    - ``"normal"``: N(0, σ²) with σ = √(scale / n);
-    - ``"truncated_normal"``: N(0, 1) cut at ±2, times σ / 0.87962566103423978, so the
-      variance after truncation is exactly σ² (Keras, JAX);
-    - ``"uniform"``: U(−ℓ, ℓ) with ℓ = √(3·scale / n).
+    - ``"truncated_normal"`` (the default), and ``"normal"``, Keras' alias for it: N(0, 1)
+      cut at ±2, times σ / 0.87962566103423978 (the standard deviation of that cut normal),
+      so the variance after truncation is exactly σ² and no weight exceeds 2.27·σ;
+    - ``"untruncated_normal"``: plain N(0, σ²);
+    - ``"uniform"``: U(−ℓ, ℓ) with ℓ = √3·σ = √(3·scale / n).
 
+    Names are read case-insensitively and ``"normal"`` is stored as ``"truncated_normal"``, as
+    Keras does. (initlab's ``"normal"`` once drew the plain normal: a config written with it
+    now draws the truncated one, of the same variance; ``"untruncated_normal"`` is the old draw.)
     Glorot (2010), He (2015) and LeCun (1998) are specialisations: see :func:`he_normal`.
 
     >>> w = VarianceScaling(2.0, "fan_in", "uniform")(np.random.default_rng(0), (64, 32))
     >>> bool(abs(w).max() <= (3 * 2.0 / 32) ** 0.5)
     True
+    >>> VarianceScaling(distribution="normal").distribution
+    'truncated_normal'
     """
 
     name: ClassVar[str] = "variance_scaling"
     checks: ClassVar[dict[str, Check]] = {
         "scale": _check_positive,
         "mode": partial(check_choice, allowed=MODES),
-        "distribution": partial(check_choice, allowed=DISTRIBUTIONS),
+        "distribution": _check_distribution,
     }
     scale: float = 1.0
     mode: Mode = "fan_in"
@@ -297,7 +321,7 @@ class VarianceScaling(_Scheme):
         return 0.0, self.variance(_check_shape(shape))
 
     def _sample(self, rng: RandomSource, shape: tuple[int, ...]) -> NDArray[np.float64]:
-        # For "normal" this is exactly the notebook's He: randn(...) * sqrt(2 / fan_in).
+        # For "untruncated_normal" this is exactly the notebook's He: randn(...) * sqrt(2/fan_in).
         return _draw(rng, shape, math.sqrt(self.variance(shape)), self.distribution)
 
 
@@ -332,9 +356,10 @@ def he(scale: float = 2.0) -> VarianceScaling:
 
     Var[W] = 2 / fan_in keeps the variance of ReLU activations constant across layers
     (He, Zhang, Ren & Sun, "Delving Deep into Rectifiers", ICCV 2015). Plain, untruncated
-    normal; unlike Keras' ``HeNormal`` (:func:`he_normal`), which is truncated.
+    normal (``distribution="untruncated_normal"``); unlike Keras' ``HeNormal``
+    (:func:`he_normal`), which is truncated.
     """
-    return VarianceScaling(scale, "fan_in", "normal")
+    return VarianceScaling(scale, "fan_in", "untruncated_normal")
 
 
 def _he_scale(negative_slope: float) -> float:
@@ -418,7 +443,7 @@ class XavierNormal(_Xavier):
     """
 
     name: ClassVar[str] = "xavier_normal"
-    distribution: ClassVar[Distribution] = "normal"
+    distribution: ClassVar[Distribution] = "untruncated_normal"
 
 
 @dataclass(frozen=True)
@@ -483,7 +508,7 @@ class KaimingNormal(_Kaiming):
     """
 
     name: ClassVar[str] = "kaiming_normal"
-    distribution: ClassVar[Distribution] = "normal"
+    distribution: ClassVar[Distribution] = "untruncated_normal"
 
 
 @dataclass(frozen=True)
