@@ -160,3 +160,20 @@ def test_pytorch_and_course_schemes_keep_the_plain_normal():
     expected = np.random.default_rng(0).standard_normal(SHAPE) * sigma
     np.testing.assert_array_equal(draw(I.he()), expected.ravel())
     assert I.he().distribution == "untruncated_normal"
+
+
+def test_a_spec_stores_what_is_drawn_not_the_alias() -> None:
+    # "normal" used to draw a plain normal: a spec saying it now gets the truncated normal's
+    # name in its runs' configs, so its keys differ from an older store's "normal" runs (which
+    # are then trained again, not mistaken for the new ones).
+    from initlab.experiments.spec import parse_spec
+
+    spec = parse_spec(
+        {
+            "sweep": {"name": "keras"},
+            "model": {"depth": 1, "width": 4},
+            "init": [{"name": "variance_scaling", "distribution": ["normal", "Uniform"]}],
+        }
+    )
+    drawn = [dict(run.init)["distribution"] for run in spec.runs()]
+    assert drawn == ["truncated_normal", "uniform"]

@@ -476,10 +476,15 @@ def _inits(value: Any, where: _Locator) -> list[tuple[tuple[str, Any], ...]]:
         for combo in itertools.product(*args.values()) if args else [()]:
             config = {"name": initializers.INITIALIZERS.canonical(name), **dict(zip(args, combo))}
             try:
-                initializers.get(config)
+                scheme = initializers.get(config)
             except (ValueError, TypeError) as exc:
                 line = where(next(iter(args)) if args else name, "init", value_line=not args)
                 raise SpecError(f"{line}[[init]] {name}: {exc}") from None
+            if isinstance(config.get("distribution"), str):
+                # The name of what is drawn, not its alias: "normal" now means Keras'
+                # truncated normal, so its runs must not share keys with a store's older
+                # "normal" (plain normal) runs.
+                config["distribution"] = getattr(scheme, "distribution", config["distribution"])
             out.append(tuple(sorted(config.items())))
     return out
 
