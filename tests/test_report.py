@@ -3,7 +3,9 @@ why they are missing when the sweep gives them nothing to show."""
 
 import base64
 import dataclasses
+import json
 import math
+import re
 from html.parser import HTMLParser
 
 import numpy as np
@@ -16,7 +18,7 @@ from initlab.experiments.config import build_data, build_mlp
 from initlab.experiments.runner import run_sweep
 from initlab.experiments.stats import summarize
 from initlab.experiments.store import ResultStore
-from initlab.network import accuracy
+from initlab.network import accuracy, predict
 
 BLOBS_3D = {"dataset": "blobs", "options": {"n_features": 3, "centers": 2}}
 SPECS = {
@@ -66,6 +68,7 @@ class Page(HTMLParser):
         self.refs: list[str] = []  # every src and href
         self.rows: list[list[tuple[dict[str, str | None], str]]] = []
         self.cell: tuple[dict[str, str | None], list[str]] | None = None
+        self.ticks: list[bool] = []  # each row's "show" box: ticked or not
         self.feed(text)
         self.close()
         assert not self.stack, f"unclosed tags: {self.stack}"
@@ -81,7 +84,9 @@ class Page(HTMLParser):
             self.images.append((self.section, a["src"] or ""))
         if tag == "tr" and self.section == "summary" and "tbody" in self.stack:
             self.rows.append([])
-        if tag == "td" and self.section == "summary":
+        if tag == "input" and a.get("data-config") is not None:
+            self.ticks.append("checked" in a)
+        if tag == "td" and self.section == "summary" and a.get("class") != "pick":
             self.cell = (a, [])
 
     def handle_endtag(self, tag):
@@ -105,6 +110,13 @@ class Page(HTMLParser):
 
     def images_in(self, section: str) -> int:
         return sum(s == section for s, _ in self.images)
+
+
+def explorer(text: str) -> dict:
+    """The explorer's data embedded in a report."""
+    start = text.index('<script type="application/json" id="explorer-data">')
+    body = text[text.index(">", start) + 1 : text.index("</script>", start)]
+    return json.loads(body)
 
 
 def make_store(tmp_path_factory, name):
@@ -140,22 +152,33 @@ def test_the_report_is_written_next_to_the_store_and_parses(swept):
 def test_every_section_heading_is_its_own(swept):
     _, out, _ = swept
     text = out.read_text(encoding="utf-8")
-    assert "<h2>Accuracy against the initialization scale</h2>" in text
+    headings = re.findall(r'<section id="(\w+)">\n<h2>([^<]*)</h2>', text)
+    assert headings == [
+        ("summary", "Summary by configuration"),
+        ("accuracy", "Accuracy against the initialization scale"),
+        ("phase", "Phase diagram: where training works"),
+        ("curves", "Cost curves"),
+        ("boundaries", "Decision boundaries"),
+        ("findings", "Diagnostic findings"),
+    ]
 
 
 def test_the_report_needs_no_network(swept):
     _, out, page = swept
     text = out.read_text(encoding="utf-8")
-    for needle in ('src="http', "src='http", 'href="http', "<link", "<script", "@import", "url("):
+    for needle in ('src="http', "src='http", 'href="http', "<link", "@import", "fetch("):
         assert needle not in text
+    assert (
+        re.findall(r"url\((?!#)", text) == []
+    )  # only references within the page    assert "<script src" not in text and text.count("<script") == 2  # data and code, inline
     assert page.refs
     assert all(r.startswith(("data:image/png;base64,", "#")) for r in page.refs)
 
 
 def test_one_embedded_png_per_figure(swept):
     _, _, page = swept
-    assert len(page.images) == 4
-    for section in ("accuracy", "phase", "curves", "boundaries"):
+    assert len(page.images) == 2  # the curves and boundaries are drawn by the page
+    for section in ("accuracy", "phase"):
         assert page.images_in(section) == 1
     for _, src in page.images:
         png = base64.b64decode(src.removeprefix("data:image/png;base64,"), validate=True)
@@ -225,9 +248,11 @@ def test_the_summary_states_its_definitions(swept):
 
 def test_the_grids_say_which_configurations_they_show(swept):
     _, _, page = swept
-    assert "4 of 8 configurations" in page.text["curves"]
-    assert "4 of 8 configurations" in page.text["boundaries"]
+    assert "at first 4 of 8 configurations" in page.text["curves"]
+    assert "ticked in the summary table" in page.text["boundaries"]
     assert "random: mean final loss by depth and init.scale" in page.text["phase"]
+    ticked = [i for i, row in enumerate(page.ticks) if row]
+    assert ticked == [0, 2, 5, 7]  # evenly spread, first and last included
 
 
 def test_findings_per_configuration(swept):
@@ -241,8 +266,8 @@ def test_sections_without_an_axis_say_why(tmp_path_factory):
     assert page.errors == []
     assert "no scale axis" in page.text["accuracy"]
     assert "no initializer varies a numeric (scale) argument" in page.text["phase"]
-    assert "blobs has 3 features" in page.text["boundaries"]
-    assert [s for s, _ in page.images] == ["curves"]
+    assert {c["why"] for c in explorer(text)["configs"]} == {"blobs has 3 features"}
+    assert page.images == []
     assert "init: he, xavier_normal" in text
 
 
@@ -258,7 +283,7 @@ def test_a_store_with_diverged_runs(diverged):
     frame = store.to_dataframe()
     assert (frame["status"] == "diverged").sum() == 2
     assert page.errors == []
-    assert len(page.images) == 4
+    assert len(page.images) == 2
     lost = [row for row in page.rows if "diverged" in row[4][1]]
     assert len(lost) == 1
     assert "(2 diverged)" in lost[0][4][1]
@@ -291,7 +316,7 @@ def test_text_from_the_store_is_escaped(swept, tmp_path):
     path = tmp_path / "odd.db"
     ResultStore(path).add([odd])
     text = report.build_report(str(path))  # a path works as well as a store
-    assert "<script" not in text
+    assert "<script>alert" not in text
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; co" in text
     assert Page(text).errors == []
 
@@ -325,3 +350,73 @@ def test_the_report_never_overwrites_the_store_or_writes_nowhere(swept, tmp_path
     with pytest.raises(FileNotFoundError, match=r"folder .*missing.* does not exist"):
         report.write_report(store.path, target)
     assert not target.parent.exists()
+
+
+def test_figure_text_is_legible_and_inside_its_figure(tmp_path_factory, monkeypatch):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+
+    from initlab.report import figures
+
+    drawn = []
+    real = figures._drawing
+
+    def keep(fig, alt, caption):
+        drawn.append(fig)
+        return real(fig, alt, caption)
+
+    monkeypatch.setattr(figures, "_drawing", keep)
+    report.build_report(make_store(tmp_path_factory, "diverged"))  # 2 depths: a short diagram
+    assert len(drawn) == 2
+    for fig in drawn:
+        fig.dpi = figures.DPI  # as saved: extents in the PNG's pixels
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        fig.draw(renderer)
+        # At 1,400 px the page shows a figure at most PAGE_WIDTH_PX wide; wider ones shrink.
+        shrink = min(1.0, figures.PAGE_WIDTH_PX / (fig.get_figwidth() * figures.DPI))
+        hidden = {  # the labels of ticks outside the view, which matplotlib does not draw
+            id(label)
+            for ax in fig.axes
+            for axis in (ax.xaxis, ax.yaxis)
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks()
+            if not min(axis.get_view_interval()) <= tick.get_loc() <= max(axis.get_view_interval())
+            for label in (tick.label1, tick.label2)
+        }
+        for text in fig.findobj(Text):
+            if not text.get_visible() or not text.get_text().strip() or id(text) in hidden:
+                continue
+            box = text.get_window_extent(renderer)
+            inside = fig.bbox.expanded(1.001, 1.001)
+            # Clipped: the colour bar's label was, on a short diagram.
+            assert inside.contains(box.x0, box.y0), text.get_text()
+            assert inside.contains(box.x1, box.y1), text.get_text()
+            # 11 px: the smallest text a reader can be asked to read (titles: 15 px).
+            assert text.get_fontsize() * figures.DPI / 72 * shrink >= 11, text.get_text()
+
+
+def test_the_explorer_data_holds_every_configuration(swept):
+    store, out, page = swept
+    data = explorer(out.read_text(encoding="utf-8"))
+    assert len(data["configs"]) == len(page.rows) == 8
+    runs = {r.key: r for r in store.rows()}
+    sweep = report.data.load(store)
+    for i, (_, config) in enumerate(sweep.configs.iterrows()):
+        entry = data["configs"][i]
+        seeds = [runs[k] for k in config["_keys"]]
+        first = np.array(seeds[0].curve["costs"], dtype=float)
+        mean = np.mean([r.curve["costs"] for r in seeds], axis=0)
+        assert data["grids"][entry["it"]] == seeds[0].curve["iterations"]
+        np.testing.assert_allclose(entry["mean"], mean, rtol=5e-4)  # 4 significant digits
+        assert entry["label"] == sweep.label(config)
+        boundary = data["boundaries"][entry["boundary"]]
+        run = min(seeds, key=lambda r: r.config["seed"])
+        cfg = report._run_config(run.config)
+        dataset = build_data(cfg)
+        x0, x1, y0, y1 = data["data"][boundary["data"]]["extent"]
+        n = data["cells"]
+        grid = np.stack(np.meshgrid(np.linspace(x0, x1, n), np.linspace(y0, y1, n)), -1)
+        want = predict(build_mlp(cfg, dataset), run.params, grid.reshape(-1, 2))
+        cells = np.frombuffer(base64.b64decode(boundary["cells"]), dtype=np.uint8)
+        assert np.array_equal(cells, want)
+        assert first.size == len(entry["mean"])
+    assert len(data["data"]) == 1  # one data set, stored once

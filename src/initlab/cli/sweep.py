@@ -151,19 +151,29 @@ def report_command(
         list[Path] | None,
         typer.Option(help="Also export the runs table to this .csv or .parquet; repeatable."),
     ] = None,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="Print only the paths written, no summary."),
+    ] = False,
 ) -> None:
-    """Write one self-contained HTML report of a result store (viewable offline).
+    """Write one self-contained HTML report of a result store (viewable offline), and print
+    the best configuration of each scheme.
 
     The store is only read (opened read-only): it is never created or changed. A run that
     cannot be read from it is skipped with a warning naming it."""
+    from initlab.cli.tables import best_table
     from initlab.experiments.store import ResultStore
     from initlab.report import write_report
+    from initlab.report.data import best_per_group, load
 
     with echo_warnings():
         try:
             store = ResultStore(store_path, read_only=True)
             target = write_report(store_path, out or store_path.with_suffix(".html"))
             written = [store.export(path) for path in export or []]
+            best = None if quiet else best_per_group(load(store))
         except (ValueError, FileNotFoundError, ImportError) as exc:
             fail(str(exc))
+    if best is not None:
+        Console().print(best_table(best))
     typer.echo(f"Report: {target}" + "".join(f"\nExported: {path}" for path in written))

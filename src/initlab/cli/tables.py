@@ -7,15 +7,21 @@ commands' job. Nothing here imports the training code or a plotting library.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from rich.table import Table
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, JustifyMethod, RenderResult
+from rich.table import Column, Table
 from rich.text import Text
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from initlab._registry import Registry
     from initlab.compare import Comparison, Run
+    from initlab.report.data import Best
     from initlab.theory import Prediction
 
 
@@ -39,15 +45,10 @@ def status_text(comparison: Comparison, index: int) -> Text:
 
 
 def results_table(comparison: Comparison) -> Table:
-    table = Table(title=_experiment_line(comparison), title_justify="left")
-    table.add_column("init", style="bold")
-    table.add_column("status")
-    table.add_column("final cost", justify="right")
-    table.add_column("train acc", justify="right")
-    table.add_column("test acc", justify="right")
-    table.add_column("why")
-    for index, run in enumerate(comparison.runs):
-        table.add_row(
+    """One row per run; the numbers and names keep their width (never cut or wrapped), the
+    status and the explanation wrap into what is left of the console's width."""
+    rows = [
+        (
             Text(run.init),
             status_text(comparison, index),
             fmt_cost(run.result.final_cost),
@@ -55,7 +56,22 @@ def results_table(comparison: Comparison) -> Table:
             fmt_accuracy(run.test_accuracy),
             Text(run.why),
         )
+        for index, run in enumerate(comparison.runs)
+    ]
+    table = Table(title=_experiment_line(comparison), title_justify="left")
+    table.add_column("init", style="bold", no_wrap=True, min_width=_widest(rows, 0, "init"))
+    table.add_column("status", min_width=len("completed"))
+    for i, name in ((2, "final cost"), (3, "train acc"), (4, "test acc")):
+        table.add_column(name, justify="right", no_wrap=True, min_width=_widest(rows, i, name))
+    table.add_column("why")
+    for row in rows:
+        table.add_row(*row)
     return table
+
+
+def _widest(rows: Sequence[Sequence[str | Text]], index: int, header: str) -> int:
+    """The terminal cells the widest of a column's texts (and its header) takes."""
+    return max([cell_len(header), *(cell_len(str(row[index])) for row in rows)])
 
 
 def checkpoints_table(comparison: Comparison) -> Table:
@@ -85,39 +101,115 @@ def _experiment_line(comparison: Comparison) -> str:
     )
 
 
-def diagnosis_table(run: Run, prediction: Prediction | None) -> Table:
-    """One row per layer at start and at the end, then the run's findings."""
+DIAGNOSIS_COLUMNS = ("when", "layer", "act", "width", "E[z²]", "theory q", "a std", "dead",
+                     "saturated", "‖dW‖", "‖ΔW‖/‖W‖", "distinct")  # fmt: skip
+"""The per-layer table's headings (plain text: ``[z²]`` is not rich markup here)."""
+
+KEY_COLUMNS = 2
+"""Leading columns (when, layer) repeated in each part of a table split to fit."""
+
+
+def fmt_stat(value: float) -> str:
+    """A per-layer statistic to 4 significant digits (``—`` when not finite)."""
+    return f"{value:.4g}" if math.isfinite(value) else "—"
+
+
+def diagnosis_table(run: Run, prediction: Prediction | None) -> FitTable:
+    """One row per layer at start and at the end, then the run's findings; split into
+    tables that fit the console's width rather than cutting a number."""
+    rows: list[tuple[str, ...]] = []
     records = run.result.records
-    table = Table(title=f"{run.init}: per-layer statistics", title_justify="left")
-    for name in ("when", "layer", "act", "width", "E[z²]", "theory q", "a std", "dead",
-                 "saturated", "‖dW‖", "‖ΔW‖/‖W‖", "distinct"):  # fmt: skip
-        table.add_column(name, justify="left" if name in ("when", "act") else "right")
     if records is not None and records.rows:
         start, end = records.iterations[0], records.iterations[-1]
         for when, iteration in (("start", start), ("end", end)):
             for r in records.at(iteration):
                 predicted = (
-                    fmt_cost(float(prediction.q[r.layer - 1]))
+                    fmt_stat(float(prediction.q[r.layer - 1]))
                     if prediction is not None and when == "start"
                     else ""
                 )
-                table.add_row(
+                rows.append((
                     f"{when} ({iteration:,})" if r.layer == 1 else "",
                     str(r.layer),
                     r.activation,
                     str(r.width),
-                    fmt_cost(r.z_second_moment),
+                    fmt_stat(r.z_second_moment),
                     predicted,
-                    fmt_cost(r.a_std),
+                    fmt_stat(r.a_std),
                     _pct(r.dead_fraction),
                     _pct(r.saturated_fraction),
-                    fmt_cost(r.grad_W_norm),
-                    fmt_cost(r.update_ratio) if math.isfinite(r.update_ratio) else "—",
+                    fmt_stat(r.grad_W_norm),
+                    fmt_stat(r.update_ratio),
                     str(r.distinct_units),
-                )
-    table.caption = "\n".join(f"• {f.message}" for f in run.findings)
-    table.caption_justify = "left"
-    return table
+                ))  # fmt: skip
+    return FitTable(
+        title=f"{run.init}: per-layer statistics",
+        headers=DIAGNOSIS_COLUMNS,
+        rows=rows,
+        left={"when", "act"},
+        caption="\n".join(f"• {f.message}" for f in run.findings),
+    )
+
+
+@dataclass
+class FitTable:
+    """A table of short cells that never cuts one: printed whole where the console is wide
+    enough, else as several tables, each repeating the first :data:`KEY_COLUMNS` columns
+    and taking as many of the others as fit (rich alone would shorten cells to ``1.2…``).
+
+    A rich renderable: ``Console.print`` measures the width it is given."""
+
+    title: str
+    headers: Sequence[str]
+    rows: Sequence[Sequence[str]]
+    left: set[str] = field(default_factory=set)
+    caption: str = ""
+
+    def widths(self) -> list[int]:
+        """Each column's widest text (heading included), in terminal cells."""
+        return [
+            max([cell_len(h), *(cell_len(row[i]) for row in self.rows)])
+            for i, h in enumerate(self.headers)
+        ]
+
+    def parts(self, width: int) -> list[list[int]]:
+        """The columns of each table printed, for a console ``width`` cells wide."""
+        widths = self.widths()
+        keys = list(range(min(KEY_COLUMNS, len(widths))))
+        used = 1 + sum(widths[i] + 3 for i in keys)  # padding 2 and a border per column
+        parts: list[list[int]] = []
+        current, taken = list(keys), used
+        for i in range(len(keys), len(widths)):
+            if taken + widths[i] + 3 > width and len(current) > len(keys):
+                parts.append(current)
+                current, taken = list(keys), used
+            current.append(i)
+            taken += widths[i] + 3
+        parts.append(current)
+        return parts
+
+    def table(self, columns: Sequence[int], title: str, caption: str) -> Table:
+        widths = self.widths()
+        table = Table(title=title, title_justify="left", caption=caption or None)
+        table.caption_justify = "left"
+        for i in columns:
+            name = self.headers[i]
+            justify: JustifyMethod = "left" if name in self.left else "right"
+            table.columns.append(
+                Column(Text(name), justify=justify, no_wrap=True, min_width=widths[i])
+            )
+        for row in self.rows:
+            table.add_row(*(Text(row[i]) for i in columns))
+        return table
+
+    def tables(self, width: int) -> Iterator[Table]:
+        parts = self.parts(width)
+        for k, columns in enumerate(parts):
+            title = self.title + (f" ({k + 1}/{len(parts)})" if len(parts) > 1 else "")
+            yield self.table(columns, title, self.caption if k == len(parts) - 1 else "")
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from self.tables(options.max_width)
 
 
 def theory_table(
@@ -161,3 +253,34 @@ def registry_table(title: str, registry: Registry[Any]) -> Table:
     for entry in registry:
         table.add_row(Text(entry.name), Text(", ".join(entry.aliases)), Text(entry.description))
     return table
+
+
+def best_table(best: Sequence[Best]) -> Table:
+    """The report's summary: per group, its best configuration (most seeds trained, then
+    test accuracy, then final loss) with mean ± 95 % half-width over seeds."""
+    table = Table(title="Best configuration per scheme", title_justify="left")
+    table.add_column("scheme", style="bold", no_wrap=True)
+    table.add_column("best configuration")
+    for name in ("trained", "test accuracy", "final loss"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for entry in best:
+        config, n = entry.config, int(entry.config["n"])
+        table.add_row(
+            Text(entry.group),
+            Text(f"{entry.label} (best of {entry.size})"),
+            f"{round(float(config['trained']) * n)}/{n}",
+            _mean_ci(config, "test_accuracy", accuracy=True),
+            _mean_ci(config, "final_cost", accuracy=False),
+        )
+    return table
+
+
+def _mean_ci(config: pd.Series, metric: str, accuracy: bool) -> str:
+    """``0.948 ± 0.014``, as the report writes it (``—`` when no seed has the value)."""
+    from initlab.report.data import plus_minus, sig
+
+    mean, ci = float(config[f"{metric}_mean"]), float(config[f"{metric}_ci95"])
+    if not math.isfinite(mean):
+        return "—"
+    text = f"{mean:.3f}" if accuracy else sig(mean)
+    return text + plus_minus(mean, ci, text)

@@ -8,6 +8,7 @@ stream back into the :class:`~initlab.experiments.store.ResultStore` batch by ba
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 import warnings
@@ -24,7 +25,7 @@ from initlab.datasets import Dataset
 from initlab.experiments.config import RunConfig, build, build_data, score
 from initlab.experiments.spec import Spec
 from initlab.experiments.store import ResultStore, RunRow
-from initlab.network import MLP, Params
+from initlab.network import MLP, Params, forward
 from initlab.train import TrainResult
 
 MAX_BATCH = 256
@@ -60,10 +61,14 @@ def train_batch_rows(configs: Sequence[RunConfig]) -> list[RunRow]:
         start = time.perf_counter()
         built = [build(c, data) for c in subset]
         mlp = built[0].mlp
-        results, engine = _train(mlp, [b.initial_params for b in built], data, subset)
-        seconds = (time.perf_counter() - start) / len(subset)
-        for config, result in zip(subset, results, strict=True):
-            rows[config.key] = _row(config, result, data, base, seconds, engine)
+        # Overflow in a run's records or scores is that run's divergence, reported in its
+        # row (_overflowed), never a RuntimeWarning on the console or in a worker's log.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            results, engine = _train(mlp, [b.initial_params for b in built], data, subset)
+            seconds = (time.perf_counter() - start) / len(subset)
+            for config, result in zip(subset, results, strict=True):
+                result = _overflowed(result, data.X_train)
+                rows[config.key] = _row(config, result, data, base, seconds, engine)
     return [rows[c.key] for c in configs]
 
 
@@ -87,6 +92,18 @@ def _train(
     attach_records(mlp, results, data.X_train, data.y_train, l2=settings.l2,
                    plain_gd=settings.plain_gd)  # fmt: skip
     return results, engine
+
+
+def _overflowed(result: TrainResult, X: np.ndarray) -> TrainResult:
+    """``result``, reported as diverged at its last iteration when its cost stayed finite but
+    its trained network overflows on the training data (a pre-activation or activation
+    infinite or NaN: weights grown past float range in a layer the output saturates away)."""
+    if result.diverged:
+        return result
+    cache = forward(result.mlp, result.params, X)
+    if all(np.isfinite(a).all() for a in (*cache.Z, *cache.A)):
+        return result
+    return dataclasses.replace(result, status="diverged", diverged_at=result.iterations_run)
 
 
 def _row(

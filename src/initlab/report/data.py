@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 MAX_CONFIGS = 12
-"""Configurations drawn in the cost-curve and decision-boundary grids (chosen evenly)."""
+"""Configurations whose cost curves and decision boundaries the page shows when it opens
+(evenly spread over the summary table); the reader picks others."""
 
 MAX_PANELS = 12
 """Small multiples per figure (values of the axes that are neither the scheme nor the scale)."""
@@ -192,6 +193,36 @@ def sig(number: float, digits: int = 3) -> str:
     return f"{number:.{decimals}f}"
 
 
+def last_digit(text: str) -> float:
+    """The value of the last digit written in ``text`` (a number as :func:`sig` writes it):
+    ``0.001`` for ``"0.265"``, ``1`` for ``"521"``, ``1e-06`` for ``"2.5e-05"``."""
+    mantissa, _, exponent = text.lower().partition("e")
+    decimals = len(mantissa.partition(".")[2])
+    return 10.0 ** (int(exponent or 0) - decimals)
+
+
+NOISE = 1e-9
+"""A confidence half-width below this fraction of its mean (or of the mean's last digit
+written, for a mean of 0) is rounding noise: seeds that all gave the same value leave one of
+about 1e-16 relative, from the floating-point sums; seeds that differ leave far more."""
+
+
+def plus_minus(mean: float, ci: float, mean_text: str, digits: int = 2) -> str:
+    """`` ± 0.018``: the confidence half-width ``ci`` of ``mean`` (written ``mean_text``) to
+    ``digits`` significant digits; `` ± 0`` when it is rounding noise (below :data:`NOISE`
+    of the mean, such as 3.4e-16 when every seed gave 0.5); empty when there is no interval.
+
+    >>> plus_minus(0.5, 3.4e-16, "0.500"), plus_minus(0.265, 0.0183, "0.265")
+    (' ± 0', ' ± 0.018')
+    """
+    if not math.isfinite(ci):
+        return ""
+    scale = max(abs(mean), last_digit(mean_text)) if math.isfinite(mean) else 0.0
+    if abs(ci) <= NOISE * scale:
+        return " ± 0"
+    return f" ± {sig(ci, digits)}"
+
+
 def distinct(column: pd.Series) -> list[Any]:
     """The column's values once each, numbers before text, missing last."""
     values = {norm([v])[0] for v in column}
@@ -238,9 +269,40 @@ def facet_title(facets: Sequence[str], values: tuple[Any, ...], short: bool = Fa
     )
 
 
-def chosen(sweep: Sweep) -> list[pd.Series]:
-    """The configurations of the cost-curve and decision-boundary grids."""
-    return [sweep.configs.iloc[i] for i in _pick(len(sweep.configs), MAX_CONFIGS)]
+def chosen(sweep: Sweep) -> list[int]:
+    """The rows of ``sweep.configs`` whose curves and boundaries the page shows at first."""
+    return _pick(len(sweep.configs), MAX_CONFIGS)
+
+
+@dataclass(frozen=True)
+class Best:
+    """A group's best configuration: the group, the configuration's label and summary row,
+    and how many configurations the group has."""
+
+    group: str
+    label: str
+    config: pd.Series
+    size: int
+
+
+def best_per_group(sweep: Sweep) -> list[Best]:
+    """The best configuration of each scheme (of each data set and scheme, when the sweep
+    has several data sets), with the group's name and its number of configurations.
+
+    Best: the largest fraction of seeds trained, then the highest mean test accuracy, then
+    the lowest mean final loss (missing values rank last)."""
+    groups = ["dataset", "init"] if "dataset" in sweep.varying else ["init"]
+    ranked = sweep.configs.assign(
+        _trained=-sweep.configs["trained"].fillna(-1.0),
+        _test=-sweep.configs["test_accuracy_mean"].fillna(-1.0),
+        _loss=sweep.configs["final_cost_mean"].fillna(math.inf),
+    ).sort_values(["_trained", "_test", "_loss"], kind="stable")
+    out = []
+    for ident, part in ranked.groupby(groups, sort=True, dropna=False):
+        values = ident if isinstance(ident, tuple) else (ident,)
+        group = " · ".join(value(v) for v in values)
+        out.append(Best(group, sweep.label(part.iloc[0]), part.iloc[0], len(part)))
+    return out
 
 
 def phase_axis(sweep: Sweep) -> str | None:
@@ -279,33 +341,20 @@ def phase_cells(
     return cells
 
 
-# --- decision boundaries ---------------------------------------------------------------
+# --- data sets -----------------------------------------------------------------------
 
 
-def boundary_panels(
-    sweep: Sweep, configs: Sequence[pd.Series]
-) -> tuple[list[tuple[pd.Series, RunRow, Dataset]], str]:
-    """The decision-boundary panels of ``configs``: each one's first seed and its 2-D data
-    set, and why the others are left out (``"; "``-joined, sorted)."""
-    cache: dict[str, Dataset | str] = {}
-    panels, left_out = [], set()
-    for config in configs:
-        run = min(runs_of(sweep, config), key=lambda r: r.config["seed"])
-        data = _data(run, cache)
-        if isinstance(data, str):
-            left_out.add(data)
-        elif data.n_features != 2:
-            left_out.add(f"{data.name} has {data.n_features} features")
-        else:
-            panels.append((config, run, data))
-    return panels, "; ".join(sorted(left_out))
-
-
-def _data(run: RunRow, cache: dict[str, Dataset | str]) -> Dataset | str:
-    """The run's data set, rebuilt from its config (cached); the reason as text if it can't."""
+def data_ident(run: RunRow) -> str:
+    """What identifies a run's data set: its name, data seed and options."""
     config = run_config(run.config)
-    ident = repr((config.dataset, config.data_seed, config.data_options))
+    return repr((config.dataset, config.data_seed, config.data_options))
+
+
+def dataset_of(run: RunRow, cache: dict[str, Dataset | str]) -> Dataset | str:
+    """The run's data set, rebuilt from its config (cached); the reason as text if it can't."""
+    ident = data_ident(run)
     if ident not in cache:
+        config = run_config(run.config)
         try:
             cache[ident] = build_data(config)
         except (OSError, ValueError) as exc:

@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import io
 import math
-import textwrap
-from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,15 +22,10 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
-from matplotlib.ticker import LogFormatter
 
 from initlab import plots
 from initlab._layout import plain_text
-from initlab.datasets import Dataset
 from initlab.experiments import stats
-from initlab.experiments.config import build_mlp
-from initlab.experiments.store import RunRow
-from initlab.network import predict
 from initlab.report.data import (
     MAX_PANELS,
     Cells,
@@ -44,8 +36,6 @@ from initlab.report.data import (
     in_facet,
     lines,
     phase_cells,
-    run_config,
-    runs_of,
     sig,
     value,
 )
@@ -53,9 +43,19 @@ from initlab.report.data import (
 if TYPE_CHECKING:
     import pandas as pd
 
-DPI = 90
-CURVE_CLIP = 100.0
-"""Cost curves are drawn up to this multiple of the constant-prediction loss."""
+DPI = 100
+PAGE_WIDTH_PX = 1160
+"""The width the page gives a figure (its body is 1,200 px wide less the padding): a figure
+at most this wide is shown at its own size, so its fonts keep their size in points."""
+
+MAX_WIDTH_IN = PAGE_WIDTH_PX / DPI
+"""The widest figure, in inches."""
+
+TITLE_PT = 11.0
+"""Panel titles, in points: 15 px on the page (the body text is 16 px)."""
+
+TEXT_PT = 9.0
+"""Tick labels, legends and cell values, in points: 12.5 px on the page."""
 
 PHASE_CMAP = colormaps["RdBu_r"].with_extremes(bad="#dddddd")
 PHASE_CLIP = 10.0
@@ -82,9 +82,10 @@ def _grid(
     n: int, columns: int, size: tuple[float, float], sharey: bool = False
 ) -> tuple[Figure, list[Axes]]:
     """A figure of ``n`` panels, ``columns`` wide; unused panels hidden."""
-    cols = min(columns, n)
+    width = min(size[0], MAX_WIDTH_IN)
+    cols = max(1, min(columns, n, int(MAX_WIDTH_IN // width)))
     rows = math.ceil(n / cols)
-    fig = Figure(figsize=(size[0] * cols, size[1] * rows), layout="constrained")
+    fig = Figure(figsize=(width * cols, size[1] * rows), layout="constrained")
     axes = list(fig.subplots(rows, cols, squeeze=False, sharey=sharey).flat)
     for ax in axes[n:]:
         ax.set_visible(False)
@@ -97,13 +98,6 @@ def _line_label(sweep: Sweep, part: pd.DataFrame) -> str:
     args = [c for c in sweep.varying if c.startswith("init.") and c != scale]
     label = sweep.label(first, args)
     return label if scale else f"{label} (no scale argument)"
-
-
-def _which(sweep: Sweep, chosen: Sequence[pd.Series]) -> str:
-    total = len(sweep.configs)
-    if len(chosen) == total:
-        return f"all {total} configurations"
-    return f"{len(chosen)} of {total} configurations, evenly spread over the summary table's order"
 
 
 # --- accuracy against the scale --------------------------------------------------------
@@ -127,7 +121,8 @@ def accuracy(sweep: Sweep) -> Drawing:
             for ident, part in by_line.items():
                 _accuracy_line(ax, sweep, in_facet(part, facets, facet), metric, colors[ident])
             title = f"{name} · {facet_title(facets, facet, short=True)}" if facets else name
-            ax.set_title(plain_text(title), fontsize="small")
+            ax.set_title(plain_text(title), fontsize=TITLE_PT)
+            ax.tick_params(labelsize=TEXT_PT)
             ax.set_ylim(-0.02, 1.02)
             if log_x:
                 ax.set_xscale("log")
@@ -149,7 +144,7 @@ def accuracy(sweep: Sweep) -> Drawing:
         [plain_text(_line_label(sweep, p)) for p in by_line.values()],
         loc="outside lower center",
         ncols=min(3, len(by_line)),
-        fontsize="small",
+        fontsize=TEXT_PT,
     )
     caption = (
         "Mean over seeds with its 95 % confidence band; schemes without a scale argument "
@@ -164,12 +159,12 @@ def accuracy(sweep: Sweep) -> Drawing:
     return _drawing(fig, alt, caption)
 
 
-def _accuracy_grid(n: int, columns: int = 4) -> tuple[Figure, list[tuple[Axes, Axes]]]:
+def _accuracy_grid(n: int, columns: int = 3) -> tuple[Figure, list[tuple[Axes, Axes]]]:
     """Panels for ``n`` facets, ``columns`` wide: for each row of facets, a row of train
     accuracy above a row of test accuracy. Returns the (train, test) axes of each facet."""
     cols = min(columns, n)
     blocks = math.ceil(n / cols)
-    fig = Figure(figsize=(4.0 * cols, 2 * 2.9 * blocks + 0.4), layout="constrained")
+    fig = Figure(figsize=(MAX_WIDTH_IN / 3 * cols, 2 * 2.9 * blocks + 0.5), layout="constrained")
     grid = fig.subplots(2 * blocks, cols, squeeze=False, sharey=True)
     pairs = []
     for k in range(blocks * cols):
@@ -227,22 +222,23 @@ def phase(sweep: Sweep, part: pd.DataFrame, axis: str, scale: str) -> Drawing:
     ys = [v for v in distinct(part[axis]) if v is not None]
     xs = [v for v in distinct(part[scale]) if v is not None]
     norm = LogNorm(vmin=1 / PHASE_CLIP, vmax=PHASE_CLIP, clip=True)
-    fig, axes = _grid(len(shown), 3, (max(3.5, 0.8 * len(xs) + 1.5), 0.6 * len(ys) + 1.8))
+    fig, axes = _grid(len(shown), 3, (max(4.0, 0.8 * len(xs) + 2.0), 0.6 * len(ys) + 2.4))
     for ax, facet in zip(axes, shown):
         cells = phase_cells(sweep, in_facet(part, facets, facet), axis, scale, (ys, xs))
         ax.imshow(np.ma.masked_invalid(cells.ratio), cmap=PHASE_CMAP, norm=norm, aspect="auto")
         for i, j in np.ndindex(cells.loss.shape):
             _phase_cell(ax, cells, (i, j), norm)
-        ax.set_xticks(range(len(xs)), [value(v) for v in xs], rotation=45, fontsize="small")
-        ax.set_yticks(range(len(ys)), [value(v) for v in ys], fontsize="small")
+        ax.set_xticks(range(len(xs)), [value(v) for v in xs], rotation=45, fontsize=TEXT_PT)
+        ax.set_yticks(range(len(ys)), [value(v) for v in ys], fontsize=TEXT_PT)
         ax.set_xlabel(plain_text(scale.removeprefix("init.")))
         ax.set_ylabel(plain_text(axis))
         if facets:
-            ax.set_title(plain_text(facet_title(facets, facet, short=True)), fontsize="medium")
+            ax.set_title(plain_text(facet_title(facets, facet, short=True)), fontsize=TITLE_PT)
     bar = fig.colorbar(
         ScalarMappable(norm, PHASE_CMAP),
         ax=axes,
-        label="final loss ÷ constant-prediction loss",
+        # Two lines: on one, the label is taller than a diagram of one or two rows.
+        label="final loss ÷\nconstant-prediction loss",
         extend="both",
         shrink=0.9,
     )
@@ -255,7 +251,8 @@ def phase(sweep: Sweep, part: pd.DataFrame, axis: str, scale: str) -> Drawing:
         labels=[f"{1 / PHASE_CLIP:g}", f"{trained:g} trained", "1 constant", f"{PHASE_CLIP:g}"],
     )
     label = _line_label(sweep, part)
-    fig.suptitle(plain_text(label), fontsize="large")
+    bar.ax.tick_params(labelsize=TEXT_PT)
+    fig.suptitle(plain_text(label), fontsize=TITLE_PT + 2)
     caption = f"{label}: mean final loss by {axis} and {scale}."
     if len(values) > len(shown):
         caption += f" Showing {len(shown)} of {len(values)} panels ({', '.join(facets)})."
@@ -267,7 +264,7 @@ def _phase_cell(ax: Axes, cells: Cells, cell: tuple[int, int], norm: LogNorm) ->
     loss, ratio = float(cells.loss[cell]), float(cells.ratio[cell])
     diverged, n = int(cells.diverged[cell]), int(cells.n[cell])
     if n == 0:
-        ax.text(j, i, "not run", ha="center", va="center", fontsize="x-small", color="gray")
+        ax.text(j, i, "not run", ha="center", va="center", fontsize=TEXT_PT, color="gray")
         return
     if not math.isfinite(loss):
         ax.add_patch(
@@ -287,7 +284,7 @@ def _phase_cell(ax: Axes, cells: Cells, cell: tuple[int, int], norm: LogNorm) ->
             "diverged",
             ha="center",
             va="center",
-            fontsize="small",
+            fontsize=TEXT_PT,
             color=plots.DIVERGED_COLOR,
             fontweight="bold",
         )
@@ -295,149 +292,4 @@ def _phase_cell(ax: Axes, cells: Cells, cell: tuple[int, int], norm: LogNorm) ->
     r, g, b, _ = PHASE_CMAP(norm(ratio)) if math.isfinite(ratio) else (1.0, 1.0, 1.0, 1.0)
     ink = "white" if 0.299 * r + 0.587 * g + 0.114 * b < 0.45 else "black"
     text = sig(loss, 2) + (f"\n{diverged}/{n} div." if diverged else "")
-    ax.text(j, i, text, ha="center", va="center", fontsize="small", color=ink)
-
-
-# --- cost curves -----------------------------------------------------------------------
-
-
-def curves(sweep: Sweep, chosen: Sequence[pd.Series]) -> Drawing:
-    """The mean cost curve and seed band of each ``chosen`` configuration, one log scale."""
-    base = float(np.median(sweep.frame["baseline_cost"].dropna()))
-    fig, axes = _grid(len(chosen), 4, (3.4, 2.8), sharey=True)
-    ranges = [_mean_curve(ax, sweep, config) for ax, config in zip(axes, chosen)]
-    finite = [r for r in ranges if r is not None]
-    if finite:
-        # One log range for all panels, cut at CURVE_CLIP × the constant-prediction loss so
-        # that a diverging run does not squash the others.
-        low = min(min(r[0] for r in finite), base / 3) / 1.2
-        top = min(max(max(r[1] for r in finite), base) * 1.5, CURVE_CLIP * base)
-        axes[0].set_yscale("log")
-        axes[0].set_ylim(low, top)
-        axes[0].yaxis.set_major_formatter(_PlainLog(labelOnlyBase=False))
-        axes[0].yaxis.set_minor_formatter(_PlainLog(labelOnlyBase=False))
-        for ax, r in zip(axes, ranges):
-            if r is not None and r[1] > top:
-                ax.text(
-                    0.97,
-                    0.95,
-                    f"↑ up to {sig(r[1], 2)}",
-                    transform=ax.transAxes,
-                    ha="right",
-                    va="top",
-                    fontsize="x-small",
-                    color="dimgray",
-                )
-    caption = (
-        f"Cost against iteration for {_which(sweep, chosen)}: the mean over seeds, the band "
-        "from the lowest to the highest seed, on one log scale cut at "
-        f"{CURVE_CLIP:g} × the constant-prediction loss (dashed). A diverged seed leaves "
-        "the mean where its cost stopped being finite."
-    )
-    return _drawing(fig, "Mean cost curves per configuration", caption)
-
-
-class _PlainLog(LogFormatter):
-    """Log-axis labels as plain numbers (``0.3``, ``10``) rather than ``3×10⁻¹``."""
-
-    def __call__(self, x: float, pos: int | None = None) -> str:
-        return f"{x:g}" if super().__call__(x, pos) else ""
-
-
-def _mean_curve(ax: Axes, sweep: Sweep, config: pd.Series) -> tuple[float, float] | None:
-    """Draw one configuration's mean cost curve and seed band; returns its lowest and
-    highest cost (``None`` when no seed recorded a finite cost)."""
-    runs = runs_of(sweep, config)
-    costs: dict[int, list[float]] = {}
-    for run in runs:
-        for it, cost in zip(run.curve["iterations"], run.curve["costs"]):
-            if cost is not None and math.isfinite(cost) and cost > 0:
-                costs.setdefault(int(it), []).append(float(cost))
-    its = sorted(costs)
-    low = [min(costs[i]) for i in its]
-    high = [max(costs[i]) for i in its]
-    ax.fill_between(its, low, high, alpha=0.25, lw=0)
-    ax.plot(its, [sum(costs[i]) / len(costs[i]) for i in its], lw=1.5)
-    if not its:
-        ax.text(
-            0.5,
-            0.5,
-            "no finite cost recorded",
-            transform=ax.transAxes,
-            ha="center",
-            va="center",
-            color=plots.DIVERGED_COLOR,
-            fontsize="small",
-        )
-    if runs[0].baseline_cost is not None:
-        ax.axhline(runs[0].baseline_cost, color="gray", linestyle="--", linewidth=1)
-    diverged = sum(r.status == "diverged" for r in runs)
-    title = textwrap.fill(sweep.label(config), 40)
-    if diverged:
-        title += f"\n{diverged}/{len(runs)} diverged"
-    color = plots.DIVERGED_COLOR if diverged else "black"
-    ax.set_title(plain_text(title), fontsize="small", color=color)
-    ax.set_xlabel("iteration", fontsize="small")
-    ax.tick_params(labelsize="x-small")
-    ax.grid(True, alpha=0.3)
-    return (min(low), max(high)) if its else None
-
-
-# --- decision boundaries ---------------------------------------------------------------
-
-
-def boundaries(
-    sweep: Sweep,
-    chosen: Sequence[pd.Series],
-    panels: Sequence[tuple[pd.Series, RunRow, Dataset]],
-    why: str,
-) -> Drawing:
-    """The decision regions of ``panels`` (:func:`~initlab.report.data.boundary_panels` of
-    ``chosen``; ``why`` says why the others are left out), from the stored parameters."""
-    fig, axes = _grid(len(panels), 4, (3.3, 3.3))
-    for ax, (config, run, data) in zip(axes, panels):
-        _boundary(ax, sweep, config, run, data)
-    caption = (
-        "The trained network's decision regions on its training data, first seed, for "
-        f"{_which(sweep, chosen)} (as in the cost curves), from the stored parameters."
-    )
-    if len(panels) < len(chosen):
-        caption += f" Left out: {len(chosen) - len(panels)} configuration(s) ({why})."
-    return _drawing(fig, "Decision boundaries", caption)
-
-
-def _boundary(ax: Axes, sweep: Sweep, config: pd.Series, run: RunRow, data: Dataset) -> None:
-    X, y = data.X_train, data.y_train
-    if run.params is None:
-        ax.scatter(X[:, 0], X[:, 1], c=y, cmap=plots.CMAP, s=10, edgecolors="black", linewidths=0.3)
-        # The limits of a boundary panel: the data's range padded by 1, as the grid is.
-        ax.set_xlim(float(X[:, 0].min()) - 1.0, float(X[:, 0].max()) + 1.0)
-        ax.set_ylim(float(X[:, 1].min()) - 1.0, float(X[:, 1].max()) + 1.0)
-        ax.text(
-            0.5,
-            0.5,
-            f"diverged at iteration {run.diverged_at}",
-            transform=ax.transAxes,
-            ha="center",
-            va="center",
-            color=plots.DIVERGED_COLOR,
-            bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": plots.DIVERGED_COLOR},
-        )
-        result = "diverged"
-    else:
-        mlp = build_mlp(run_config(run.config), data)
-        plots.plot_decision_boundary(
-            partial(predict, mlp, run.params), X, y, ax=ax, step=0.02, max_points=40_000
-        )
-        train = run.train_accuracy
-        result = f"train {train:.3f}" if train is not None else "no accuracy"
-    ax.set_title(
-        plain_text(
-            f"{textwrap.fill(sweep.label(config), 36)}\nseed {run.config['seed']} · {result}"
-        ),
-        fontsize="small",
-    )
-    ax.set_aspect("equal")
-    ax.tick_params(labelsize="x-small")
-    ax.set_xlabel("")
-    ax.set_ylabel("")
+    ax.text(j, i, text, ha="center", va="center", fontsize=TEXT_PT, color=ink)

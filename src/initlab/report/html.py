@@ -11,33 +11,43 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import math
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import initlab
 from initlab._io import write_atomic
+from initlab._validate import is_real
 from initlab.experiments import stats
 from initlab.experiments.store import ResultStore
 from initlab.report.data import (
     Sweep,
-    boundary_panels,
     chosen,
     distinct,
     lines,
     load,
+    missing,
     open_store,
     phase_axis,
+    plus_minus,
     runs_of,
     sig,
     value,
 )
+from initlab.report.explore import BOUNDARY_CELLS, explorer_data
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from initlab.report.figures import Drawing
+
+CURVE_CLIP = 100.0
+"""Cost curves are drawn up to this multiple of the constant-prediction loss."""
 
 
 def build_report(store: ResultStore | str | Path) -> str:
@@ -61,9 +71,8 @@ def build_report(store: ResultStore | str | Path) -> str:
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{_e(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
-        + "\n".join(sections)
-        + "\n</body>\n</html>\n"
+        f"<title>{_e(title)}</title>\n<style>{_asset('report.css')}</style>\n</head>\n"
+        "<body>\n" + "\n".join(sections) + "\n" + _explorer_script(sweep) + "\n</body>\n</html>\n"
     )
 
 
@@ -100,7 +109,7 @@ def _mean_ci(mean: float, ci: float, accuracy: bool) -> str:
     if not math.isfinite(mean):
         return "—"
     text = f"{mean:.3f}" if accuracy else sig(mean)
-    return text + (f" ± {sig(ci, 2)}" if math.isfinite(ci) else "")
+    return text + plus_minus(mean, ci, text)
 
 
 def _seconds(total: float) -> str:
@@ -184,29 +193,16 @@ NAV = (
 
 def _summary_section(sweep: Sweep) -> str:
     columns = ["init", *(c for c in sweep.varying if c != "init")]
-    head = "".join(f"<th>{_e(c)}</th>" for c in columns) + (
-        "<th>n</th><th>trained</th><th>final loss</th><th>train accuracy</th><th>test accuracy</th>"
+    head = (
+        '<th class="pick" data-type="pick">show</th>'
+        + "".join(f'<th data-key="{_e(c)}">{_e(c)}</th>' for c in columns)
+        + "".join(f'<th data-key="{k}">{_e(t)}</th>' for k, t in SUMMARY_METRICS)
     )
-    body = []
-    for _, config in sweep.configs.iterrows():
-        n = int(config["n"])
-        diverged = sum(run.status == "diverged" for run in runs_of(sweep, config))
-        cells = [f"<td>{_e(value(config[c]))}</td>" for c in columns]
-        cells.append(f'<td class="num" data-column="n">{n}</td>')
-        cells.append(
-            f'<td class="num" data-column="trained" data-value="{config["trained"]!r}">'
-            f"{round(config['trained'] * n)}/{n}"
-            + (f' <span class="bad">({diverged} diverged)</span>' if diverged else "")
-            + "</td>"
-        )
-        for metric in stats.METRICS:
-            mean, ci = float(config[f"{metric}_mean"]), float(config[f"{metric}_ci95"])
-            text = _mean_ci(mean, ci, accuracy=metric.endswith("accuracy"))
-            cells.append(
-                f'<td class="num" data-column="{metric}" data-mean="{mean!r}" '
-                f'data-ci95="{ci!r}">{_e(text)}</td>'
-            )
-        body.append("<tr>" + "".join(cells) + "</tr>")
+    shown = set(chosen(sweep))
+    body = [
+        _summary_row(sweep, i, config, columns, i in shown)
+        for i, (_, config) in enumerate(sweep.configs.iterrows())
+    ]
     threshold = stats.TRAINED_FRACTION_OF_BASELINE
     notes = (
         f"<p>One row per configuration, seeds pooled. A run <em>trained</em> when it did not "
@@ -214,14 +210,73 @@ def _summary_section(sweep: Sweep) -> str:
         "constant prediction (the label entropy, ln 2 for balanced binary data). Values are "
         "mean ± the 95 % confidence half-width t<sub>0.975, n−1</sub> · s / √n (Student's t, "
         "s the sample standard deviation); a single seed has no interval. Diverged runs count "
-        "in n and in trained but have no loss or accuracy.</p>"
+        "in n and in trained but have no loss or accuracy.</p>\n"
+        "<p>Click a heading to sort by it (again to reverse). The filter keeps the rows that "
+        "contain every word typed (<code>random depth=4</code>) and meet every comparison "
+        "(<code>test&gt;0.9</code>, <code>trained&lt;=0.5</code>, <code>scale&gt;=1</code>). "
+        "Tick <em>show</em> to draw a configuration's cost curve and decision boundary "
+        "below.</p>"
+    )
+    tools = (
+        '<div class="tools"><input type="search" id="filter" placeholder="filter: random '
+        'depth=4 test>0.9" aria-label="Filter the configurations"> <span id="count">'
+        f"{len(body)} configurations</span> "
+        '<button type="button" id="show-filtered">show the rows listed (up to '
+        f'{MAX_SHOWN})</button> <button type="button" id="show-none">show none</button>'
+        "</div>"
     )
     table = (
-        f'<table class="summary">\n<thead><tr>{head}</tr></thead>\n<tbody>\n'
-        + "\n".join(body)
-        + "\n</tbody>\n</table>"
+        f'<div class="scroll"><table class="summary" id="summary-table">\n<thead><tr>{head}'
+        "</tr></thead>\n<tbody>\n" + "\n".join(body) + "\n</tbody>\n</table></div>"
     )
-    return _section("summary", "Summary by configuration", notes + "\n" + table)
+    return _section("summary", "Summary by configuration", notes + "\n" + tools + "\n" + table)
+
+
+SUMMARY_METRICS = (
+    ("n", "n"),
+    ("trained", "trained"),
+    ("final_cost", "final loss"),
+    ("train_accuracy", "train accuracy"),
+    ("test_accuracy", "test accuracy"),
+)
+"""The summary's metric columns: the key the filter and the cells use, and the heading."""
+
+MAX_SHOWN = 48
+"""The most configurations the page draws at once (curves and boundaries)."""
+
+
+def _summary_row(
+    sweep: Sweep, index: int, config: pd.Series, columns: list[str], shown: bool
+) -> str:
+    """One configuration's row; each cell's ``data-sort`` is what sorting and filtering use."""
+    n = int(config["n"])
+    diverged = sum(run.status == "diverged" for run in runs_of(sweep, config))
+    check = " checked" if shown else ""
+    cells = [
+        f'<td class="pick"><input type="checkbox" data-config="{index}"{check} '
+        f'aria-label="show {_e(sweep.label(config))}"></td>'
+    ]
+    for column in columns:
+        item = config[column]
+        key = "" if missing(item) else repr(float(item)) if is_real(item) else str(item)
+        cells.append(f'<td data-sort="{_e(key)}">{_e(value(item))}</td>')
+    cells.append(f'<td class="num" data-column="n" data-sort="{n}">{n}</td>')
+    cells.append(
+        f'<td class="num" data-column="trained" data-value="{config["trained"]!r}" '
+        f'data-sort="{config["trained"]!r}">'
+        f"{round(config['trained'] * n)}/{n}"
+        + (f' <span class="bad">({diverged} diverged)</span>' if diverged else "")
+        + "</td>"
+    )
+    for metric in stats.METRICS:
+        mean, ci = float(config[f"{metric}_mean"]), float(config[f"{metric}_ci95"])
+        text = _mean_ci(mean, ci, accuracy=metric.endswith("accuracy"))
+        sort = repr(mean) if math.isfinite(mean) else ""
+        cells.append(
+            f'<td class="num" data-column="{metric}" data-mean="{mean!r}" '
+            f'data-ci95="{ci!r}" data-sort="{sort}">{_e(text)}</td>'
+        )
+    return f'<tr data-config="{index}">' + "".join(cells) + "</tr>"
 
 
 # --- 3.–6. the figures -----------------------------------------------------------------
@@ -274,22 +329,60 @@ def _phase_section(sweep: Sweep) -> str:
 
 
 def _curves_section(sweep: Sweep) -> str:
-    from initlab.report import figures
-
-    return _section("curves", "Cost curves", _figure(figures.curves(sweep, chosen(sweep))))
+    caption = (
+        "Cost against iteration for the configurations ticked in the summary table (at first "
+        f"{_which(sweep)}): the mean over seeds, the band from the lowest to the highest seed, "
+        f"on one log scale cut at {CURVE_CLIP:g} × the constant-prediction loss (dashed). A "
+        "diverged seed leaves the mean where its cost stopped being finite."
+    )
+    return _section("curves", "Cost curves", _explorer_view("curves", caption))
 
 
 def _boundaries_section(sweep: Sweep) -> str:
-    title = "Decision boundaries"
-    configs = chosen(sweep)
-    panels, why = boundary_panels(sweep, configs)
-    if not panels:
-        return _section(
-            "boundaries", title, _note(f"No decision boundaries, as they need 2-D data: {why}.")
-        )
-    from initlab.report import figures
+    caption = (
+        "The trained network's decision regions on its training data, first seed, for the "
+        "configurations ticked in the summary table, from the stored parameters (labels on a "
+        f"{BOUNDARY_CELLS} × {BOUNDARY_CELLS} grid over the data, padded by 1)."
+    )
+    return _section("boundaries", "Decision boundaries", _explorer_view("boundaries", caption))
 
-    return _section("boundaries", title, _figure(figures.boundaries(sweep, configs, panels, why)))
+
+def _which(sweep: Sweep) -> str:
+    total = len(sweep.configs)
+    if len(chosen(sweep)) == total:
+        return f"all {total} configurations"
+    return (
+        f"{len(chosen(sweep))} of {total} configurations, evenly spread over the summary "
+        "table's order"
+    )
+
+
+def _explorer_view(name: str, caption: str) -> str:
+    """Where the page draws the ticked configurations' ``name`` panels."""
+    return (
+        f'<p class="caption">{_e(caption)}</p>\n<p class="note" id="{name}-note"></p>\n'
+        f'<div class="panels" id="{name}-view"></div>\n<noscript><p class="note">This '
+        "section is drawn by the page's script, which the browser did not run.</p></noscript>"
+    )
+
+
+def _explorer_script(sweep: Sweep) -> str:
+    """The explorer's data (JSON, with ``</`` escaped so no text can end the element) and
+    its script, both inline."""
+    data = json.dumps(
+        {**explorer_data(sweep), "clip": CURVE_CLIP, "maxShown": MAX_SHOWN},
+        separators=(",", ":"),
+        allow_nan=False,
+    ).replace("</", "<\\/")
+    return (
+        f'<script type="application/json" id="explorer-data">{data}</script>\n'
+        f"<script>{_asset('report.js')}</script>"
+    )
+
+
+def _asset(name: str) -> str:
+    """A file shipped beside this module (the page's script and style)."""
+    return (resources.files("initlab.report") / name).read_text(encoding="utf-8")
 
 
 # --- 7. findings -----------------------------------------------------------------------
@@ -325,21 +418,3 @@ def _findings_section(sweep: Sweep) -> str:
         "<th>example</th></tr></thead>\n<tbody>\n" + "\n".join(body) + "\n</tbody>\n</table>"
     )
     return _section("findings", title, intro + "\n" + table)
-
-
-CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto;
-       max-width: 1200px; padding: 0 1rem; color: #222; line-height: 1.45; }
-h1 { font-size: 1.6rem; } h2 { font-size: 1.3rem; border-bottom: 1px solid #ccc; }
-dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.2rem 1rem; }
-dt { font-weight: 600; } dd { margin: 0; }
-nav { margin: 1rem 0; }
-table { border-collapse: collapse; font-size: 0.9rem; margin: 0.5rem 0; }
-th, td { border: 1px solid #ddd; padding: 0.25rem 0.5rem; text-align: left; }
-thead th { background: #f0f0f0; position: sticky; top: 0; }
-tbody tr:nth-child(even) { background: #fafafa; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-.note { color: #555; font-style: italic; } .bad { color: crimson; }
-figure { margin: 1rem 0; } img { max-width: 100%; height: auto; }
-figcaption { color: #444; font-size: 0.9rem; }
-"""
