@@ -91,14 +91,33 @@ def summarize(values: Array, bins: int = HISTOGRAM_BINS) -> tuple[float, float, 
         if flat.size == 0:
             return math.nan, math.nan, Histogram([], math.nan, math.nan)
         lo, hi = float(flat.min()), float(flat.max())
-    mean = float(np.add.reduce(flat)) / flat.size
-    centred = flat - mean
-    std = math.sqrt(float(centred @ centred) / flat.size)
+    with np.errstate(over="ignore", invalid="ignore"):  # values near 1e308: inf, honestly
+        mean = float(np.add.reduce(flat)) / flat.size
+        centred = flat - mean
+        std = math.sqrt(float(centred @ centred) / flat.size)
     if lo == hi:
         lo, hi = lo - 0.5, hi + 0.5
-    index = ((flat - lo) * (bins / (hi - lo))).astype(np.intp)
+    width = hi - lo
+    if 0 < width < math.inf and math.isfinite(bins / width):
+        index = ((flat - lo) * (bins / width)).astype(np.intp)
+    else:  # |values| near 1e308, or a range too narrow for bins / width: see _extreme_bins
+        index = _extreme_bins(flat, lo, hi, bins)
     np.minimum(index, bins - 1, out=index)
     return mean, std, Histogram(np.bincount(index, minlength=bins).tolist(), lo, hi)
+
+
+def _extreme_bins(flat: Array, lo: float, hi: float, bins: int) -> NDArray[np.intp]:
+    """The histogram bins of finite ``flat`` in ``[lo, hi]`` where ``hi − lo`` overflows
+    (values near ±1e308), ``bins / (hi − lo)`` does (a subnormal range), or ``lo == hi``
+    still (equal values too large for ±0.5 to move): the same formula on values divided by
+    max(|lo|, |hi|), which keeps every term within [−2, 2]; equal values fill the middle
+    bin, as they do where ±0.5 applies."""
+    if lo == hi:
+        return np.full(flat.shape, bins // 2, dtype=np.intp)
+    scale = max(abs(lo), abs(hi))
+    low, high = lo / scale, hi / scale
+    index = ((flat / scale - low) * (bins / (high - low))).astype(np.intp)
+    return np.maximum(index, 0)
 
 
 @dataclass(frozen=True)
@@ -524,5 +543,21 @@ def _trend(values: list[float], what: str, label: str, upward: bool) -> list[Fin
 
 
 def verdict(findings: list[Finding], limit: int = 2) -> str:
-    """The most important findings as one line."""
+    """The most important findings as one line: the first ``limit`` messages, joined by "; ".
+
+    ``findings`` is what :func:`diagnose` returns, most important first, so a run's verdict is
+    ``verdict(diagnose(records))``. Given the records themselves, or anything other than a list
+    of :class:`Finding`, it raises a ``TypeError`` that says so (rather than failing inside).
+
+    >>> verdict([Finding("healthy", "healthy: symmetry broken, output not saturated")])
+    'healthy: symmetry broken, output not saturated'
+    """
+    if not (isinstance(findings, list | tuple) and all(isinstance(f, Finding) for f in findings)):
+        received = f"a {type(findings).__name__}"
+        if isinstance(findings, list | tuple) and findings:
+            received += " of " + ", ".join(sorted({type(f).__name__ for f in findings}))
+        raise TypeError(
+            "verdict() takes a run's findings, not its records: call "
+            f"verdict(diagnose(records)). Received: {received}"
+        )
     return "; ".join(f.message for f in findings[:limit])

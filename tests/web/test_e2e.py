@@ -25,6 +25,7 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOT = REPO / "docs" / "playground.png"
 TIMEOUT = 30  # seconds any single wait may take (a slow CI machine, not the expected time)
+SPEED = 50  # the page's default iterations per frame (static/state.js): one Step's worth
 
 
 def _unavailable(reason: str) -> None:
@@ -276,7 +277,7 @@ def test_page_loads_with_defaults_and_draws(server, browser):
     assert c["data-seed"] == str(defaults["data_seed"])
     assert int(c["points"]) == defaults["points"]
     assert float(c["test-fraction"]) == defaults["test_fraction"]
-    assert c["speed"] == "25"
+    assert c["speed"] == str(SPEED)
     assert [i["name"] for i in c["inits"]] == [i["name"] for i in defaults["inits"]]
     names = [o.get_attribute("value") for o in find_all(browser, "#dataset option")]
     assert names == [d["name"] for d in options["datasets"]]
@@ -486,10 +487,10 @@ def test_upload_a_csv_and_train_on_it(server, browser, tmp_path):
     assert "dataset=upload%3A" in js(browser, "return location.search")
 
     find(browser, "#step").click()
-    wait(browser, lambda d: iteration(d) == 25, "Step did not train 25 iterations")
+    wait(browser, lambda d: iteration(d) == SPEED, f"Step did not train {SPEED} iterations")
     wait_ready(browser)
     find(browser, "#step").click()
-    wait(browser, lambda d: iteration(d) == 50, "a second Step did not train 25 more")
+    wait(browser, lambda d: iteration(d) == 2 * SPEED, "a second Step did not train as many")
     wait_ready(browser)
     assert dataset.get_attribute("value").startswith("upload:")
     assert percent(panel_texts(browser)[0]["train_accuracy"]) > 50
@@ -551,22 +552,26 @@ def test_expired_session_exports_keyboard_and_new_seed(server, browser):
     assert iteration(browser) == 300  # fast-forwarded from the link
     assert controls(browser)["learning-rate"] == "0.1"
 
-    # The session expires (deleted here): Step recreates it, catches up and steps on.
+    # The session expires (deleted here, with the token the page holds, as the page would):
+    # Step recreates it, catches up and steps on.
     old = js(browser, "return window.initlab.session")
     status = browser.execute_async_script(
         "const done = arguments[arguments.length - 1];"
-        "fetch('/api/sessions/' + arguments[0], {method: 'DELETE'}).then((r) => done(r.status));",
+        "const token = document.querySelector('meta[name=\"initlab-token\"]').content;"
+        "fetch('/api/sessions/' + arguments[0], {method: 'DELETE',"
+        " headers: {'X-Initlab-Token': token}}).then((r) => done(r.status));",
         old,
     )
     assert status == 204
     find(browser, "#step").click()
-    wait(browser, lambda d: iteration(d) == 325, "Step did not recover the expired session")
+    stepped = 300 + SPEED
+    wait(browser, lambda d: iteration(d) == stepped, "Step did not recover the expired session")
     wait_ready(browser)
     assert js(browser, "return window.initlab.session") != old
     assert not find(browser, "#error").is_displayed()
     seen = panel_texts(browser)
     load(browser, js(browser, "return location.href"))
-    assert iteration(browser) == 325
+    assert iteration(browser) == stepped
     assert panel_texts(browser) == seen
 
     # Exports: the spec (TOML) and the results (JSON) of this session, as downloads.
@@ -579,14 +584,14 @@ def test_expired_session_exports_keyboard_and_new_seed(server, browser):
     assert results["name"] == "initlab-playground-results.json"
     text = browser.execute_async_script(READ_BLOB, spec["href"])
     assert "[sweep]" in text
-    assert "iterations = 325" in text
+    assert f"iterations = {stepped}" in text
     assert '"iteration"' in browser.execute_async_script(READ_BLOB, results["href"])
 
     # Space toggles play when the focus is not in a control.
     js(browser, "document.activeElement.blur()")
     ActionChains(browser).send_keys(Keys.SPACE).perform()
     wait(browser, lambda d: js(d, "return window.initlab.playing"), "space did not start")
-    wait(browser, lambda d: iteration(d) > 325, "playing did not train")
+    wait(browser, lambda d: iteration(d) > stepped, "playing did not train")
     ActionChains(browser).send_keys(Keys.SPACE).perform()
     wait_ready(browser)
     assert find(browser, "#play").text == "Play"

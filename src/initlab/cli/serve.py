@@ -1,21 +1,31 @@
 """The ``initlab serve`` command: the browser playground on a local port.
 
 FastAPI and uvicorn are optional (``initlab[web]``) and imported only when it starts.
+Listening beyond this machine (``--host 0.0.0.0``, a network address) prints a warning: the
+playground then answers anyone who can reach that address.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 from typing import Annotated
 
 import typer
 
 from initlab.cli.common import EXIT_IO, fail, long_running
+from initlab.cli.limits import MaxMemoryOption
 
 
 def serve_command(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 8000,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    host: Annotated[
+        str,
+        typer.Option(
+            help="Address to listen on (beyond loopback, anyone who can reach it may "
+            "use the playground: a warning says so)."
+        ),
+    ] = "127.0.0.1",
     open_browser: Annotated[
         bool, typer.Option("--open/--no-open", help="Open the page in a web browser.")
     ] = False,
@@ -25,6 +35,7 @@ def serve_command(
     max_iterations: Annotated[int, typer.Option(help="Most iterations per run.")] = 50_000,
     max_sessions: Annotated[int, typer.Option(help="Most concurrent sessions.")] = 64,
     idle: Annotated[float, typer.Option(help="Seconds before an idle session is removed.")] = 900,
+    max_memory: MaxMemoryOption = None,
 ) -> None:
     """Start the playground: train and watch initializations live in the browser."""
     long_running()
@@ -64,14 +75,36 @@ def serve_command(
     except OSError as exc:
         fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", EXIT_IO)
     bound = sock.getsockname()[1]
-    url = f"http://{host}:{bound}/"
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{bound}/"
+    if not is_loopback(str(address[0])):
+        typer.echo(
+            f"Warning: --host {host} listens beyond this machine: anyone who can reach "
+            f"{shown}:{bound} on the network can use the playground (train on this machine, "
+            "upload files); use --host 127.0.0.1 to keep it to this machine",
+            err=True,
+        )
     typer.echo(f"initlab playground: {url}  (Ctrl+C to stop)")
     if open_browser:
         import webbrowser
 
         webbrowser.open(url)
-    config = uvicorn.Config(create_app(limits), log_level="warning")
+    app = create_app(limits, hosts=(host,), port=bound)
+    config = uvicorn.Config(app, log_level="warning")
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()
+
+
+def is_loopback(address: str) -> bool:
+    """Whether the bound ``address`` (an IP literal) is reachable from this machine only;
+    ``0.0.0.0`` and ``::`` (every interface) are not.
+
+    >>> is_loopback("127.0.0.1"), is_loopback("::1"), is_loopback("0.0.0.0")
+    (True, True, False)
+    """
+    try:
+        return ipaddress.ip_address(address.split("%")[0]).is_loopback
+    except ValueError:
+        return False

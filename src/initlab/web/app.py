@@ -4,6 +4,8 @@
 127.0.0.1. The API is described in ``docs/playground-api.md``. Errors are JSON
 ``{"error": message}`` with a 4xx status; a request that fails — bad JSON, an unknown name,
 a value over a limit, even a bug — fails alone: the server and the other sessions go on.
+Only the playground's own page can drive it (:mod:`initlab.web.security`: a Host check, an
+origin check and a token the page holds, and security headers on every response).
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import Body, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -25,12 +28,18 @@ from initlab.web import frames
 from initlab.web.config import (
     ConfigError,
     Limits,
+    PlaygroundConfig,
     check_int,
+    check_memory,
+    generated_shape,
     options,
     parse_config,
     to_spec,
 )
+from initlab.web.fairness import LOCAL
+from initlab.web.security import TOKEN_META, Guard, new_token, response_headers
 from initlab.web.session import (
+    CURVE_EVERY,
     Session,
     SessionError,
     SessionStore,
@@ -46,6 +55,40 @@ log = logging.getLogger("initlab.web")
 
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
+
+
+def _client(request: Request) -> str:
+    """Who sent the request, for the stores' per-client shares: its network address."""
+    return request.client.host if request.client else LOCAL
+
+
+@contextlib.contextmanager
+def overflow_is_input(config: PlaygroundConfig) -> Iterator[None]:
+    """Building a session, an :class:`ArithmeticError` (a uniform bound or a variance that
+    overflows float64) comes from the initializers' arguments — every other number of a
+    configuration is bounded — so it is a :class:`ConfigError` naming them. Weights that
+    merely overflow to ±inf (``random`` with ``scale=1e308``) are built quietly: the run
+    then says it diverged."""
+    try:
+        with np.errstate(all="ignore"):
+            yield
+    except ArithmeticError as exc:
+        given = "; ".join(
+            f"inits[{k}] = {init!r}" for k, init in enumerate(config.init_configs) if len(init) > 1
+        )
+        raise ConfigError(
+            f"inits: the initial weights overflow float64 ({exc}) with {given or 'these inits'};"
+            " give smaller arguments"
+        ) from None
+
+
+def page_with_token(token: str) -> str:
+    """``index.html`` with the server's token in its ``<meta name="initlab-token">``."""
+    html = (STATIC / "index.html").read_text(encoding="utf-8")
+    empty = f'<meta name="{TOKEN_META}" content="">'
+    if empty not in html:
+        raise RuntimeError(f"static/index.html lacks {empty}")
+    return html.replace(empty, f'<meta name="{TOKEN_META}" content="{token}">')
 
 
 def _object(body: object) -> dict[str, Any]:
@@ -103,9 +146,22 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
-def create_app(limits: Limits | None = None) -> FastAPI:
-    """The playground application, with its own sessions and uploads."""
+def create_app(
+    limits: Limits | None = None,
+    *,
+    token: str | None = None,
+    hosts: tuple[str, ...] = (),
+    port: int | None = None,
+) -> FastAPI:
+    """The playground application, with its own sessions and uploads.
+
+    ``token`` is the secret its page holds and every state-changing request must send
+    (default: a new random one, in ``app.state.token``); ``hosts`` are the names it answers
+    to besides the loopback ones, ``port`` the port it listens on (default: each
+    connection's own) — see :class:`~initlab.web.security.Guard`."""
     limits = limits or Limits()
+    token = token or new_token()
+    page = page_with_token(token)
     uploads = UploadStore(limits)
     store = SessionStore(limits, uploads)
 
@@ -126,6 +182,8 @@ def create_app(limits: Limits | None = None) -> FastAPI:
     app = FastAPI(title="initlab playground", lifespan=lifespan, docs_url="/api/docs",
                   redoc_url=None, openapi_url="/api/openapi.json")  # fmt: skip
     app.add_middleware(BodyLimit, limit=limits.max_request_bytes, exempt="/api/uploads")
+    app.add_middleware(Guard, token=token, hosts=hosts, port=port)  # the outermost: first
+    app.state.token = token
     app.state.store = store
     app.state.uploads = uploads
     app.state.limits = limits
@@ -157,13 +215,16 @@ def create_app(limits: Limits | None = None) -> FastAPI:
     @app.exception_handler(Exception)
     async def crashed(request: Request, exc: Exception) -> JSONResponse:
         log.exception("request %s %s failed", request.method, request.url.path)
-        return _error(500, f"Internal error ({type(exc).__name__}: {exc}); the server goes on")
+        response = _error(500, f"Internal error ({type(exc).__name__}: {exc}); the server goes on")
+        response.headers.update(response_headers())  # this handler runs outside Guard
+        return response
 
     # -- the page --------------------------------------------------------------------------
 
     @app.get("/", include_in_schema=False)
-    def index() -> FileResponse:
-        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+    def index() -> HTMLResponse:
+        # no-store: the token changes at every start, a cached page would hold a stale one
+        return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -173,6 +234,17 @@ def create_app(limits: Limits | None = None) -> FastAPI:
     def get_options() -> dict[str, Any]:
         return options(limits)
 
+    def checked(body: object) -> PlaygroundConfig:
+        """The body's configuration, validated, and its memory estimated before building."""
+        config = parse_config(_object(body), limits, uploads)
+        if config.upload_id is not None:
+            upload = uploads.get(config.upload_id)
+            shape = (upload.rows, upload.features, upload.classes)
+        else:
+            shape = generated_shape(config)
+        check_memory(config, limits, shape, CURVE_EVERY)
+        return config
+
     def payload(session: Session) -> dict[str, Any]:
         return {
             "session": session.id,
@@ -181,17 +253,18 @@ def create_app(limits: Limits | None = None) -> FastAPI:
         }
 
     @app.post("/api/sessions", status_code=201)
-    def create_session(body: JsonBody = None) -> dict[str, Any]:
-        config = parse_config(_object(body), limits, uploads)
-        session = store.create(config)
+    def create_session(request: Request, body: JsonBody = None) -> dict[str, Any]:
+        config = checked(body)
+        with overflow_is_input(config):
+            session = store.create(config, _client(request))
         with session.lock:
             return payload(session)
 
     @app.put("/api/sessions/{session_id}")
     def configure(session_id: str, body: JsonBody = None) -> dict[str, Any]:
         session = store.get(session_id)
-        config = parse_config(_object(body), limits, uploads)
-        with session.lock:
+        config = checked(body)
+        with session.lock, overflow_is_input(config):
             session.configure(config)
             return payload(session)
 
@@ -219,7 +292,7 @@ def create_app(limits: Limits | None = None) -> FastAPI:
         seed = request.get("seed")
         if seed is not None:
             seed = check_int("seed", seed, 0, 2**32 - 1)
-        with session.lock:
+        with session.lock, overflow_is_input(session.config):
             session.configure(session.config, seed=seed)
             return payload(session)
 
@@ -270,7 +343,7 @@ def create_app(limits: Limits | None = None) -> FastAPI:
         if size == 0:
             raise ConfigError("The upload is empty; send a CSV file with a header row")
         content = b"".join(chunks)
-        item = await asyncio.to_thread(uploads.add, name, content)
+        item = await asyncio.to_thread(uploads.add, name, content, _client(request))
         return JSONResponse(
             {
                 "dataset": f"upload:{item.id}",

@@ -9,6 +9,7 @@ a configuration into an initlab experiment spec (TOML) that ``initlab sweep`` ru
 from __future__ import annotations
 
 import inspect
+import itertools
 import math
 import re
 from collections.abc import Container, Mapping, Sequence
@@ -16,7 +17,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from initlab import _validate, activations, datasets, initializers, optim
+from initlab import limits as memory
 from initlab.experiments.config import RunConfig, to_toml
+from initlab.losses import output_size
 from initlab.rng import NOTEBOOK, Seed
 from initlab.settings import TrainSettings
 
@@ -44,12 +47,19 @@ class Limits:
     one), so a big network cannot hold the server for long; the frame says how far it got."""
     max_upload_bytes: int = 256 * 1024
     max_uploads: int = 64
-    """Uploaded files kept; past this the oldest is dropped (sessions keep their loaded data)."""
+    """Uploaded files kept; past this the oldest of the client holding the most is dropped
+    (sessions keep their loaded data)."""
+    max_uploads_per_client: int = 32
+    """Uploaded files kept per client (network address); past this its own oldest is dropped,
+    so one client's uploads never push out another's (:mod:`initlab.web.fairness`)."""
     max_request_bytes: int = 64 * 1024
     """Any other request body (a configuration is well under 1 KiB)."""
     max_features: int = 32
     max_classes: int = 20
     max_sessions: int = 64
+    """Sessions at once; when full, the client holding the most gives way to one holding less."""
+    max_sessions_per_client: int = 32
+    """Sessions one client (network address) may hold; past this its new ones are refused."""
     idle_seconds: float = 900.0
     grid: int = 100
     """The decision boundary's grid: ``grid × grid`` points."""
@@ -310,7 +320,84 @@ def _parse_init(index: int, raw: object) -> tuple[tuple[str, Any], ...]:
         initializers.get({"name": name, **args})
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"{where}: {exc}") from None
+    except ArithmeticError as exc:  # an argument so large its formula overflows
+        given = ", ".join(f"{k}={v!r}" for k, v in args.items())
+        raise ConfigError(
+            f"{where}: {name!r} cannot be built from {given} ({exc}); give smaller values"
+        ) from None
     return (("name", name), *sorted(args.items()))
+
+
+# --- the memory a session needs --------------------------------------------------------------
+
+FIELD_OF_CAUSE = {"layer_sizes": "hidden", "n_train": "points", "n_test": "points"}
+"""The configuration field behind an estimate's argument (:attr:`initlab.limits.Part.cause`)."""
+
+
+def generated_shape(config: PlaygroundConfig) -> tuple[int, int, int]:
+    """Points, features and classes of a generated data set, from its generator's defaults
+    (the playground sets neither ``n_features`` nor the number of classes)."""
+    params = inspect.signature(datasets.DATASETS.get(config.dataset)).parameters
+    features = params["n_features"].default if "n_features" in params else 2
+    classes = next((params[p].default for p in ("centers", "arms") if p in params), 2)
+    return config.points, int(features), int(classes)
+
+
+def session_estimate(
+    config: PlaygroundConfig, limits: Limits, shape: tuple[int, int, int], curve_every: int
+) -> memory.Estimate:
+    """What a session of ``config`` holds at its peak, from its arguments alone (nothing built):
+    the runs' parameters and activations (:func:`initlab.limits.network_parts`), the
+    parameter snapshots one step keeps (one per ``curve_every`` iterations of the most a step
+    trains: ``max_step``, cut to ``max_step_flops``), the data and the boundary grid.
+
+    ``shape`` is the data's points, features and classes (:func:`generated_shape`, or the
+    upload's)."""
+    points, features, classes = shape
+    sizes = [features, *config.hidden, output_size(classes)]
+    runs, params = len(config.inits), memory.n_parameters(sizes)
+    n_train = points - round(points * config.test_fraction)
+    batch = min(config.batch_size or n_train, n_train)
+    weights = sum(a * b for a, b in itertools.pairwise(sizes))
+    work = 6 * batch * weights * runs  # a step's flops per iteration, as Session.step counts
+    per_step = min(limits.max_step, max(1, int(limits.max_step_flops // work)))
+    snapshots = per_step // curve_every + 2
+    parts = (
+        *memory.network_parts(sizes, n_train, models=runs, optimizer=config.optimizer),
+        memory.Part(
+            "the parameter snapshots of a step",
+            runs * snapshots * params * memory.SNAPSHOT_VALUE_BYTES,
+            f"{snapshots:,} snapshots of {params:,} parameters per run, {per_step:,} "
+            f"iterations of batch {batch:,}",
+            ("layer_sizes",),
+        ),
+        memory.Part(
+            "the data",
+            points * (features + 1) * memory.GENERATED_POINT_BYTES,
+            f"{points:,} points of {features} features",
+            ("n_train",),
+        ),
+        memory.Part(
+            "the decision boundaries",
+            runs * limits.grid**2 * (2 + classes) * memory.FLOAT,
+            f"a {limits.grid}×{limits.grid} grid per run",
+            ("grid",),
+        ),
+    )
+    subject = f"a session of {runs} run{'s' * (runs != 1)} of {sizes} on {n_train:,} points"
+    return memory.Estimate(subject, parts)
+
+
+def check_memory(
+    config: PlaygroundConfig, limits: Limits, shape: tuple[int, int, int], curve_every: int
+) -> None:
+    """A :class:`ConfigError` naming the field, the estimate and the limit if a session of
+    ``config`` would need more memory than ``INITLAB_MAX_MEMORY`` allows (before building)."""
+    try:
+        memory.check(session_estimate(config, limits, shape, curve_every))
+    except memory.LimitError as exc:
+        fields = dict.fromkeys(FIELD_OF_CAUSE.get(c, c) for c in exc.cause)
+        raise ConfigError(f"{', '.join(fields)}: {exc}") from None
 
 
 # --- what the controls offer -------------------------------------------------------------

@@ -3,17 +3,24 @@
 A :class:`Session` builds its data, network and initial weights exactly as an initlab sweep
 builds a run: each initializer's run is a :class:`~initlab.experiments.config.RunConfig`
 (:func:`~initlab.web.config.run_configs`) built by
-:func:`~initlab.experiments.config.build`. Each run then trains with
-:class:`initlab.train.Trainer` — ``train``'s own loop, resumable — so an exported spec
-reproduces the playground's numbers. :mod:`initlab.web.frames` turns the state into what
-the page draws. :class:`SessionStore` keeps sessions apart, bounded in number and removed
-when idle; :class:`UploadStore` keeps uploaded CSV files, addressed by their content.
+:func:`~initlab.experiments.config.build`. Each run then trains on the compiled engine, as a
+sweep does, resumable: an :class:`~initlab.engine.resumable.EngineTrainer` continues from
+step to step bit for bit as one call would (the reference :class:`initlab.train.Trainer`
+where Numba is missing or the kernel lacks the run's activation or optimizer), so an
+exported spec reproduces the playground's numbers. A step is one kernel call per run, which
+also keeps the parameters at every curve point; the curve points' metrics are then one
+batched NumPy pass (:func:`~initlab.web.measure.stacked_metrics`).
+:mod:`initlab.web.frames` turns the state into what the page draws. :class:`SessionStore`
+keeps sessions apart, bounded in number and removed when idle; :class:`UploadStore` keeps
+uploaded CSV files, addressed by their content.
 """
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import hashlib
+import os
 import re
 import secrets
 import tempfile
@@ -21,6 +28,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,9 +38,9 @@ import numpy as np
 from initlab import datasets, theory
 from initlab.datasets import Dataset
 from initlab.diagnostics import Records
+from initlab.engine.resumable import ResumableRun, Snapshots, resumable_trainer, run_with_snapshots
 from initlab.experiments.config import build, build_mlp, load_data, sizes_for
 from initlab.network import MLP, Params
-from initlab.train import Trainer
 from initlab.web.config import (
     UPLOAD_PREFIX,
     ConfigError,
@@ -42,7 +50,8 @@ from initlab.web.config import (
     run_configs,
     unknown_upload,
 )
-from initlab.web.measure import boundary_grid, layer_records, metrics
+from initlab.web.fairness import LOCAL, Holdings
+from initlab.web.measure import boundary_grid, layer_records, metrics, stacked_metrics
 
 CURVE_EVERY = 10
 """Curves get a point every 10 iterations, whatever the page's steps (so a reload, which
@@ -50,7 +59,18 @@ steps differently, draws the same curves)…"""
 MAX_CURVE_POINTS = 2000
 """…until a curve would exceed 2,000 points: then its spacing doubles (and again later)."""
 
+PARALLEL_FLOPS = 5e7
+"""A step whose training work (all runs) passes this — about 5 ms of the compiled kernel,
+as a fast-forward's steps of thousands of iterations — trains its runs on parallel threads
+(the kernel releases the GIL), as the engine trains a batch's models; a play frame's few
+iterations stay on one thread. Threads pay where cores are idle; on a 2-core machine that
+other processes kept busy (load 3.5) reopening 3 runs at 15,000 took the same either way
+(0.93–1.38 s, three paired trials)."""
+
 CURVE_COLUMNS = ("iteration", "train_cost", "test_cost", "train_accuracy", "test_accuracy")
+
+Measure = Callable[[np.ndarray], np.ndarray]
+"""Metrics (columns :data:`CURVE_COLUMNS` but the iteration) of stacked flat parameters."""
 
 
 class SessionError(LookupError):
@@ -72,6 +92,25 @@ class Curve:
     test_cost: list[float] = field(default_factory=list)
     train_accuracy: list[float] = field(default_factory=list)
     test_accuracy: list[float] = field(default_factory=list)
+
+    def extend(self, start: int, end: int, snapshots: Snapshots, measure: Measure) -> None:
+        """Add the points of a step from ``start`` to ``end``: at each multiple of
+        :attr:`every` in ``(start, end]``, the metrics of the snapshot taken there, or of the
+        last snapshot where training stopped before it (a diverged run stays where it
+        stopped). ``measure`` gives the metrics of a stack of flat parameter sets (one row
+        each); it is called once, on the snapshots used."""
+        taken = snapshots.iterations
+        points = range((start // self.every + 1) * self.every, end + 1, self.every)
+        rows = [bisect.bisect_left(taken, it) if it < taken[-1] else len(taken) - 1
+                for it in points]  # fmt: skip
+        if not rows:
+            return
+        used = sorted(set(rows))
+        values = measure(snapshots.flat[used])
+        row_of = {q: k for k, q in enumerate(used)}
+        for iteration, q in zip(points, rows):
+            train_cost, test_cost, train_acc, test_acc = (float(v) for v in values[row_of[q]])
+            self.append(iteration, (train_cost, test_cost, train_acc, test_acc))
 
     def append(self, iteration: int, values: tuple[float, float, float, float]) -> None:
         if iteration % self.every or (self.iteration and self.iteration[-1] >= iteration):
@@ -100,7 +139,7 @@ class Run:
     index: int
     init: dict[str, Any]
     label: str
-    trainer: Trainer
+    trainer: ResumableRun
     initial_rows: Records
     """Per-layer records at iteration 0 (the diagnosis' "at start")."""
     prediction: theory.Prediction | None
@@ -171,8 +210,8 @@ class Session:
             except (ValueError, TypeError) as exc:
                 raise ConfigError(f"inits[{k}]: {init_label(init)} cannot initialize "
                                   f"{list(mlp.layer_sizes)}: {exc}") from None  # fmt: skip
-            trainer = Trainer(mlp, built.initial_params, data.X_train, data.y_train,
-                              settings=built.settings)  # fmt: skip
+            trainer = resumable_trainer(mlp, built.initial_params, data.X_train, data.y_train,
+                                        settings=built.settings)  # fmt: skip
             prediction, note = _predict(mlp, init, data.X_train)
             run = Run(k, init, init_label(init), trainer, layer_records(trainer)[0], prediction,
                       note)  # fmt: skip
@@ -207,21 +246,36 @@ class Session:
     def step(self, iterations: int) -> int:
         """Train every run ``iterations`` more — fewer at the iteration limit, or where the
         work would pass ``limits.max_step_flops`` (at least one) — adding a curve point at
-        every multiple of the curves' spacing on the way. Returns the iterations trained."""
+        every multiple of the curves' spacing on the way. Returns the iterations trained.
+
+        Each run trains in one call that keeps its parameters at those multiples
+        (:func:`~initlab.engine.resumable.run_with_snapshots`); their metrics are then
+        computed together (:func:`~initlab.web.measure.stacked_metrics`). A diverged run
+        stays where it stopped, its points repeating its last state."""
         fits = max(1, int(self.limits.max_step_flops // self.flops_per_iteration))
         start = self.iteration
         end = min(start + iterations, start + fits, self.limits.max_iterations)
-        while self.iteration < end:
-            every = self.runs[0].curve.every
-            upto = min(end, (self.iteration // every + 1) * every)
+        if end <= start:
+            return 0
+
+        def advance(run: Run) -> None:
+            snapshots = run_with_snapshots(run.trainer, end - start, run.curve.every)
+            run.curve.extend(start, end, snapshots, self.measure)
+
+        long = self.flops_per_iteration * (end - start) >= PARALLEL_FLOPS
+        threads = min(len(self.runs), os.cpu_count() or 1) if long else 1
+        if threads > 1:
+            with ThreadPoolExecutor(threads, thread_name_prefix="initlab-session") as pool:
+                list(pool.map(advance, self.runs))
+        else:
             for run in self.runs:
-                if not run.trainer.diverged:
-                    run.trainer.run(upto - self.iteration)
-            self.iteration = upto
-            if upto % every == 0:
-                for run in self.runs:
-                    run.curve.append(upto, metrics(run.trainer, self.data))
-        return self.iteration - start
+                advance(run)
+        self.iteration = end
+        return end - start
+
+    def measure(self, flat: np.ndarray) -> np.ndarray:
+        """The curves' metrics of a stack of flat parameter sets (the runs share the L2)."""
+        return stacked_metrics(self.mlp, flat, self.data, self.config.l2)
 
     def touch(self) -> None:
         self.last_used = time.monotonic()
@@ -238,8 +292,36 @@ def boundary_extent(data: Dataset) -> tuple[float, float, float, float] | None:
     return float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])
 
 
+def warm_up_engine() -> None:
+    """Load the compiled engine for the page's default run (the notebook's network, gradient
+    descent, full batch, float64) by training it one iteration: Numba's import and the
+    kernel's load from its disk cache (compiled there the first time) take about 1 s, which
+    the first session would otherwise wait. Where the engine is unavailable, nothing happens
+    here (sessions say why, falling back to the reference loop)."""
+    from initlab.engine.resumable import EngineTrainer
+    from initlab.network import Layer
+
+    config = PlaygroundConfig()
+    mlp = MLP([2, *config.hidden, 1], config.activation)
+    params = [Layer(np.zeros(shape), np.zeros((shape[0], 1))) for shape in mlp.weight_shapes()]
+    X, y = np.zeros((2, 2)), np.array([0, 1])
+    try:
+        trainer = EngineTrainer(mlp, params, X, y, settings=config.settings)
+        trainer.run(1, snapshot_every=1)
+    except Exception:  # Numba missing or broken: the sessions report it
+        return
+
+
 class SessionStore:
-    """Sessions by id, thread-safe; at most ``limits.max_sessions``, idle ones removed."""
+    """Sessions by id, thread-safe; at most ``limits.max_sessions``, idle ones removed.
+
+    Each session is held by the client that made it (:class:`~initlab.web.fairness.Holdings`):
+    a client may hold ``limits.max_sessions_per_client``; when the server is full, the least
+    recently used session of the client holding the most gives way to a client holding less,
+    so one client's flood locks out only itself.
+
+    Made, it loads the compiled engine in a background thread (:func:`warm_up_engine`), so a
+    link opened right after the server starts does not wait for it."""
 
     def __init__(self, limits: Limits, uploads: UploadStore,
                  clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
@@ -247,28 +329,28 @@ class SessionStore:
         self.uploads = uploads
         self.clock = clock
         self._sessions: dict[str, Session] = {}
+        self._holders = Holdings()
         self._lock = threading.Lock()
+        threading.Thread(target=warm_up_engine, name="initlab-warm-up", daemon=True).start()
 
     def __len__(self) -> int:
         return len(self._sessions)
 
-    def create(self, config: PlaygroundConfig) -> Session:
+    def create(self, config: PlaygroundConfig, client: str = LOCAL) -> Session:
+        """A new session held by ``client``; :class:`TooManySessions` if it holds its share,
+        or if the server is full and no client holds more than it."""
         self.expire()
         with self._lock:
-            if len(self._sessions) >= self.limits.max_sessions:
-                raise TooManySessions(
-                    f"The server already runs {len(self._sessions)} sessions, its limit "
-                    f"(max_sessions={self.limits.max_sessions}); try again when one has been "
-                    f"idle for {self.limits.idle_seconds:g} s"
-                )
+            self._make_room(client)
             session_id = secrets.token_urlsafe(16)
             # Reserve the slot before the (slow) build so concurrent creates respect the cap.
             self._sessions[session_id] = None  # type: ignore[assignment]
+            self._holders.hold(client, session_id)
         try:
             session = Session(session_id, config, self.limits, self.uploads)
         except BaseException:
             with self._lock:
-                del self._sessions[session_id]
+                self._remove(session_id)
             raise
         session.last_used = self.clock()
         with self._lock:
@@ -288,7 +370,34 @@ class SessionStore:
 
     def delete(self, session_id: str) -> None:
         with self._lock:
-            self._sessions.pop(session_id, None)
+            self._remove(session_id)
+
+    def _remove(self, session_id: str) -> None:
+        self._sessions.pop(session_id, None)
+        self._holders.forget(session_id)
+
+    def _make_room(self, client: str) -> None:
+        """Refuse ``client`` past its share; when the server is full, remove the least
+        recently used (built) session of the client holding the most, if it holds more."""
+        limits, held = self.limits, self._holders.count(client)
+        share = min(limits.max_sessions_per_client, limits.max_sessions)
+        wait = f"try again when one has been idle for {limits.idle_seconds:g} s"
+        if held >= share and share < limits.max_sessions:  # (else the server-wide message)
+            raise TooManySessions(
+                f"This client ({client}) already holds {held} sessions, the limit per client "
+                f"(max_sessions_per_client={limits.max_sessions_per_client}); {wait}"
+            )
+        if len(self._sessions) < limits.max_sessions:
+            return
+        largest = self._holders.largest(prefer_not=client)
+        built = [(s.last_used, k) for k in self._holders.held_by(largest or client)
+                 if (s := self._sessions.get(k)) is not None]  # fmt: skip
+        if largest is None or self._holders.count(largest) <= held or not built:
+            raise TooManySessions(
+                f"The server already runs {len(self._sessions)} sessions, its limit "
+                f"(max_sessions={limits.max_sessions}); {wait}"
+            )
+        self._remove(min(built)[1])
 
     def expire(self) -> int:
         """Remove sessions idle for longer than ``limits.idle_seconds``; returns how many."""
@@ -297,7 +406,7 @@ class SessionStore:
             idle = [k for k, s in self._sessions.items()
                     if s is not None and now - s.last_used > self.limits.idle_seconds]  # fmt: skip
             for k in idle:
-                del self._sessions[k]
+                self._remove(k)
         return len(idle)
 
 
@@ -312,12 +421,18 @@ class Upload:
 
 
 class UploadStore:
-    """Uploaded CSV files in a private temporary folder, named by a hash of their bytes."""
+    """Uploaded CSV files in a private temporary folder, named by a hash of their bytes.
+
+    Each upload is held by the clients that sent it (:class:`~initlab.web.fairness.Holdings`):
+    past ``limits.max_uploads_per_client`` a client's own oldest is dropped, and past
+    ``limits.max_uploads`` the oldest of the client holding the most, so one client's flood
+    pushes out only its own files."""
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self._dir = tempfile.TemporaryDirectory(prefix="initlab-uploads-")
         self._uploads: dict[str, Upload] = {}
+        self._holders = Holdings()
         self._lock = threading.Lock()
 
     def __contains__(self, upload_id: object) -> bool:
@@ -332,12 +447,14 @@ class UploadStore:
         except KeyError:
             raise unknown_upload(UPLOAD_PREFIX + upload_id) from None
 
-    def add(self, name: str, content: bytes) -> Upload:
-        """Check and keep a CSV file; a :class:`ConfigError` says what is wrong with it."""
+    def add(self, name: str, content: bytes, client: str = LOCAL) -> Upload:
+        """Check and keep a CSV file for ``client``; a :class:`ConfigError` says what is
+        wrong with it."""
         stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(name or "upload.csv").stem)[:60] or "upload"
         upload_id = hashlib.sha256(content).hexdigest()[:16]
         with self._lock:
             if upload_id in self._uploads:
+                self._hold(client, upload_id)
                 return self._uploads[upload_id]
         path = Path(self._dir.name) / upload_id / f"{stem}.csv"
         path.parent.mkdir(exist_ok=True)
@@ -361,7 +478,19 @@ class UploadStore:
         upload = Upload(upload_id, f"{stem}.csv", path, rows, data.n_features, data.n_classes)
         with self._lock:
             self._uploads[upload_id] = upload
-            while len(self._uploads) > self.limits.max_uploads:  # dicts keep insertion order
-                oldest = self._uploads.pop(next(iter(self._uploads)))
-                oldest.path.unlink(missing_ok=True)
+            self._hold(client, upload_id)
         return upload
+
+    def _hold(self, client: str, upload_id: str) -> None:
+        """``client`` holds the upload as its newest; then drop holdings past its share,
+        and past the server's limit those of the client holding the most."""
+        self._holders.hold(client, upload_id)
+        while self._holders.count(client) > self.limits.max_uploads_per_client:
+            self._release(client, self._holders.held_by(client)[0])
+        while len(self._uploads) > self.limits.max_uploads:
+            largest = self._holders.largest(prefer_not=client) or client
+            self._release(largest, self._holders.held_by(largest)[0])
+
+    def _release(self, client: str, upload_id: str) -> None:
+        if self._holders.release(client, upload_id):
+            self._uploads.pop(upload_id).path.unlink(missing_ok=True)

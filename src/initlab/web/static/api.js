@@ -10,13 +10,18 @@ export class ApiError extends Error {
   }
 }
 
+/** The server's token, which it wrote into the page (`<meta name="initlab-token">`): every
+ * request that changes something sends it, so that no other web page can (it cannot read the
+ * page, nor send this header without a CORS preflight the server never grants). */
+const TOKEN = document.querySelector('meta[name="initlab-token"]')?.content ?? "";
+
 /**
  * Send one request: `json` as a JSON body or `body` as it is; answer the parsed JSON (null
  * for 204), or the Response itself with `raw`. Throws ApiError on a network failure or a
  * non-2xx status, with the server's message when it sent one.
  */
 async function request(method, path, { json, body, raw = false } = {}) {
-  const init = { method, headers: {} };
+  const init = { method, headers: method === "GET" ? {} : { "X-Initlab-Token": TOKEN } };
   if (json !== undefined) {
     init.body = JSON.stringify(json);
     init.headers["Content-Type"] = "application/json";
