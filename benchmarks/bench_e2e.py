@@ -188,7 +188,8 @@ DIGITS = """
 from sklearn.datasets import load_digits
 from initlab import MLPClassifier
 X, y = load_digits(return_X_y=True)
-MLPClassifier(optimizer="adam", learning_rate=0.001, max_iter=500, random_state=0,
+MLPClassifier(hidden_layer_sizes=(10, 5), init="he", learning_rate_init=0.001, alpha=0,
+              batch_size=None, max_iter=500, tol=None, random_state=0,
               engine="%s").fit(X / 16.0, y)
 """
 

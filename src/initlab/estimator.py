@@ -1,22 +1,27 @@
 """A scikit-learn classifier whose initialization is any initlab initializer.
 
-:class:`MLPClassifier` follows scikit-learn's conventions: ``__init__`` only stores its
-arguments, :meth:`~MLPClassifier.fit` validates them and the data, and everything learnt ends
-in ``_``. It therefore works in :class:`~sklearn.pipeline.Pipeline`,
+:class:`MLPClassifier` has scikit-learn's defaults and behaviour — one hidden layer of 100
+ReLUs, Adam at ``learning_rate_init=0.001`` on mini-batches of ``min(200, n)``, at most
+``max_iter=200`` epochs, stopping when the loss stops improving by ``tol`` (or, with
+``early_stopping``, the validation accuracy) for ``n_iter_no_change`` epochs, a
+:class:`~sklearn.exceptions.ConvergenceWarning` when ``max_iter`` ends the fit first, and
+``verbose`` printing the loss of every epoch — so ``initlab.MLPClassifier()`` can replace
+``sklearn.neural_network.MLPClassifier()``. Its conventions are scikit-learn's: ``__init__``
+only stores its arguments, :meth:`~MLPClassifier.fit` validates them and the data, and
+everything learnt ends in ``_``. It works in :class:`~sklearn.pipeline.Pipeline`,
 :class:`~sklearn.model_selection.GridSearchCV` and
 :func:`~sklearn.model_selection.cross_val_score`, and the initializer is one more
 hyperparameter to search over::
 
-    GridSearchCV(MLPClassifier(), {"init": ["zeros", "random", "he"]})
+    GridSearchCV(MLPClassifier(), {"init": ["glorot_uniform", "he", "lsuv"]})
 
-Underneath it is initlab's own network (:mod:`initlab.network`), trained by the fast engine
-(:func:`initlab.engine.train_batch`) or, with ``engine="reference"``, by the readable loop
-(:func:`initlab.train.train`) that the engine reproduces; a fit also records the per-layer
-diagnostics of :mod:`initlab.diagnostics` and says in ``why_`` why it trained the way it did.
+The course's experiment is one line of parameters (see :data:`COURSE`).
 
-Only classification: initlab's networks end in a sigmoid or softmax head trained with
-cross-entropy, and there is no regression head (identity output, squared error) to build an
-``MLPRegressor`` on.
+Underneath it is initlab's own network (:mod:`initlab.network`), trained epoch by epoch by
+the compiled engine (:func:`initlab.engine.resumable.resumable_trainer`) or, with
+``engine="reference"``, by the readable loop (:class:`initlab.train.Trainer`) that the engine
+reproduces; a fit also records the per-layer diagnostics of :mod:`initlab.diagnostics` and
+says in ``why_`` why it trained the way it did.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -36,16 +41,25 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from initlab import initializers, limits, optim
-from initlab._validate import check_choice, check_int, invalid, is_int, python_scalar
-from initlab.diagnostics import Recorder, diagnose, verdict
-from initlab.engine import ENGINES as BATCH_ENGINES
-from initlab.engine import attach_records, train_batch
+from initlab._epochs import (
+    SEED_HIGH,
+    Epochs,
+    Plan,
+    Stopping,
+    encoded_predictions,
+    hold_out,
+    logits,
+    train_epochs,
+)
+from initlab._validate import check_choice, check_int, check_real, invalid, is_int, python_scalar
+from initlab.diagnostics import diagnose, verdict
+from initlab.engine import records_from_snapshots
+from initlab.engine.resumable import ResumableRun, resumable_trainer
 from initlab.initializers import init_params
 from initlab.losses import output_size
-from initlab.network import MLP, Params, forward
-from initlab.rng import streams
+from initlab.network import MLP, Params
+from initlab.rng import NOTEBOOK, Seed, init_rng
 from initlab.settings import TrainSettings, check_iterations, check_l2
-from initlab.train import TrainResult, train
 
 try:
     from sklearn.utils.validation import validate_data
@@ -57,12 +71,21 @@ except ImportError:  # scikit-learn < 1.6 has the method instead
 
 Array = NDArray[np.float64]
 
-SEED_HIGH = int(np.iinfo(np.int32).max)
-"""A ``RandomState`` (or ``None``) becomes a seed drawn uniformly from [0, SEED_HIGH)."""
+ENGINES = ("auto", "numba", "reference")
+"""What ``MLPClassifier(engine=...)`` accepts: :func:`~initlab.engine.resumable.resumable_trainer`'s
+engines, the compiled kernel (``"auto"`` falls back to the reference loop where the kernel
+does not cover the network) or the readable loop."""
 
-ENGINES = (*BATCH_ENGINES, "reference")
-"""What ``MLPClassifier(engine=...)`` accepts: :func:`initlab.engine.train_batch`'s engines,
-and ``"reference"`` for the readable loop, :func:`initlab.train.train`."""
+AUTO_BATCH = 200
+"""``batch_size="auto"`` is ``min(AUTO_BATCH, n_samples)``, as in scikit-learn."""
+
+COURSE: dict[str, Any] = {
+    "hidden_layer_sizes": (10, 5), "init": "he", "optimizer": "gd", "learning_rate_init": 0.01,
+    "alpha": 0.0, "batch_size": None, "max_iter": 15_000, "tol": None, "random_state": NOTEBOOK,
+}  # fmt: skip
+"""The course notebook's experiment as parameters: ``MLPClassifier(**COURSE)`` is the
+``[2, 10, 5, 1]`` ReLU network, He-initialized from the notebook's ``RandomState(3)``, trained
+by full-batch gradient descent at 0.01 for 15,000 iterations without L2 or early stopping."""
 
 
 class DivergenceWarning(ConvergenceWarning):  # type: ignore[misc]
@@ -78,61 +101,87 @@ class DivergenceWarning(ConvergenceWarning):  # type: ignore[misc]
 # scikit-learn's own repr, equality (identity) and hashing are kept.
 @dataclass(eq=False, repr=False)
 class MLPClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
-    """Multi-layer perceptron classifier with a choice of weight initialization.
+    """Multi-layer perceptron classifier with scikit-learn's defaults and any initialization.
 
     Two classes train one sigmoid output unit with binary cross-entropy; K > 2 classes a
     softmax of K units with cross-entropy. Labels may be of any type: they are encoded in
-    the order of ``classes_``.
+    the order of ``classes_``. The course's experiment is the one line
+    ``MLPClassifier(hidden_layer_sizes=(10, 5), init="he", optimizer="gd",
+    learning_rate_init=0.01, alpha=0, batch_size=None, max_iter=15000, tol=None,
+    random_state="notebook")`` (:data:`COURSE`).
 
     Parameters
     ----------
-    hidden_layer_sizes : int or sequence of int, default=(10, 5)
-        Width of each hidden layer; ``()`` is logistic (softmax) regression. The default is
-        the course's ``[n_features, 10, 5, 1]`` network.
+    hidden_layer_sizes : int or sequence of int, default=(100,)
+        Width of each hidden layer; ``()`` is logistic (softmax) regression.
     activation : str or sequence of str, default="relu"
         Hidden-layer activation (any name in :data:`initlab.activations.ACTIVATIONS`), one for
         all hidden layers or one per hidden layer.
-    init : str, dict or initializer, default="he"
-        Weight initializer: a registered name (``"zeros"``, ``"random"``, ``"he"``,
-        ``"glorot_uniform"``, ``"orthogonal"``, ``"lsuv"``, …), a config such as
+    init : str, dict or initializer, default="glorot_uniform"
+        Weight initializer: a registered name (``"glorot_uniform"``, ``"he"``, ``"zeros"``,
+        ``"random"``, ``"orthogonal"``, ``"lsuv"``, …), a config such as
         ``{"name": "random", "scale": 0.01}``, or an initializer object. Data-dependent
-        initializers (LSUV) are given the training set as their batch.
+        initializers (LSUV) are given the training set as their batch. The default is
+        scikit-learn's: U(±√(6 / (fan_in + fan_out))) weights (Glorot & Bengio 2010), so
+        ``MLPClassifier()`` starts where scikit-learn's does and ``init`` is the one thing a
+        comparison changes. He (``init="he"``, variance 2 / fan_in) is what keeps the signal's
+        variance through a deep ReLU stack; with one hidden layer both train alike.
     bias_init : str, dict or initializer, default="zeros"
-        Bias initializer (not data-dependent). Ignored by LSUV, which sets biases to zero.
-    optimizer : str, dict or optimizer, default="gd"
-        ``"gd"``, ``"momentum"``, ``"adam"`` or a config (:mod:`initlab.optim`).
-    learning_rate : float, default=0.01
-        Step size, > 0.
-    max_iter : int, default=15000
-        Number of iterations (updates), each on the whole training set or on one
-        mini-batch. Training always runs all of them unless it diverges: there is no
-        tolerance-based early stop.
-    batch_size : int or None, default=None
-        ``None`` (or ≥ n_samples): full-batch gradient descent, as in the course.
-        Otherwise each iteration uses the next mini-batch of a per-epoch shuffle.
-    alpha : float, default=0.0
-        L2 penalty λ: the cost gains (λ / 2m)·Σ‖W‖² (biases excluded), as in the course and
-        in scikit-learn's ``MLPClassifier(alpha=...)``.
-    record_every : int, default=100
-        Spacing of ``loss_curve_``, in iterations.
-    diagnose_every : int or None, default=None
-        Also record per-layer diagnostics every this many iterations; they are always
-        recorded at initialization and at the end.
-    random_state : int, RandomState instance or None, default=None
+        Bias initializer (not data-dependent; scikit-learn draws biases like the weights).
+        Ignored by LSUV, which sets biases to zero.
+    optimizer : str, dict or optimizer, default="adam"
+        scikit-learn's ``solver``: ``"adam"`` (β₁ 0.9, β₂ 0.999, ε 1e-8, scikit-learn's),
+        ``"momentum"`` (closest to scikit-learn's ``"sgd"``, which adds Nesterov momentum),
+        ``"gd"`` (alias ``"sgd"``: plain gradient steps) or a config such as
+        ``{"name": "adam", "beta1": 0.8}`` (:mod:`initlab.optim`).
+    alpha : float, default=0.0001
+        L2 penalty λ ≥ 0, scikit-learn's ``alpha`` exactly: each mini-batch of m examples
+        adds (λ / 2m)·Σ‖W‖² to its cost (biases excluded) and λ·W / m to the gradient, the
+        course's L2 term with m the batch size.
+    batch_size : "auto", int or None, default="auto"
+        Mini-batch size: ``"auto"`` is ``min(200, n_samples)``; ``None`` (or ≥ n_samples)
+        is full-batch, one update per epoch, as in the course. Each epoch shuffles anew.
+    learning_rate_init : float, default=0.001
+        Step size, > 0 (constant: scikit-learn's schedules are not offered).
+    max_iter : int, default=200
+        Most epochs (passes over the training set; with ``batch_size=None`` an epoch is one
+        update, so this counts updates).
+    shuffle : bool, default=True
+        Mini-batches come from a fresh permutation every epoch; ``False`` is accepted only
+        where there is nothing to shuffle (full batch): initlab's engines always reshuffle.
+    random_state : int, RandomState instance, "notebook" or None, default=None
         An int ≥ 0 is the seed of :func:`initlab.rng.streams`: its ``init`` stream draws the
-        weights, its ``batch`` stream the mini-batches. A ``RandomState`` (or ``None``, NumPy's
-        global one) is asked for one seed ``randint(2**31 − 1)`` at each fit, so successive
-        fits differ, as scikit-learn's convention for ``random_state`` has it.
-    engine : {"auto", "numba", "numpy", "reference"}, default="auto"
-        What trains the network. ``"auto"``: :func:`initlab.engine.train_batch`'s compiled
-        Numba kernel where it covers the fit, else its NumPy engine (with an
-        :class:`~initlab.engine.EngineFallbackWarning` saying why); ``"numba"`` or
-        ``"numpy"`` force one of them. ``"reference"``: the readable loop,
-        :func:`initlab.train.train`, which the engines reproduce (to about 1e-12 relative
-        on a well-conditioned fit; rounding differences grow in a chaotic one). With an
-        engine, ``records_`` are computed after training from parameter snapshots, and their
-        ``update_ratio`` is known only for full-batch ``"gd"`` (NaN otherwise); the
-        reference records it for every optimizer.
+        weights, its ``batch`` stream the mini-batches, its ``data`` stream the validation
+        split. A ``RandomState`` (or ``None``, NumPy's global one) is asked for one seed
+        ``randint(2**31 − 1)`` at each fit, so successive fits differ, as scikit-learn's
+        convention has it. ``"notebook"``: the weights are drawn from the course's
+        ``RandomState(3)`` (:func:`initlab.rng.init_rng`), the rest from seed 0's streams.
+    tol : float or None, default=1e-4
+        Convergence: training stops once the training loss has not fallen below its best by
+        more than ``tol`` for more than ``n_iter_no_change`` consecutive epochs (with
+        ``early_stopping``: the validation accuracy has not risen above its best by ``tol``).
+        ``None`` (as in scikit-learn's ``SGDClassifier``): run all ``max_iter`` epochs, with
+        no :class:`~sklearn.exceptions.ConvergenceWarning`.
+    verbose : bool, default=False
+        Print ``Iteration N, loss = L`` after each epoch (and ``Validation score: S`` with
+        ``early_stopping``) to standard output, as scikit-learn does; the lines come in bursts
+        of :data:`~initlab._epochs.ITERATIONS_PER_CALL` iterations.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training set (stratified), judge ``tol`` on
+        the validation accuracy after each epoch, and keep the parameters of the best epoch.
+    validation_fraction : float, default=0.1
+        The held-out share, in (0, 1); used only with ``early_stopping``.
+    n_iter_no_change : int, default=10
+        Epochs without improvement tolerated (≥ 1); see ``tol``.
+    diagnose_every : int or None, default=None
+        Also record per-layer diagnostics every this many epochs; they are always recorded at
+        initialization and at the end.
+    engine : {"auto", "numba", "reference"}, default="auto"
+        What trains the network: the compiled Numba kernel (``"auto"`` falls back to the
+        reference loop, with an :class:`~initlab.engine.EngineFallbackWarning` saying why,
+        where the kernel does not cover the network), or the readable loop
+        :class:`initlab.train.Trainer` (``"reference"``), which the kernel reproduces to
+        about 1e-12 relative on a well-conditioned fit.
 
     Attributes
     ----------
@@ -143,14 +192,13 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Column names, when ``X`` was a DataFrame with string column names.
     params_ : list of initlab.network.Layer
-        The trained parameters in initlab's layout: ``W`` of shape (fan_out, fan_in),
-        ``b`` of shape (fan_out, 1).
+        The parameters kept, in initlab's layout: ``W`` of shape (fan_out, fan_in), ``b`` of
+        shape (fan_out, 1) — the last epoch's, or with ``early_stopping`` the best epoch's.
     initial_params_ : list of initlab.network.Layer
         The parameters the initializer drew.
-    coefs_ : list of ndarray
-        The weights in scikit-learn's layout: ``coefs_[i]`` has shape (fan_in, fan_out).
-    intercepts_ : list of ndarray
-        The biases, ``intercepts_[i]`` of shape (fan_out,).
+    coefs_, intercepts_ : list of ndarray
+        ``params_`` in scikit-learn's layout: ``coefs_[i]`` (fan_in, fan_out),
+        ``intercepts_[i]`` (fan_out,).
     layer_sizes_ : tuple of int
         ``(n_features, *hidden_layer_sizes, n_outputs)``.
     n_layers_ : int
@@ -160,23 +208,30 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     out_activation_ : str
         ``"sigmoid"`` or ``"softmax"``.
     n_iter_ : int
-        Iterations run: ``max_iter``, or the iteration at which the cost diverged.
-    loss_ : float
-        Training cost (cross-entropy + L2 term) on the whole training set after the last
-        update (NaN or inf if the fit diverged).
+        Epochs run.
+    t_ : int
+        Training examples seen: ``n_iter_`` × the training set's size.
     loss_curve_ : list of float
-        Training cost on the whole training set before the update of iterations
-        0, ``record_every``, 2·``record_every``, …; if the fit diverged, the last entry is
-        the non-finite cost at ``diverged_at_``.
-    loss_curve_iterations_ : list of int
-        The iteration of every ``loss_curve_`` entry.
+        The training cost (cross-entropy + L2 term) per epoch, on the whole training set
+        with the parameters the epoch starts from — what scikit-learn records for a full
+        batch; for mini-batches scikit-learn averages the batch costs over the epoch instead.
+        A diverged fit ends with the non-finite cost that stopped it.
+    loss_ : float
+        ``loss_curve_[-1]``.
+    best_loss_ : float or None
+        The lowest ``loss_curve_`` entry (``None`` with ``early_stopping``).
+    validation_scores_ : list of float or None
+        Validation accuracy after each epoch (``None`` without ``early_stopping``).
+    best_validation_score_ : float or None
+        Their maximum, whose parameters are kept (``None`` without ``early_stopping``).
     status_ : {"completed", "diverged"}
-        Whether the fit ran all ``max_iter`` iterations or stopped on a non-finite cost.
+        Whether the fit ended normally (converged or at ``max_iter``) or on a non-finite cost.
     diverged_at_ : int or None
-        The iteration whose cost was not finite.
+        The epoch whose cost was not finite.
     records_ : initlab.diagnostics.Records
-        Per-layer statistics at initialization, every ``diagnose_every`` iterations and at the
-        end (a diverged fit has no end record).
+        Per-layer statistics at initialization, every ``diagnose_every`` epochs and at the
+        end (a diverged fit has no end record), keyed by epoch. The update ratio ‖ΔW‖/‖W‖ is
+        known only for full-batch ``"gd"`` (NaN otherwise).
     findings_ : list of initlab.diagnostics.Finding
         :func:`initlab.diagnostics.diagnose` of ``records_``.
     why_ : str
@@ -198,59 +253,72 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     --------
     >>> from initlab.datasets import circles
     >>> data = circles()
-    >>> clf = MLPClassifier(init="he", learning_rate=0.1, max_iter=2000, random_state=0)
+    >>> clf = MLPClassifier(init="he", learning_rate_init=0.01, max_iter=1000, random_state=0)
     >>> clf.fit(data.X_train, data.y_train).score(data.X_test, data.y_test) > 0.9
     True
-    >>> clf.status_, clf.why_
-    ('completed', 'healthy at start: symmetry broken, signals well scaled')
-    >>> MLPClassifier(init="zeros", max_iter=100).fit(data.X_train, data.y_train).why_
-    'symmetry not broken: hidden layers act as 1, 1 distinct units (of 10, 5)'
+    >>> clf.n_iter_ < clf.max_iter, clf.why_  # stopped by tol: the loss stopped improving
+    (True, 'healthy at start: symmetry broken, signals well scaled')
+    >>> course = MLPClassifier(**COURSE).fit(data.X_train, data.y_train)
+    >>> course.score(data.X_train, data.y_train), course.score(data.X_test, data.y_test)
+    (0.9933333333333333, 0.96)
     """
 
-    hidden_layer_sizes: int | Sequence[int] = (10, 5)
+    hidden_layer_sizes: int | Sequence[int] = (100,)
     activation: str | Sequence[str] = "relu"
-    init: initializers.Identifier = "he"
+    init: initializers.Identifier = "glorot_uniform"
     bias_init: initializers.Identifier = "zeros"
-    optimizer: str | dict[str, Any] | optim.Optimizer = "gd"
-    learning_rate: float = 0.01
-    max_iter: int = 15_000
-    batch_size: int | None = None
-    alpha: float = 0.0
-    record_every: int = 100
+    optimizer: str | dict[str, Any] | optim.Optimizer = "adam"
+    alpha: float = 1e-4
+    batch_size: int | Literal["auto"] | None = "auto"
+    learning_rate_init: float = 1e-3
+    max_iter: int = 200
+    shuffle: bool = True
+    random_state: int | np.random.RandomState | Literal["notebook"] | None = None
+    tol: float | None = 1e-4
+    verbose: bool = False
+    early_stopping: bool = False
+    validation_fraction: float = 0.1
+    n_iter_no_change: int = 10
     diagnose_every: int | None = None
-    random_state: int | np.random.RandomState | None = None
     engine: str = "auto"
 
     # --- fit ---------------------------------------------------------------------------
 
     def fit(self, X: ArrayLike, y: ArrayLike) -> MLPClassifier:
-        """Initialize with ``init`` and train on ``(X, y)``; returns the fitted estimator.
+        """Initialize with ``init`` and train on ``(X, y)`` epoch by epoch; returns the
+        fitted estimator.
 
-        Arguments are validated here, each error repeating the bad value. A fit whose cost
-        becomes NaN or infinite stops, warns with a :class:`DivergenceWarning` and leaves a
-        fitted estimator with ``status_ == "diverged"``.
+        Arguments are validated here, each error repeating the bad value. A fit that reaches
+        ``max_iter`` before the stopping rule warns with a
+        :class:`~sklearn.exceptions.ConvergenceWarning`; one whose cost becomes NaN or
+        infinite stops, warns with a :class:`DivergenceWarning` and leaves a fitted estimator
+        with ``status_ == "diverged"``.
         """
         hidden = _check_hidden(self.hidden_layer_sizes)
         max_iter = check_iterations(python_scalar(self.max_iter), "max_iter")
+        rule = Stopping(
+            _check_tol(self.tol),
+            check_iterations(python_scalar(self.n_iter_no_change), "n_iter_no_change"),
+            _check_bool("early_stopping", self.early_stopping),
+        )
+        fraction = check_real("validation_fraction", python_scalar(self.validation_fraction),
+                              low=0, high=1, low_open=True, high_open=True)  # fmt: skip
         diagnose_every = self.diagnose_every
         if diagnose_every is not None:
             diagnose_every = check_iterations(python_scalar(diagnose_every), "diagnose_every")
-        settings = TrainSettings(
-            learning_rate=self.learning_rate,
-            optimizer=self.optimizer,
-            batch_size=self.batch_size,
-            l2=check_l2(python_scalar(self.alpha), "alpha"),
-            record_every=self.record_every,
+        learning_rate = check_real(
+            "learning_rate_init", python_scalar(self.learning_rate_init), low=0, low_open=True
         )
-        w_init = initializers.get(self.init)
-        b_init = initializers.get(self.bias_init)
+        l2 = check_l2(python_scalar(self.alpha), "alpha")
+        w_init, b_init = initializers.get(self.init), initializers.get(self.bias_init)
         if isinstance(b_init, initializers.DataDependentInitializer):
             raise ValueError(
                 "Argument `bias_init` cannot be data-dependent. "
                 f"Received: bias_init={self.bias_init!r}"
             )
-        settings = settings.replace(seed=_seed(self.random_state))
+        seed = _seed(self.random_state)
         engine = check_choice("engine", self.engine, ENGINES)
+        verbose = _check_bool("verbose", self.verbose)
 
         X_arr, y_arr = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y_arr)
@@ -262,49 +330,93 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                 "MLPClassifier needs at least 2 classes in y to learn from. "
                 f"Received: 1 class, {classes.tolist()!r}"
             )
+        validation = None
+        if rule.on_validation:
+            X_arr, y_int, validation = hold_out(X_arr, y_int, fraction, seed)
+        n = X_arr.shape[0]
+        batch_size = _check_batch_size(python_scalar(self.batch_size), n)
+        _check_shuffle(self.shuffle, batch_size)
+        per_epoch = 1 if batch_size is None else -(-n // batch_size)
+        settings = TrainSettings(
+            learning_rate=learning_rate, optimizer=self.optimizer, batch_size=batch_size, l2=l2,
+            seed=0 if seed == NOTEBOOK else seed, record_every=per_epoch,
+        )  # fmt: skip
         n_outputs = output_size(len(classes))
         mlp = MLP([X_arr.shape[1], *hidden, n_outputs], self.activation)
-        every = diagnose_every or max_iter
         limits.check(limits.training_estimate(
-            mlp.layer_sizes, X_arr.shape[0], iterations=max_iter,
-            record_every=settings.record_every, diagnose_every=every,
+            mlp.layer_sizes, n, iterations=max_iter * per_epoch, record_every=per_epoch,
+            diagnose_every=(diagnose_every or max_iter) * per_epoch,
             optimizer=settings.optimizer.name,
         ))  # fmt: skip
-        params = init_params(mlp, streams(settings.seed).init, w_init, b_init, X=X_arr)
-        result = _train(mlp, params, X_arr, y_int, max_iter, settings, every, engine)
-        records = result.records
-        assert records is not None
+        params = init_params(mlp, init_rng(seed), w_init, b_init, X=X_arr)
+        trainer = resumable_trainer(
+            mlp, params, X_arr, y_int, settings=settings, engine=cast(Any, engine)
+        )
+        plan = Plan(max_iter, per_epoch, diagnose_every, verbose)
+        epochs = train_epochs(trainer, plan, rule, validation)
+        self._set_fitted(classes, mlp, trainer, epochs, rule, n)
+        self._warn(epochs, rule, max_iter, settings.learning_rate)
+        return self
 
+    def _set_fitted(
+        self,
+        classes: NDArray[Any],
+        mlp: MLP,
+        trainer: ResumableRun,
+        epochs: Epochs,
+        rule: Stopping,
+        n_train: int,
+    ) -> None:
+        records = records_from_snapshots(
+            mlp, epochs.snapshots, trainer.X, trainer.y, trainer.l2,
+            learning_rate=trainer.learning_rate if trainer.settings.plain_gd else None,
+            end=None if epochs.diverged_at is not None else epochs.n_iter,
+        )  # fmt: skip
+        records.snapshots.clear()
         self.classes_ = classes
-        self.params_: Params = result.params
-        self.initial_params_: Params = result.initial_params
-        self.coefs_ = [layer.W.T.copy() for layer in result.params]
-        self.intercepts_ = [layer.b.reshape(-1).copy() for layer in result.params]
+        self.params_: Params = epochs.params
+        self.initial_params_: Params = [layer.copy() for layer in trainer.initial]
+        self.coefs_ = [layer.W.T.copy() for layer in epochs.params]
+        self.intercepts_ = [layer.b.reshape(-1).copy() for layer in epochs.params]
         self.layer_sizes_ = mlp.layer_sizes
         self.hidden_activations_ = mlp.hidden_activations
         self.n_layers_ = len(mlp.layer_sizes)
-        self.n_outputs_ = n_outputs
+        self.n_outputs_ = mlp.layer_sizes[-1]
         self.out_activation_ = mlp.output
-        self.n_iter_ = result.iterations_run
-        self.loss_ = result.final_cost
-        self.loss_curve_ = list(result.history.costs)
-        self.loss_curve_iterations_ = list(result.history.iterations)
-        self.status_ = result.status
-        self.diverged_at_ = result.diverged_at
+        self.n_iter_ = epochs.n_iter
+        self.t_ = epochs.n_iter * n_train
+        self.loss_curve_ = epochs.losses
+        self.loss_ = epochs.losses[-1]
+        on_validation = rule.on_validation
+        self.best_loss_ = None if on_validation else rule.best_loss
+        self.validation_scores_ = epochs.scores if on_validation else None
+        self.best_validation_score_ = rule.best_score if on_validation else None
+        self.status_ = "diverged" if epochs.diverged_at is not None else "completed"
+        self.diverged_at_ = epochs.diverged_at
         self.records_ = records
-        self.findings_ = diagnose(records, result.diverged_at)
+        self.findings_ = diagnose(records, epochs.diverged_at)
         self.why_ = verdict(self.findings_)
-        if result.diverged:
+
+    def _warn(self, epochs: Epochs, rule: Stopping, max_iter: int, lr: float) -> None:
+        """scikit-learn's ConvergenceWarning at ``max_iter`` (none with ``tol=None``, as
+        ``SGDClassifier``), or the DivergenceWarning."""
+        if epochs.diverged_at is not None:
             warnings.warn(
-                f"MLPClassifier diverged: the training cost became {self.loss_curve_[-1]} at "
-                f"iteration {result.diverged_at} of max_iter={max_iter} (init={self.init!r}, "
-                f"learning_rate={settings.learning_rate!r}). The estimator is fitted with "
+                f"MLPClassifier diverged: the training cost became {self.loss_} at epoch "
+                f"{epochs.diverged_at} of max_iter={max_iter} (init={self.init!r}, "
+                f"learning_rate_init={lr!r}). The estimator is fitted with "
                 "status_='diverged' and its predictions mean nothing; try a smaller "
-                "learning_rate or a better-scaled init.",
+                "learning_rate_init or a better-scaled init.",
                 DivergenceWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
-        return self
+        elif rule.tol is not None and not epochs.converged and epochs.n_iter == max_iter:
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({max_iter}) reached and the "
+                "optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
 
     # --- prediction ----------------------------------------------------------------------
 
@@ -316,8 +428,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         (n_samples, n_classes) for more."""
         check_is_fitted(self)
         X_arr = validate_data(self, X, dtype=np.float64, reset=False)
-        with np.errstate(over="ignore", invalid="ignore"):  # only a diverged fit overflows
-            Z = forward(self._network(), self.params_, X_arr).logits
+        Z = logits(self._network(), self.params_, X_arr)
         out: Array = Z[0].copy() if Z.shape[0] == 1 else np.ascontiguousarray(Z.T)
         return out
 
@@ -330,7 +441,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         X_arr = validate_data(self, X, dtype=np.float64, reset=False)
         mlp = self._network()
         with np.errstate(over="ignore", invalid="ignore"):
-            P = mlp.head.activate(forward(mlp, self.params_, X_arr).logits)
+            P = mlp.head.activate(logits(mlp, self.params_, X_arr))
         if P.shape[0] == 1:
             p = P[0]
             return np.column_stack([1.0 - p, p])
@@ -344,36 +455,12 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     def predict(self, X: ArrayLike) -> NDArray[Any]:
         """Predicted labels: ``classes_[1]`` where the logit is > 0 (p > 0.5), or the class
         of the largest logit (largest probability)."""
-        d = self.decision_function(X)
-        index = (d > 0).astype(np.intp) if d.ndim == 1 else np.argmax(d, axis=1)
-        labels: NDArray[Any] = self.classes_[index]
+        check_is_fitted(self)
+        X_arr = validate_data(self, X, dtype=np.float64, reset=False)
+        labels: NDArray[Any] = self.classes_[
+            encoded_predictions(self._network(), self.params_, X_arr)
+        ]
         return labels
-
-
-def _train(
-    mlp: MLP,
-    params: Params,
-    X: Array,
-    y: NDArray[np.int64],
-    iterations: int,
-    settings: TrainSettings,
-    diagnose_every: int,
-    engine: str,
-) -> TrainResult:
-    """One run by ``engine``, with per-layer records at 0, every ``diagnose_every`` iterations
-    and at the end: taken during training by the reference loop, or computed afterwards from
-    the engine's parameter snapshots (as :func:`initlab.compare.compare` does)."""
-    if engine == "reference":
-        recorder = Recorder(every=diagnose_every)
-        return train(mlp, params, X, y, iterations=iterations, settings=settings,
-                     recorder=recorder)  # fmt: skip
-    (result,) = train_batch(
-        mlp, [params], X, y, iterations=iterations, settings=settings,
-        engine=engine,  # type: ignore[arg-type]  # checked against ENGINES in fit
-        checkpoint_every=diagnose_every,
-    )  # fmt: skip
-    attach_records(mlp, [result], X, y, l2=settings.l2, plain_gd=settings.plain_gd)
-    return result
 
 
 # --- argument checks ---------------------------------------------------------------------
@@ -390,8 +477,43 @@ def _check_hidden(sizes: object) -> tuple[int, ...]:
     return tuple(int(s) for s in out)
 
 
-def _seed(random_state: object) -> int:
-    """An int ≥ 0 as it is; a ``RandomState`` or ``None``: one draw of ``randint(2**31 − 1)``."""
+def _check_tol(tol: object) -> float | None:
+    if tol is None:
+        return None
+    return check_real("tol", python_scalar(tol), low=0.0, must="a finite float ≥ 0 or None")
+
+
+def _check_bool(name: str, value: object) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise invalid(name, "True or False", value)
+    return bool(value)
+
+
+def _check_batch_size(batch_size: object, n: int) -> int | None:
+    """``"auto"``: min(200, n); ``None`` or ≥ n: full batch (``None``); else the size."""
+    if batch_size == "auto":
+        batch_size = min(AUTO_BATCH, n)
+    elif batch_size is not None:
+        batch_size = check_int("batch_size", batch_size, 1, must="'auto', None or an integer ≥ 1")
+    return None if batch_size is None or batch_size >= n else int(batch_size)
+
+
+def _check_shuffle(shuffle: object, batch_size: int | None) -> None:
+    if _check_bool("shuffle", shuffle) or batch_size is None:
+        return
+    raise ValueError(
+        "Argument `shuffle` can be False only with full-batch training (batch_size=None): "
+        "initlab's engines draw a new permutation of the mini-batches every epoch. "
+        f"Received: shuffle=False, batch_size={batch_size}"
+    )
+
+
+def _seed(random_state: object) -> Seed:
+    """An int ≥ 0 or ``"notebook"`` as it is; a ``RandomState`` or ``None``: one draw of
+    ``randint(2**31 − 1)``."""
     if random_state is None or isinstance(random_state, np.random.RandomState):
         return int(check_random_state(random_state).randint(SEED_HIGH))
-    return check_int("random_state", random_state, 0, must="an integer ≥ 0, a RandomState or None")
+    if random_state == NOTEBOOK:
+        return NOTEBOOK
+    return check_int("random_state", random_state, 0,
+                     must="an integer ≥ 0, a RandomState, 'notebook' or None")  # fmt: skip

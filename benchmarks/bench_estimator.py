@@ -1,0 +1,159 @@
+"""initlab.MLPClassifier against scikit-learn's, both with their defaults, on load_digits.
+
+Each trial fits ``Pipeline(StandardScaler(), MLPClassifier(random_state=t))`` for both
+libraries on the same stratified 80/20 split of ``load_digits`` (1,437 training images of
+64 pixels, 10 classes), back to back in alternating order, so drift on a shared machine
+affects both: the table gives the median fit time of each, the median of the per-trial
+ratios (target: initlab within 2× of scikit-learn), the median test accuracies and the
+median per-trial difference (target: within 1 point), and the epochs each ran. The first
+initlab fit, which loads (or compiles) the Numba kernel, is timed apart and not counted.
+
+Then a ``GridSearchCV`` (3 folds) over initlab's ``init`` in the same pipeline: the mean
+cross-validated accuracy of each initializer and the search's time.
+
+On a machine shared with other work, pin BLAS to one thread (``OPENBLAS_NUM_THREADS=1``):
+scikit-learn's BLAS threads otherwise contend with the other load (measured: its fits went
+from 0.55 s to 6-12 s), while initlab limits them during training — a ratio that flatters
+initlab.
+
+Both libraries may warn that ``max_iter`` ended a fit before convergence; the warnings are
+counted, not shown.
+
+Run:  OPENBLAS_NUM_THREADS=1 python benchmarks/bench_estimator.py [--trials 7] [--json]
+      [--inits glorot_uniform,he,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+import warnings
+from typing import Any
+
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.neural_network import MLPClassifier as SklearnMLP
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from initlab import MLPClassifier
+
+INITS = "glorot_uniform,he,lecun_normal,orthogonal,lsuv,zeros"
+
+
+def fit_once(pipe: Pipeline, data: tuple[Any, ...]) -> dict[str, Any]:
+    """Fit ``pipe`` on the training part; its time, test accuracy, epochs and warnings."""
+    X_train, X_test, y_train, y_test = data
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        start = time.perf_counter()
+        pipe.fit(X_train, y_train)
+        seconds = time.perf_counter() - start
+    return {
+        "seconds": seconds,
+        "accuracy": float(pipe.score(X_test, y_test)),
+        "epochs": int(pipe[-1].n_iter_),
+        "not_converged": sum(issubclass(w.category, ConvergenceWarning) for w in caught),
+    }
+
+
+def paired_trials(data: tuple[Any, ...], trials: int) -> list[dict[str, dict[str, Any]]]:
+    rows = []
+    for trial in range(trials):
+        pipes = {
+            "initlab": make_pipeline(StandardScaler(), MLPClassifier(random_state=trial)),
+            "sklearn": make_pipeline(StandardScaler(), SklearnMLP(random_state=trial)),
+        }
+        order = list(pipes) if trial % 2 == 0 else list(reversed(pipes))
+        rows.append({name: fit_once(pipes[name], data) for name in order})
+    return rows
+
+
+def summary(rows: list[dict[str, dict[str, Any]]]) -> dict[str, Any]:
+    def median(name: str, key: str) -> float:
+        return statistics.median(row[name][key] for row in rows)
+
+    out: dict[str, Any] = {
+        name: {key: median(name, key) for key in ("seconds", "accuracy", "epochs")}
+        for name in ("initlab", "sklearn")
+    }
+    out["time_ratio"] = statistics.median(
+        row["initlab"]["seconds"] / row["sklearn"]["seconds"] for row in rows
+    )
+    out["time_ratio_range"] = [
+        min(r["initlab"]["seconds"] / r["sklearn"]["seconds"] for r in rows),
+        max(r["initlab"]["seconds"] / r["sklearn"]["seconds"] for r in rows),
+    ]
+    out["accuracy_difference"] = statistics.median(
+        row["initlab"]["accuracy"] - row["sklearn"]["accuracy"] for row in rows
+    )
+    out["not_converged"] = {
+        name: sum(row[name]["not_converged"] for row in rows) for name in ("initlab", "sklearn")
+    }
+    return out
+
+
+def grid_over_init(data: tuple[Any, ...], inits: list[str]) -> dict[str, Any]:
+    X_train, X_test, y_train, y_test = data
+    search = GridSearchCV(
+        make_pipeline(StandardScaler(), MLPClassifier(random_state=0)),
+        {"mlpclassifier__init": inits},
+        cv=3,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start = time.perf_counter()
+        search.fit(X_train, y_train)
+        seconds = time.perf_counter() - start
+    scores = {
+        params["mlpclassifier__init"]: float(score)
+        for params, score in zip(
+            search.cv_results_["params"], search.cv_results_["mean_test_score"]
+        )
+    }
+    return {
+        "seconds": seconds,
+        "cv_accuracy": scores,
+        "best": search.best_params_["mlpclassifier__init"],
+        "best_test_accuracy": float(search.score(X_test, y_test)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=7)
+    parser.add_argument("--inits", default=INITS)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    X, y = load_digits(return_X_y=True)
+    data = tuple(train_test_split(X, y, test_size=0.2, stratify=y, random_state=0))
+    first = fit_once(make_pipeline(StandardScaler(), MLPClassifier(random_state=0)), data)
+    result = summary(paired_trials(data, args.trials))
+    result["first_initlab_fit_seconds"] = first["seconds"]
+    result["grid"] = grid_over_init(data, args.inits.split(","))
+    result["trials"] = args.trials
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    print(f"load_digits, Pipeline(StandardScaler(), MLPClassifier()), {args.trials} paired trials")
+    print(f"{'':10} {'fit s':>8} {'test acc':>9} {'epochs':>7}")
+    for name in ("initlab", "sklearn"):
+        r = result[name]
+        print(f"{name:10} {r['seconds']:8.3f} {r['accuracy']:9.4f} {r['epochs']:7.0f}")
+    low, high = result["time_ratio_range"]
+    print(f"time initlab / sklearn: {result['time_ratio']:.2f} (range {low:.2f}-{high:.2f}; "
+          f"target ≤ 2); accuracy difference {100 * result['accuracy_difference']:+.2f} points "
+          f"(target within 1); first initlab fit {first['seconds']:.2f} s")  # fmt: skip
+    grid = result["grid"]
+    print(f"GridSearchCV over init (3 folds, {grid['seconds']:.1f} s): best {grid['best']}, "
+          f"test accuracy {grid['best_test_accuracy']:.4f}")  # fmt: skip
+    for init, score in sorted(grid["cv_accuracy"].items(), key=lambda item: -item[1]):
+        print(f"  {init:15} {score:.4f}")
+
+
+if __name__ == "__main__":
+    main()
