@@ -81,6 +81,21 @@ def test_a_folder_that_cannot_be_written_is_an_oserror_with_its_message(
 
 
 @pytest.mark.usefixtures("two_cores")
+def test_the_figure_process_does_not_load_the_command_line() -> None:
+    # The child imports initlab.cli.output: the package's root must not pull in Typer and
+    # every command (~0.2 s of a second core the parent is training on).
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, initlab.cli.output; print(sorted(m for m in sys.modules if m in "
+        "('typer', 'rich', 'initlab.cli.commands', 'initlab.cli.application')))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert loaded.stdout.strip() == "[]", loaded.stderr
+
+
+@pytest.mark.usefixtures("two_cores")
 def test_an_unused_child_is_stopped_on_leaving_the_block() -> None:
     with drawing.figure_process() as process:
         child = process._child
@@ -116,9 +131,10 @@ def test_main_runs_commands_without_the_cyclic_collector(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import initlab.cli
+    import initlab.cli.application
 
     seen = []
-    monkeypatch.setattr(initlab.cli, "app", lambda **_: seen.append(gc.isenabled()))
+    monkeypatch.setattr(initlab.cli.application, "app", lambda **_: seen.append(gc.isenabled()))
     gc.enable()
     initlab.cli.main()
     assert seen == [False]

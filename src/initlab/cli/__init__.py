@@ -8,70 +8,29 @@ the system will not read or write (any ``OSError``: a folder given as ``--out``,
 is one ``Error:`` line naming the path and the reason, exit code 1. Ctrl-C and SIGTERM stop a
 sweep with exit code 130, keeping the runs already stored.
 
-This module is the Typer app: its root options and the list of its commands, in the order
-``--help`` shows them. The commands live in :mod:`~initlab.cli.commands`,
-:mod:`~initlab.cli.sweep` and :mod:`~initlab.cli.serve`; their tables in
-:mod:`~initlab.cli.tables`, their files in :mod:`~initlab.cli.output`. Each imports the
-heavy libraries only when it runs, so ``initlab --help`` starts at once.
+The Typer app is :mod:`~initlab.cli.application`; this package's root only holds the entry
+point and loads the rest on first use (PEP 562), so that the figure process
+(:mod:`~initlab.cli.drawing`), which imports :mod:`~initlab.cli.output`, does not load Typer
+and every command.
 """
 
 from __future__ import annotations
 
 import gc
-from typing import Annotated
-
-import typer
-
-import initlab
-from initlab.cli.commands import compare_command, diagnose_command, list_command, theory_command
-from initlab.cli.common import EXIT_IO, EXIT_USAGE, Command, Group, fail, parse_layers, parse_seed
-from initlab.cli.serve import serve_command
-from initlab.cli.sweep import report_command, sweep_command
+from typing import Any
 
 __all__ = ["EXIT_IO", "EXIT_USAGE", "app", "fail", "main", "parse_layers", "parse_seed"]
 
-app = typer.Typer(
-    name="initlab",
-    cls=Group,
-    no_args_is_help=True,
-    add_completion=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+_FROM = {"app": "application", "EXIT_IO": "common", "EXIT_USAGE": "common", "fail": "common",
+         "parse_layers": "common", "parse_seed": "common"}  # fmt: skip
 
 
-def version_callback(value: bool) -> None:
-    if value:
-        typer.echo(f"initlab {initlab.__version__}")
-        raise typer.Exit()
+def __getattr__(name: str) -> Any:
+    if name in _FROM:
+        import importlib
 
-
-@app.callback()
-def main_callback(
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version",
-            callback=version_callback,
-            is_eager=True,
-            help="Show initlab's version and exit.",
-        ),
-    ] = False,
-) -> None:
-    """initlab: a laboratory for neural-network weight initialization.
-
-    Reproduce the course's experiment (zeros vs large random vs He initialization of a
-    [2, 10, 5, 1] ReLU network on the circles data), vary it, and see why each
-    initialization trains the way it does.
-    """
-
-
-app.command("compare", cls=Command)(compare_command)
-app.command("diagnose", cls=Command)(diagnose_command)
-app.command("theory", cls=Command)(theory_command)
-app.command("sweep", cls=Command)(sweep_command)
-app.command("report", cls=Command)(report_command)
-app.command("list", cls=Command)(list_command)
-app.command("serve", cls=Command)(serve_command)
+        return getattr(importlib.import_module(f"initlab.cli.{_FROM[name]}"), name)
+    raise AttributeError(f"module 'initlab.cli' has no attribute {name!r}")
 
 
 def main() -> None:
@@ -85,6 +44,8 @@ def main() -> None:
     """
     gc.disable()
     try:
+        from initlab.cli.application import app
+
         app(prog_name="initlab")
     finally:
         gc.freeze()
