@@ -5,27 +5,35 @@ measurement is paired with a measurement of the plain-NumPy notebook loop (the r
 every initlab benchmark) taken just before it, and ratios are medians over trials:
 
 (a) the notebook comparison — zeros, ×10 random and He, 3 runs × ``--iterations`` — as one
-    batch on the compiled engine, against the three plain loops; target ≥ 8×. The compile is
-    excluded and reported on its own: on a cold cache (a fresh ``NUMBA_CACHE_DIR``, in a
-    subprocess) and loaded from the warm cache (whole processes, cold against warm, paired:
-    ``bench_compile.py``).
+    batch, against the three plain loops; target ≥ 15x. Timed on both compiled engines, in
+    alternation: the per-model kernel (which ``train_batch`` picks for 3 models) and the
+    lanes engine (one block of 8 lanes, 3 of them used: what a sweep of 3 runs gets). The
+    compile is excluded and reported on its own, for both engines: on a cold cache (a fresh
+    ``NUMBA_CACHE_DIR``, in a subprocess) and loaded from the warm cache.
 (b) a sweep of ``--models`` He initializations (seeds 0, 1, …) on the notebook network and
-    data: per-model speed ratio = (plain seconds per model) / (engine seconds / models);
-    target ≥ 12×. Also the GFLOP/s achieved (formula printed), and peak memory: the
-    process's maximum resident set size, and the peak of NumPy's allocations (tracemalloc).
-    The NumPy engine is timed on the same models over fewer iterations (``--numpy-iterations``).
+    data, which ``train_batch`` trains on the lanes engine (one model per SIMD lane):
+    per-model speed ratio = (plain seconds per model) / (engine seconds / models), targets
+    ≥ 30x in float64; the same sweep in float32 (target: ≥ 2.5x the per-model kernel in
+    float64, per model) and on the per-model kernel in float64 (``--kernel-models`` of the
+    models: today's engine). Also the GFLOP/s achieved (formula printed) beside the
+    dgemm/sgemm peak measured in the same run (``np.dot`` of two 2000×2000 matrices, BLAS
+    threads as NumPy sets them, best of 3: 2n³/t; target for float64: ≥ 40 % of dgemm), and
+    peak memory: the process's maximum resident set size, and the peak of NumPy's
+    allocations (tracemalloc). The NumPy engine is timed on the same models over fewer
+    iterations (``--numpy-iterations``).
 (c) linear scaling: the compiled engine's time at three sizes each of models, iterations
     and examples; the exponent of a log-log fit should be ≈ 1.
 (d) what the threads add here: one batch on one thread and on all (``NUMBA_NUM_THREADS``),
     which bounds what the sweep can gain from parallelism on this machine.
 
 Run:  python benchmarks/bench_engine.py [--models 1024] [--iterations 15000] [--trials 5]
-      [--json]; ``--quick`` shrinks everything for a smoke run.
+      [--kernel-models 128] [--json]; ``--quick`` shrinks everything for a smoke run.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import os
@@ -37,7 +45,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numba
@@ -46,7 +54,7 @@ import numpy as np
 import initlab
 from bench_compare import notebook_loop
 from initlab import MLP, circles, init_params
-from initlab.engine import compiled, train_batch
+from initlab.engine import compiled, lanes, train_batch
 from initlab.rng import notebook_init_rng, streams
 
 NOTEBOOK_INITS = ("zeros", "random", "he")
@@ -69,6 +77,49 @@ for dtype in (np.float64, np.float32):
     print((t2 - t1) - (t3 - t2))
     t1 = time.perf_counter()
 """
+
+
+LANES_COMPILE_SNIPPET = """
+import time
+import numpy as np
+t0 = time.perf_counter()
+from initlab import MLP, circles, init_params
+from initlab.engine import train_batch
+from initlab.rng import streams
+data, mlp = circles(), MLP([2, 10, 5, 1])
+params = [init_params(mlp, streams(s).init, "he") for s in range(8)]
+t1 = time.perf_counter()
+for dtype in (np.float64, np.float32):
+    train_batch(mlp, params, data.X_train, data.y_train, iterations=1, engine="numba", dtype=dtype)
+    t2 = time.perf_counter()
+    train_batch(mlp, params, data.X_train, data.y_train, iterations=1, engine="numba", dtype=dtype)
+    t3 = time.perf_counter()
+    print((t2 - t1) - (t3 - t2))
+    t1 = time.perf_counter()
+"""
+
+
+@contextlib.contextmanager
+def per_model_kernel() -> Iterator[None]:
+    """Within the block, ``train_batch`` trains every batch on the per-model kernel (the lanes
+    engine from more models than any batch has); ``lanes.for_every_batch()`` does the
+    opposite."""
+    saved = lanes.MIN_MODELS
+    lanes.MIN_MODELS = 1 << 62
+    try:
+        yield
+    finally:
+        lanes.MIN_MODELS = saved
+
+
+def blas_peak(dtype: Any, n: int = 2000) -> float:
+    """GFLOP/s of ``np.dot`` on two n×n matrices (BLAS threads as NumPy sets them), best of
+    3 after a warm-up: 2n³ / t."""
+    rng = np.random.default_rng(0)
+    a, b = rng.random((n, n)).astype(dtype), rng.random((n, n)).astype(dtype)
+    np.dot(a, b)
+    best = min(timed(lambda: np.dot(a, b)) for _ in range(3))
+    return 2 * n**3 / best / 1e9
 
 
 def timed(fn: Callable[[], object]) -> float:
@@ -96,15 +147,17 @@ def flops_per_iteration(sizes: tuple[int, ...], m: int) -> int:
     return forward + backward + 2 * params
 
 
-def compile_times() -> dict[str, list[float]]:
-    """Compile time of the kernel for the notebook's network (float64, float32), each compiled
-    for that network and gradient descent only, on a cold cache, then on the warm one."""
+def compile_times(snippet: str) -> dict[str, list[float]]:
+    """Compile time of an engine for the notebook's network (float64, float32), each
+    compiled for that network and gradient descent only, on a cold cache, then on the warm
+    one: ``COMPILE_SNIPPET`` (the per-model kernel, 1 model) or ``LANES_COMPILE_SNIPPET``
+    (the lanes engine, 8 models)."""
     out: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "NUMBA_CACHE_DIR": cache}
         for label in ("cold", "warm"):
             text = subprocess.run(
-                [sys.executable, "-c", COMPILE_SNIPPET], env=env, check=True,
+                [sys.executable, "-c", snippet], env=env, check=True,
                 capture_output=True, text=True,
             ).stdout  # fmt: skip
             out[label] = [float(line) for line in text.split()]
@@ -122,6 +175,8 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=1024)
     parser.add_argument("--iterations", type=int, default=15_000)
     parser.add_argument("--numpy-iterations", type=int, default=500)
+    parser.add_argument("--kernel-models", type=int, default=128,
+                        help="models of the sweep timed on the per-model kernel")  # fmt: skip
     parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--no-compile", action="store_true", help="skip the compile timing")
@@ -129,6 +184,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.models, args.iterations, args.numpy_iterations, args.trials = 64, 1000, 100, 3
+    args.kernel_models = min(args.kernel_models, args.models)
 
     data = circles()
     mlp = MLP([2, 10, 5, 1])
@@ -139,38 +195,64 @@ def main() -> None:
     def plain(inits: tuple[str, ...], iterations: int) -> float:
         return timed(lambda: [notebook_loop(X, Y, init, iterations) for init in inits])
 
-    def batch(params: list[Any], iterations: int, engine: str = "numba", on: Any = data) -> float:
+    def batch(
+        params: list[Any], iterations: int, engine: str = "numba", on: Any = data,
+        dtype: Any = np.float64,
+    ) -> float:  # fmt: skip
         start = time.perf_counter()
-        train_batch(mlp, params, on.X_train, on.y_train, iterations=iterations, engine=engine)
+        train_batch(mlp, params, on.X_train, on.y_train, iterations=iterations, engine=engine,
+                    dtype=dtype)  # fmt: skip
         return time.perf_counter() - start
 
-    compile_s = None if args.no_compile else compile_times()
+    compile_s = None
+    if not args.no_compile:
+        compile_s = {
+            "kernel": compile_times(COMPILE_SNIPPET),
+            "lanes": compile_times(LANES_COMPILE_SNIPPET),
+        }
+    peaks = {"dgemm": blas_peak(np.float64), "sgemm": blas_peak(np.float32)}
     notebook = [init_params(mlp, notebook_init_rng(), init) for init in NOTEBOOK_INITS]
-    batch(notebook, 10)  # load (or compile) the kernel before timing
-
-    # (a) the notebook comparison, paired trials.
-    a_trials = []
-    for _ in range(args.trials):
-        plain_s = plain(NOTEBOOK_INITS, n_iter)
-        a_trials.append((plain_s, batch(notebook, n_iter)))
-    a_ratio = [p / e for p, e in a_trials]
-
-    # (b) the sweep: the plain loop (one He run) before and after, the sweep between.
+    batch(notebook, 10)  # load (or compile) the kernels before timing
+    with lanes.for_every_batch():
+        batch(notebook, 10)
     base_models, base_iter = 32 * threads, max(100, n_iter // 15)
     n_models = max(args.models, 4 * base_models)
     many = [init_params(mlp, streams(s).init, "he") for s in range(n_models)]
     sweep = many[: args.models]
+    for dtype in (np.float64, np.float32):
+        batch(sweep[: lanes.MIN_MODELS], 10, dtype=dtype)
+
+    # (a) the notebook comparison, paired trials: plain, per-model kernel, lanes.
+    a_trials = []
+    for _ in range(args.trials):
+        plain_s = plain(NOTEBOOK_INITS, n_iter)
+        kernel_s = batch(notebook, n_iter)
+        with lanes.for_every_batch():
+            lanes_s = batch(notebook, n_iter)
+        a_trials.append((plain_s, kernel_s, lanes_s))
+    a_ratio = [p / k for p, k, _ in a_trials]
+    a_lanes_ratio = [p / la for p, _, la in a_trials]
+
+    # (b) the sweep: the plain loop (one He run) before and after, the engines between.
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
     before = plain(("he",), n_iter)
     tracemalloc.start()
     sweep_s = batch(sweep, n_iter)
     _, traced_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
+    float32_s = batch(sweep, n_iter, dtype=np.float32)
+    with per_model_kernel():
+        kernel_s = batch(sweep[: args.kernel_models], n_iter)
     after = plain(("he",), n_iter)
     plain_per_model = (before + after) / 2
-    per_model_ratio = plain_per_model / (sweep_s / args.models)
+    per_model = {
+        "lanes_float64": sweep_s / args.models,
+        "lanes_float32": float32_s / args.models,
+        "kernel_float64": kernel_s / args.kernel_models,
+    }
+    ratios = {name: plain_per_model / seconds for name, seconds in per_model.items()}
     flops = flops_per_iteration(mlp.layer_sizes, X.shape[1])
-    gflops = flops * n_iter * args.models / sweep_s / 1e9
+    gflops = {name: flops * n_iter / seconds / 1e9 for name, seconds in per_model.items()}
     maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
     np_before = plain(("he",), args.numpy_iterations)
     numpy_s = batch(sweep, args.numpy_iterations, engine="numpy")
@@ -225,22 +307,35 @@ def main() -> None:
         "threads": threads,
         "iterations": n_iter,
         "compile_s": compile_s,
+        "blas_peak_gflops": peaks,
         "notebook": {
             "runs": list(NOTEBOOK_INITS),
-            "trials": [{"plain_s": p, "engine_s": e} for p, e in a_trials],
+            "trials": [{"plain_s": p, "kernel_s": k, "lanes_s": la} for p, k, la in a_trials],
             "speed_ratio_median": statistics.median(a_ratio),
             "speed_ratio_range": [min(a_ratio), max(a_ratio)],
-            "target": 8.0,
+            "lanes_speed_ratio_median": statistics.median(a_lanes_ratio),
+            "target": 15.0,
         },
         "sweep": {
             "models": args.models,
+            "kernel_models": args.kernel_models,
             "engine_s": sweep_s,
+            "float32_s": float32_s,
+            "kernel_s": kernel_s,
             "plain_s_per_model": plain_per_model,
             "plain_s_before_after": [before, after],
-            "per_model_speed_ratio": per_model_ratio,
-            "target": 12.0,
+            "per_model_speed_ratio": ratios["lanes_float64"],
+            "float32_per_model_speed_ratio": ratios["lanes_float32"],
+            "kernel_per_model_speed_ratio": ratios["kernel_float64"],
+            "float32_vs_float64": sweep_s / float32_s,
+            "float32_vs_kernel_float64": per_model["kernel_float64"] / per_model["lanes_float32"],
+            "target": 30.0,
             "flops_per_model_iteration": flops,
             "gflops": gflops,
+            "gflops_share_of_peak": {
+                "float64": gflops["lanes_float64"] / peaks["dgemm"],
+                "float32": gflops["lanes_float32"] / peaks["sgemm"],
+            },
             "max_rss_bytes": maxrss,
             "max_rss_before_sweep_bytes": rss_before,
             "tracemalloc_peak_bytes": traced_peak,
@@ -254,42 +349,60 @@ def main() -> None:
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    a = result["notebook"]
-    lines = [f"threads: {threads}; iterations: {n_iter}"]
-    if compile_s:
+    print("\n".join(report_lines(result, args)))
+
+
+def report_lines(result: dict[str, Any], args: argparse.Namespace) -> list[str]:
+    """The result, in words."""
+    a, b, peaks = result["notebook"], result["sweep"], result["blas_peak_gflops"]
+    lines = [f"threads: {result['threads']}; iterations: {result['iterations']}"]
+    for engine, times in (result["compile_s"] or {}).items():
         lines.append(
-            "compile (float64, float32): cold cache "
-            + ", ".join(f"{t:.1f} s" for t in compile_s["cold"])
+            f"compile, {engine} (float64, float32): cold cache "
+            + ", ".join(f"{t:.1f} s" for t in times["cold"])
             + "; warm cache "
-            + ", ".join(f"{t:.2f} s" for t in compile_s["warm"])
+            + ", ".join(f"{t:.2f} s" for t in times["warm"])
         )
     lo, hi = a["speed_ratio_range"]
-    engine_a = statistics.median(e for _, e in a_trials)
-    plain_a = statistics.median(p for p, _ in a_trials)
+    trials = a["trials"]
+    plain_a = statistics.median(t["plain_s"] for t in trials)
+    kernel_a = statistics.median(t["kernel_s"] for t in trials)
+    lanes_a = statistics.median(t["lanes_s"] for t in trials)
+    g, share = b["gflops"], b["gflops_share_of_peak"]
     lines += [
-        f"(a) notebook comparison, 3 runs as one batch: {engine_a:.3f} s vs plain loop "
-        f"{plain_a:.2f} s → {a['speed_ratio_median']:.1f}x (median of {args.trials} paired "
-        f"trials; {lo:.1f}–{hi:.1f}x; target ≥ 8x)",
-        f"(b) sweep of {args.models} models: {sweep_s:.1f} s; plain loop {plain_per_model:.3f} s "
-        f"per model → per-model speed ratio {per_model_ratio:.1f}x (target ≥ 12x)",
-        f"    {gflops:.1f} GFLOP/s ({flops:,} flops per model-iteration: "
+        f"(a) notebook comparison, 3 runs as one batch: per-model kernel {kernel_a:.3f} s vs "
+        f"plain loop {plain_a:.2f} s → {a['speed_ratio_median']:.1f}x (median of {args.trials} "
+        f"paired trials; {lo:.1f}–{hi:.1f}x; target ≥ 15x); lanes engine (3 of 8 lanes) "
+        f"{lanes_a:.3f} s → {a['lanes_speed_ratio_median']:.1f}x",
+        f"(b) sweep of {b['models']} models: plain loop {b['plain_s_per_model']:.3f} s per model",
+        f"    lanes, float64: {b['engine_s']:.1f} s → per-model speed ratio "
+        f"{b['per_model_speed_ratio']:.1f}x (target ≥ 30x); {g['lanes_float64']:.1f} GFLOP/s "
+        f"= {share['float64']:.0%} of dgemm's {peaks['dgemm']:.0f} (target ≥ 40 %)",
+        f"    lanes, float32: {b['float32_s']:.1f} s → {b['float32_per_model_speed_ratio']:.1f}x; "
+        f"{g['lanes_float32']:.1f} GFLOP/s = {share['float32']:.0%} of sgemm's "
+        f"{peaks['sgemm']:.0f}; {b['float32_vs_float64']:.2f}x float64's speed, "
+        f"{b['float32_vs_kernel_float64']:.2f}x the per-model kernel's float64 (target ≥ 2.5x)",
+        f"    per-model kernel, float64 ({b['kernel_models']} models): {b['kernel_s']:.1f} s → "
+        f"{b['kernel_per_model_speed_ratio']:.1f}x; {g['kernel_float64']:.1f} GFLOP/s",
+        f"    ({b['flops_per_model_iteration']:,} flops per model-iteration: "
         "forward 2m·Σn_l·n_{l-1} + m·Σn_l; backward 2m·n_L + 2m·Σn_l·n_{l-1} + m·Σn_l "
-        "+ 2m·Σ_{l≥2}n_l·n_{l-1} + m·Σhidden; update 2P)",
-        f"    peak memory: max RSS {maxrss / 2**20:.0f} MiB (whole process; "
-        f"{rss_before / 2**20:.0f} MiB before the sweep); NumPy allocations during it "
-        f"{traced_peak / 2**20:.1f} MiB (tracemalloc)",
-        f"    NumPy engine, {args.numpy_iterations} iterations: {numpy_s:.2f} s → per-model speed "
-        f"ratio {numpy_ratio:.1f}x",
+        "+ 2m·Σ_{l≥2}n_l·n_{l-1} + m·Σhidden; update 2P; peaks: np.dot of 2000×2000, 2n³/t)",
+        f"    peak memory: max RSS {b['max_rss_bytes'] / 2**20:.0f} MiB (whole process; "
+        f"{b['max_rss_before_sweep_bytes'] / 2**20:.0f} MiB before the sweep); NumPy "
+        f"allocations during it {b['tracemalloc_peak_bytes'] / 2**20:.1f} MiB (tracemalloc)",
+        f"    NumPy engine, {b['numpy_engine_iterations']} iterations: {b['numpy_engine_s']:.2f} s "
+        f"→ per-model speed ratio {b['numpy_engine_per_model_speed_ratio']:.1f}x",
         "(c) scaling (exponent of time vs size; 1 = linear):",
     ]
-    for name, entry in scaling.items():
+    for name, entry in result["scaling"].items():
         pairs = ", ".join(f"{s}: {t:.3f} s" for s, t in zip(entry["sizes"], entry["seconds"]))
         lines.append(f"    {name:10s} {entry['exponent']:.2f}  ({pairs})")
+    speedup, threads = result["threads_speedup"]["median"], result["threads"]
     lines.append(
         f"(d) {threads} threads vs 1 on the same batch: {speedup:.2f}x faster "
         f"(parallel efficiency {speedup / threads:.0%}; median of {args.trials})"
     )
-    print("\n".join(lines))
+    return lines
 
 
 if __name__ == "__main__":

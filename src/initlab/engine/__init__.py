@@ -20,6 +20,19 @@ Engines:
     (Threads rather than ``numba.prange``: a ``parallel=True`` wrapper re-optimizes the whole
     kernel once more and added about 10 s per dtype to the compile, for no gain over a pool
     that hands out one model at a time, which also balances models that stop early.)
+
+    A batch of at least 7 models (:data:`~initlab.engine.lanes.MIN_MODELS`; any number in a
+    sweep, :func:`~initlab.engine.lanes.for_every_batch`) of a network of at most 200
+    parameters with the sigmoid head, trained full batch from iteration 0, goes to
+    :mod:`initlab.engine.lanes` instead: one model per SIMD lane, 8 per block in float64 and
+    16 in float32, each example's forward and backward pass written out for the network as
+    scalar code that the compiler turns into vector instructions (generated and cached per
+    network, dtype and training variant: about 7 s of compile for the notebook's network in
+    float64, 5 s in float32, on 2 cores). Every hidden activation, gd/momentum/Adam, L2,
+    per-model learning rates, snapshots and both dtypes; about 2.5 times the per-model
+    kernel's speed in float64 and 4.5 times in float32 (``benchmarks/bench_engine.py``).
+    Smaller batches (the notebook's comparison, single runs) stay on the per-model kernel,
+    faster there.
 ``"numpy"``
     :mod:`initlab.engine.batched`: all models stacked along a leading axis and trained with
     broadcasting ``np.matmul``. Covers everything ``train()`` covers, custom activations and
@@ -50,6 +63,13 @@ With ``checkpoint_every=k`` each result's ``records`` is a
 into the per-layer rows a :class:`~initlab.diagnostics.Recorder` would have taken, so
 diagnostics cost nothing inside the training loop.
 
+Resumable runs: :class:`initlab.engine.resumable.EngineTrainer` is
+:class:`~initlab.train.Trainer` on the compiled kernel, which resumes at any iteration with
+the run's state passed in (flat parameters, optimizer arrays, mini-batch position): ``run(a);
+run(b)`` equals ``train_batch(..., iterations=a + b, engine="numba")`` bit for bit, and
+``export_state()`` lets a new object continue. ``resumable_trainer(..., engine="auto")``
+falls back to ``Trainer``. The playground trains with it.
+
 >>> from initlab import MLP, circles, init_params
 >>> from initlab.rng import streams
 >>> data, mlp = circles(), MLP([2, 10, 5, 1])
@@ -73,7 +93,7 @@ from typing import Any, Literal, Unpack
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
-from initlab import activations, optim
+from initlab import activations, limits, optim
 from initlab._validate import check_xy, python_scalar
 from initlab.diagnostics import HISTOGRAM_BINS, Recorder, Records
 from initlab.engine.batched import Outcome, train_stacked
@@ -213,6 +233,7 @@ def train_batch(
     settings = settings_from(settings, given)
     run = _validate(mlp, params_list, X, y, settings, rates, iterations, dtype, checkpoint_every)
     use_numba = engine != "numpy" and _compiled_engine(run, required=engine == "numba")
+    _check_memory(run, use_numba)
     with one_blas_thread():
         outcomes = _train_numba(run) if use_numba else _train_numpy(run)
         return [_result(run, k, outcome) for k, outcome in enumerate(outcomes)]
@@ -259,6 +280,19 @@ def _validate(
     X_arr, y_int = check_xy(X, y, n_features=mlp.n_features, n_classes=mlp.n_classes)
     A0, Y = X_arr.T, mlp.head.encode(y_int)  # A0 as train() has it: a transposed view
     return _Run(mlp, params_list, A0, Y, settings, rates, iterations, dt, checkpoint_every)
+
+
+def _check_memory(run: _Run, use_numba: bool) -> None:
+    """Refuse a run whose training would not fit in memory (:mod:`initlab.limits`): the
+    compiled engine holds one model's work arrays per thread, the NumPy one all models'."""
+    from initlab.engine.compiled import threads
+
+    limits.check(limits.training_estimate(
+        run.mlp.layer_sizes, run.n, models=len(run.params_list),
+        parallel=threads() if use_numba else None, iterations=run.iterations,
+        record_every=run.settings.record_every, diagnose_every=run.checkpoint_every,
+        optimizer=run.settings.optimizer.name, itemsize=run.dtype.itemsize,
+    ))  # fmt: skip
 
 
 def _check_dtype(dtype: DTypeLike) -> np.dtype[Any]:
@@ -391,7 +425,10 @@ def _train_numba(run: _Run) -> list[Outcome]:
     order = run.order() if run.batch_size is not None else None
     schedule = Schedule(run.settings.optimizer, run.settings.l2, run.iterations,
                         run.settings.record_every, every, run.batch_size, order)  # fmt: skip
-    costs, status, snaps = train_compiled(mlp, theta, run.learning_rates, X, Y, schedule)
+    from initlab.engine import lanes  # Numba's; lanes imports compiled, not the other way
+
+    train = lanes.train_lanes if lanes.covers(mlp, schedule, len(theta)) else train_compiled
+    costs, status, snaps = train(mlp, theta, run.learning_rates, X, Y, schedule)
 
     outcomes = []
     for k in range(len(run.params_list)):

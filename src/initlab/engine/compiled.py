@@ -107,15 +107,22 @@ class _Batch:
     l2: bool | None
     velocity: bool
     adam: bool
+    velocities: NDArray[Any] | None = None
+    """The models' optimizer state (rows), as :class:`Schedule` has it."""
+    squares: NDArray[Any] | None = None
 
     def arguments(
-        self, p: NDArray[Any], lr: Any, costs: Any, status: Any, snaps: Any
+        self, p: NDArray[Any], lr: Any, costs: Any, status: Any, snaps: Any, k: int = 0
     ) -> tuple[Any, ...]:
-        """The kernel's arguments for one model: its parameters ``p`` (trained in place),
-        learning rate and output rows, and a fresh optimizer state (zeros, or ``None``)."""
+        """The kernel's arguments for model ``k``: its parameters ``p`` (trained in place),
+        learning rate and output rows, and its optimizer state: row ``k`` of the schedule's
+        (updated in place), else fresh zeros (or ``None`` where the optimizer has none)."""
         dtype = self.constants.dtype
-        v = np.zeros(p.size, dtype) if self.velocity else None
-        sq = np.zeros(p.size, dtype) if self.adam else None
+        v = sq = None
+        if self.velocity:
+            v = self.velocities[k] if self.velocities is not None else np.zeros(p.size, dtype)
+        if self.adam:
+            sq = self.squares[k] if self.squares is not None else np.zeros(p.size, dtype)
         return (
             p, lr, self.X, self.Y, self.sizes, self.acts, self.constants, self.settings,
             costs, status, snaps, v, sq, self.order, self.on, self.softmax, self.l2,
@@ -125,7 +132,15 @@ class _Batch:
 @dataclass(frozen=True)
 class Schedule:
     """How the kernel trains: the optimizer and L2, the iteration counts and, for mini-batch
-    runs, the batch size and the concatenated epoch permutations (``order``)."""
+    runs, the batch size and the concatenated epoch permutations (``order``).
+
+    A run resumes at iteration ``start`` (default 0: a fresh run): the models' parameters
+    are then those after ``start`` iterations, ``velocity`` and ``squares`` their optimizer
+    state (momentum's velocity or Adam's first moments, Adam's second moments: one row per
+    model, C-contiguous, in the dtype, updated in place; ``None``: fresh zeros), and
+    ``order`` starts with the permutation of epoch ``start // per_epoch``. Records and
+    snapshots are taken at the multiples of their spacing in ``[start, start +
+    iterations)``, as one run from 0 takes them."""
 
     optimizer: Any
     l2: float
@@ -135,6 +150,27 @@ class Schedule:
     """0: no snapshots."""
     batch_size: int | None = None
     order: NDArray[np.int64] | None = None
+    start: int = 0
+    velocity: NDArray[Any] | None = None
+    squares: NDArray[Any] | None = None
+
+    @property
+    def records(self) -> int:
+        """How many costs the kernel records: multiples of ``record_every`` in the range."""
+        return _multiples(self.start, self.start + self.iterations, self.record_every)
+
+    @property
+    def snapshots(self) -> int:
+        """How many snapshots the kernel can take: one per multiple of ``checkpoint_every``
+        in the range, and one at the end (0 without checkpoints)."""
+        if not self.checkpoint_every:
+            return 0
+        return _multiples(self.start, self.start + self.iterations, self.checkpoint_every) + 1
+
+
+def _multiples(start: int, end: int, every: int) -> int:
+    """How many multiples of ``every`` lie in ``[start, end)``: ⌈end/every⌉ − ⌈start/every⌉."""
+    return max(0, -(-end // every) + (start // -every))
 
 
 def _batch(mlp: MLP, X: NDArray[Any], Y: NDArray[Any], schedule: Schedule) -> _Batch:
@@ -152,6 +188,7 @@ def _batch(mlp: MLP, X: NDArray[Any], Y: NDArray[Any], schedule: Schedule) -> _B
     settings[kernel.S_CHECKPOINT_EVERY] = checkpoint_every
     settings[kernel.S_BATCH] = batch_size or 0
     settings[kernel.S_NESTEROV] = int(getattr(optimizer, "nesterov", False))
+    settings[kernel.S_START] = schedule.start
     codes = kernel_math.ACTIVATION_CODES
     return _Batch(
         sizes=np.array(mlp.layer_sizes, dtype=np.int64),
@@ -166,6 +203,8 @@ def _batch(mlp: MLP, X: NDArray[Any], Y: NDArray[Any], schedule: Schedule) -> _B
         l2=True if constants[kernel_math.C_L2] != 0 else None,
         velocity=optimizer.name in ("momentum", "adam"),
         adam=optimizer.name == "adam",
+        velocities=schedule.velocity,
+        squares=schedule.squares,
     )
 
 
@@ -276,27 +315,27 @@ def train_compiled(
 
     ``X`` and ``Y`` are feature-major, C-contiguous, in the dtype of ``theta``; ``order``
     the concatenated epoch permutations of a mini-batch run (``None`` for full batch);
-    ``checkpoint_every=0`` takes no snapshots. Returns the kernel's outputs, one row per
-    model: the recorded costs, ``[iterations_run, diverged]`` and the snapshots.
+    ``checkpoint_every=0`` takes no snapshots; a schedule with a ``start`` resumes there (see
+    :class:`Schedule`). Returns the kernel's outputs, one row per model: the recorded costs,
+    ``[iteration reached, diverged]`` and the snapshots. (:func:`initlab.engine.train_batch`
+    hands a batch of many models that :func:`initlab.engine.lanes.covers` to
+    :func:`initlab.engine.lanes.train_lanes` instead, with the same contract.)
     """
     from initlab.engine import kernel
 
     M, P = theta.shape
     batch = _batch(mlp, X, Y, schedule)
-    iterations, record_every = schedule.iterations, schedule.record_every
-    checkpoint_every = schedule.checkpoint_every
     lrs = np.array(learning_rates, dtype=theta.dtype)
-    costs = np.full((M, -(-iterations // record_every)), np.nan)
+    costs = np.full((M, schedule.records), np.nan)
     status = np.zeros((M, 2), dtype=np.int64)
-    n_snaps = -(-iterations // checkpoint_every) + 1 if checkpoint_every else 0
-    snaps = np.zeros((M, n_snaps, P), dtype=theta.dtype)
+    snaps = np.zeros((M, schedule.snapshots, P), dtype=theta.dtype)
 
     entry: Any = kernel.train_model
     signature = _signature(batch.arguments(theta[0], lrs[0], costs[0], status[0], snaps[0]))
     _compile(entry, signature, _describe(mlp, schedule.optimizer, batch))
 
     def train_one(k: int) -> None:
-        entry(*batch.arguments(theta[k], lrs[k], costs[k], status[k], snaps[k]))
+        entry(*batch.arguments(theta[k], lrs[k], costs[k], status[k], snaps[k], k))
 
     count = min(M, threads())
     if count == 1:

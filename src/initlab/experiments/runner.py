@@ -77,10 +77,10 @@ def _train(
 ) -> tuple[list[TrainResult], str]:
     """Train one architecture's runs together with the batched engine (compiled where Numba
     is installed), then derive their start and end diagnostics from snapshots."""
-    from initlab.engine import EngineFallbackWarning, attach_records, train_batch
+    from initlab.engine import EngineFallbackWarning, attach_records, lanes, train_batch
 
     settings = configs[0].settings
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, lanes.for_every_batch():
         warnings.simplefilter("always", EngineFallbackWarning)
         results = train_batch(
             mlp, initial, data.X_train, data.y_train, settings=settings,

@@ -1,0 +1,339 @@
+"""The lanes engine's training loop: everything but the per-example pass, which is generated.
+
+:mod:`initlab.engine.lanes` trains a *block* of ``V`` models of one network at once, one
+model per SIMD lane. A block's state is one flat array ``S`` laid out ``[row, lane]`` (lane
+innermost, ``S[row·V + lane]``):
+
+- rows ``[0, P)``: the parameters, in the order of the per-model kernel's ``p``
+  (:mod:`initlab.engine.kernel`): layer by layer, ``W`` row-major, then ``b``;
+- rows ``[P, 2P)``: the gradient, summed over the examples by the generated pass;
+- row ``2P`` (``lanes_source.ok_row``): 1 while every logit of the iteration stayed below
+  the bound ``m[M_BOUND]`` in magnitude, else 0 (the cheap divergence check);
+- then the current trip's inputs (each example's ``x``, ``y`` and weight), and the
+  generated pass's scratch (values crossing from one of its loops to the next).
+
+The generated pass (:mod:`initlab.engine.lanes_source`: one per network, dtype and lane
+count) sums one iteration's gradient over every example into those rows; the functions here
+run the iterations around it (the generated module's entry calls them, see below): the cost
+and divergence check, snapshots, L2, the update, and the outputs. All of that is
+per-iteration work (the pass is per example), so it is written for clarity, not for SIMD.
+
+The arithmetic is the per-model kernel's, operation for operation (see
+:mod:`initlab.engine.kernel`): a lane's recorded cost is computed from its logits, found by
+a forward pass of that one model (:func:`_lane_cost`), with ``kernel_math._loss`` (NumPy's
+pairwise mean); the updates are ``kernel._step``'s. A model stops at the first iteration
+whose cost is not finite, with its parameters before that iteration's update, as
+:func:`initlab.train.train` does; the other lanes go on. Every lane computes alike: a
+model's result does not depend on the block, the lane or the thread it was trained in.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import numba
+import numba.extending
+import numpy as np
+
+from initlab.engine.kernel_math import (
+    C_1MB1,
+    C_1MB2,
+    C_BETA,
+    C_BETA1,
+    C_BETA2,
+    C_EPS,
+    C_L2,
+    C_ONE,
+    C_ZERO,
+    _activate,
+    _exp,
+    _jit,
+    _loss,
+)
+
+
+def _align_frame_intrinsic(typingctx: Any) -> Any:
+    """Numba intrinsic: a 64-byte-aligned slot on the stack, kept (its address goes to an
+    empty ``asm`` statement), so that the function's stack frame is aligned to 64 bytes.
+
+    Why: the generated pass keeps more values than there are vector registers, and LLVM
+    spills the rest to the stack with unaligned moves; with the frame only 16-byte aligned
+    (where the caller's stack happened to end), a 64-byte spill slot straddles two cache
+    lines in 3 processes out of 4, and the pass ran 20-35 % slower in those (measured by
+    shifting the stack with the environment's size, address randomization off).
+    """
+    cgutils: Any = numba.core.cgutils
+    ir = cgutils.ir  # llvmlite's
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        slot = cgutils.alloca_once(builder, ir.ArrayType(ir.DoubleType(), 8))
+        slot.align = 64
+        keep = ir.FunctionType(ir.VoidType(), [slot.type])
+        builder.asm(keep, "", "r", [slot], side_effect=True)
+        return context.get_dummy_value()
+
+    return numba.types.none(), codegen
+
+
+_align_frame = numba.extending.intrinsic(_align_frame_intrinsic)
+
+__all__ = [
+    "_after_pass", "_align_frame", "_exp", "_finish", "_jit", "_next_iteration", "workspace",
+]  # fmt: skip
+
+# Indices into the integer settings array ``s`` and the dtype array ``m``.
+S_ITERATIONS, S_RECORD_EVERY, S_CHECKPOINT_EVERY, S_NESTEROV = range(4)
+N_SETTINGS = 4
+M_BOUND, M_L2_M = range(2)
+N_NUMBERS = 2
+
+
+# --- one lane's cost -------------------------------------------------------------------------
+
+
+@_jit()
+def _lane_l2_sum(S: Any, lane: int, V: int, sizes: Any) -> float:
+    """Σ_l ‖W[l]‖² of one lane, in float64, summed as :func:`kernel_math._l2_sum` sums."""
+    total = 0.0
+    w = 0
+    for layer in range(sizes.size - 1):
+        nin, nout = sizes[layer], sizes[layer + 1]
+        part = 0.0
+        for q in range(w, w + nout * nin):
+            value = float(S[q * V + lane])
+            part += value * value
+        total += part
+        w += nout * nin + nout
+    return total
+
+
+@_jit(fastmath={"contract"})
+def _lane_cost(
+    S: Any, lane: int, V: int, sizes: Any, acts: Any, X: Any, Y: Any, c: Any, on: Any,
+    p: Any, Z: Any, A: Any, terms: Any, nodes: Any, values: Any,
+) -> float:  # fmt: skip
+    """The mean cross-entropy of one lane's model on all examples (the L2 term aside):
+    its parameters copied into ``p``, a forward pass as the per-model kernel's (each row of
+    ``W·A`` summed over the inputs in order, then the bias added, then φ), the logits into
+    the last row of ``Z`` and :func:`kernel_math._loss` on them. The sigmoid head only."""
+    L = sizes.size - 1
+    n = X.shape[1]
+    for q in range(p.size):
+        p[q] = S[q * V + lane]
+    src, src_row, row, w = X, 0, 0, 0
+    for layer in range(L):
+        nin, nout = sizes[layer], sizes[layer + 1]
+        b = w + nout * nin
+        for i in range(nout):
+            r = row + i
+            w0 = p[w + i * nin]
+            for k in range(n):
+                Z[r, k] = w0 * src[src_row, k]
+            for j in range(1, nin):
+                wj = p[w + i * nin + j]
+                for k in range(n):
+                    Z[r, k] = Z[r, k] + wj * src[src_row + j, k]
+            if layer < L - 1:
+                _activate(acts[layer], Z, A, r, n, p[b + i], c, *on)
+            else:
+                for k in range(n):
+                    Z[r, k] = Z[r, k] + p[b + i]
+        w = b + nout
+        src, src_row = A, row
+        row += nout
+    return _loss(Z, Y, row - sizes[L], n, terms, nodes, values, None)
+
+
+# --- the update ------------------------------------------------------------------------------
+
+
+@_jit(fastmath={"contract"})
+def _add_l2(S: Any, P: int, V: int, sizes: Any, l2_m: Any) -> None:
+    """``g += λ/m·W`` for the weights (not the biases) of every lane, as ``backward_columns``
+    (``P`` parameters: the gradient's first row)."""
+    w = 0
+    for layer in range(sizes.size - 1):
+        nin, nout = sizes[layer], sizes[layer + 1]
+        for q in range(w * V, (w + nout * nin) * V):
+            S[P * V + q] = S[P * V + q] + l2_m * S[q]
+        w += nout * nin + nout
+
+
+@_jit()
+def _update(
+    S: Any, P: int, lr: Any, vel: Any, sq: Any, nesterov: bool, t: int, c: Any, tmp: Any
+) -> None:
+    """One step of :mod:`initlab.optim` on every lane, lane ``j`` with learning rate
+    ``lr[j]``: gradient descent if the velocity ``vel`` is ``None``, momentum if Adam's
+    ``sq`` is, else Adam; the formulas of :func:`initlab.engine.kernel._step`, in its order
+    (no fused multiply-adds: ``p − lr·g`` as NumPy computes it)."""
+    V = lr.size
+    G = P * V
+    if vel is None:
+        for q in range(P):
+            for j in range(V):
+                i = q * V + j
+                S[i] = S[i] - lr[j] * S[G + i]
+    elif sq is None:
+        beta = c[C_BETA]
+        for q in range(P):
+            for j in range(V):
+                i = q * V + j
+                vel[i] = vel[i] * beta
+                vel[i] = vel[i] + S[G + i]
+                if nesterov:
+                    S[i] = S[i] - lr[j] * (S[G + i] + beta * vel[i])
+                else:
+                    S[i] = S[i] - lr[j] * vel[i]
+    else:
+        tmp[0] = 1.0 - math.pow(float(c[C_BETA1]), float(t))
+        tmp[1] = 1.0 - math.pow(float(c[C_BETA2]), float(t))
+        c1, c2 = tmp[0], tmp[1]
+        beta1, beta2, omb1, omb2, eps = c[C_BETA1], c[C_BETA2], c[C_1MB1], c[C_1MB2], c[C_EPS]
+        for q in range(P):
+            for j in range(V):
+                i = q * V + j
+                g = S[G + i]
+                vel[i] = vel[i] * beta1
+                vel[i] = vel[i] + omb1 * g
+                sq[i] = sq[i] * beta2
+                sq[i] = sq[i] + omb2 * g * g
+                S[i] = S[i] - lr[j] * (vel[i] / c1) / (math.sqrt(sq[i] / c2) + eps)
+
+
+@_jit()
+def _retire(S: Any, P: int, lane: int, lr: Any, vel: Any, sq: Any, zero: Any) -> None:
+    """Take a finished lane out of the arithmetic: parameters, learning rate and optimizer
+    state zero, so that it computes finite numbers (an all-zero network) and never moves."""
+    V = lr.size
+    lr[lane] = zero
+    for q in range(P):
+        S[q * V + lane] = zero
+        if vel is not None:
+            vel[q * V + lane] = zero
+        if sq is not None:
+            sq[q * V + lane] = zero
+
+
+@_jit()
+def _copy_lane(S: Any, V: int, lane: int, out: Any) -> None:
+    """``out[q] = S[q·V + lane]`` for the ``out.size`` parameters."""
+    for q in range(out.size):
+        out[q] = S[q * V + lane]
+
+
+# --- the training loop -----------------------------------------------------------------------
+#
+# The generated module's entry runs the loop, calling the generated pass between these (a
+# function passed as an argument would keep Numba from caching the entry):
+#
+#     while _next_iteration(S, lr, s, c, work):
+#         _pass(S, XL, c, m)  # see lanes_source
+#         _after_pass(S, lr, X, Y, sizes, acts, c, m, s, theta, costs, status, snaps, vel, sq,
+#                     on, l2, work)
+#     _finish(S, lr, theta, status, snaps, s, work)
+#
+# Lane ``j`` is model ``j`` of ``theta``; the lanes from ``theta.shape[0]`` on are padding
+# (zero, learning rate zero, never reported). ``work`` (:func:`workspace`): the models'
+# ``done`` flags, the counters ``[iteration, snapshot, live models]`` and one lane's cost
+# arrays.
+
+IT, SNAP, LIVE = range(3)
+
+
+def workspace(models: int, sizes: Any, n: int, dtype: Any) -> tuple[Any, ...]:
+    """The loop's state for a block of ``models`` models, allocated in Python: a few arrays,
+    no compile."""
+    counters = np.zeros(3, np.int64)
+    counters[LIVE] = models
+    units = int(sum(sizes[1:]))
+    P = int(sum(nout * (nin + 1) for nin, nout in itertools.pairwise(sizes)))
+    return (
+        np.zeros(models, np.bool_), counters, np.empty(P, dtype), np.empty((units, n), dtype),
+        np.empty((units, n), dtype), np.empty(n), np.empty((64, 3), np.int64), np.empty(64),
+        np.empty(2, dtype),
+    )  # fmt: skip
+
+
+@_jit()
+def _next_iteration(S: Any, lr: Any, s: Any, c: Any, work: Any) -> bool:
+    """Whether to run another iteration (some model is live and iterations remain); if so,
+    the gradient rows cleared and every lane's ``ok`` flag set."""
+    counters = work[1]
+    if counters[IT] >= s[S_ITERATIONS] or counters[LIVE] == 0:
+        return False
+    V = lr.size
+    P = work[2].size
+    for q in range(P * V, 2 * P * V):
+        S[q] = c[C_ZERO]
+    for lane in range(V):
+        S[2 * P * V + lane] = c[C_ONE]  # row ok_row(P)
+    return True
+
+
+@_jit()
+def _after_pass(
+    S: Any, lr: Any, X: Any, Y: Any, sizes: Any, acts: Any, c: Any, m: Any, s: Any,
+    theta: Any, costs: Any, status: Any, snaps: Any, vel: Any, sq: Any, on: Any, l2: Any,
+    work: Any,
+) -> None:  # fmt: skip
+    """The rest of an iteration once the generated pass has summed the gradients: per live
+    model, the cost where it is recorded (``it % record_every == 0``) or might not be finite
+    (``ok`` flag cleared, or the L2 term not below 1e300); a model whose cost is not finite
+    stops (its parameters, before this iteration's update, to ``theta``; ``status`` ``[it,
+    1]``; its lane retired); then snapshots, L2 and the update of every lane."""
+    done, counters, p, Z, A, terms, nodes, values, corrections = work
+    V = lr.size
+    models, P = theta.shape
+    n = X.shape[1]
+    it, record_every, every = counters[IT], s[S_RECORD_EVERY], s[S_CHECKPOINT_EVERY]
+    lam = float(c[C_L2])
+    zero = c[C_ZERO]
+    recording = it % record_every == 0
+    for lane in range(models):
+        if done[lane]:
+            continue
+        penalty = 0.0
+        if l2 is not None:
+            penalty = lam / (2 * n) * _lane_l2_sum(S, lane, V, sizes)
+        if recording or S[2 * P * V + lane] == zero or not penalty < 1e300:
+            cost = _lane_cost(S, lane, V, sizes, acts, X, Y, c, on, p, Z, A, terms, nodes, values)
+            cost += penalty
+            if not math.isfinite(cost):
+                _copy_lane(S, V, lane, theta[lane])
+                status[lane, 0] = it
+                status[lane, 1] = 1
+                done[lane] = True
+                counters[LIVE] -= 1
+                _retire(S, P, lane, lr, vel, sq, zero)
+                continue
+            if recording:
+                costs[lane, it // record_every] = cost
+    if counters[LIVE] == 0:
+        return
+    if every > 0 and it % every == 0:
+        for lane in range(models):
+            if not done[lane]:
+                _copy_lane(S, V, lane, snaps[lane, counters[SNAP]])
+        counters[SNAP] += 1
+    if l2 is not None:
+        _add_l2(S, P, V, sizes, m[M_L2_M])
+    _update(S, P, lr, vel, sq, s[S_NESTEROV] != 0, it + 1, c, corrections)
+    counters[IT] += 1
+
+
+@_jit()
+def _finish(S: Any, lr: Any, theta: Any, status: Any, snaps: Any, s: Any, work: Any) -> None:
+    """The live models' parameters to ``theta`` (and a last snapshot), ``status``
+    ``[iterations, 0]``."""
+    done, counters = work[0], work[1]
+    V = lr.size
+    for lane in range(theta.shape[0]):
+        if not done[lane]:
+            _copy_lane(S, V, lane, theta[lane])
+            status[lane, 0] = counters[IT]
+            status[lane, 1] = 0
+            if s[S_CHECKPOINT_EVERY] > 0:
+                _copy_lane(S, V, lane, snaps[lane, counters[SNAP]])
