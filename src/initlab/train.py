@@ -4,6 +4,7 @@ history and a divergence check."""
 from __future__ import annotations
 
 import math
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -108,27 +109,31 @@ class _OneBlasThread:
     steps runs from several threads) share it: the first to enter sets it, the last to leave
     restores what was there. Setting it leaves every result unchanged; only the speed differs.
 
-    One :class:`threadpoolctl.ThreadpoolController` is made at the first call and kept (making
-    one scans the loaded libraries, ~100 µs; limiting through a kept one costs ~7 µs). It knows
-    the BLAS libraries loaded by then, NumPy's among them, which is the one training uses.
-    Nothing is set when every BLAS already runs one thread.
+    A :class:`threadpoolctl.ThreadpoolController` is made at the first call and kept (making
+    one scans the loaded libraries, ~100 µs; limiting through a kept one costs ~7 µs); it is
+    made again when modules were imported since (SciPy or PyTorch may have brought a BLAS of
+    their own: every loaded BLAS is held to one thread). Nothing is set when every BLAS
+    already runs one thread.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._controller: Any = None
+        self._modules = 0
+        """How many modules were imported when the controller was made."""
         self._limiter: Any = None
         self._depth = 0
 
     def __enter__(self) -> None:
         with self._lock:
             if self._depth == 0:
-                if self._controller is None:
+                if self._controller is None or len(sys.modules) != self._modules:
                     from threadpoolctl import (  # type: ignore[import-untyped, unused-ignore]
                         ThreadpoolController,
                     )
 
                     self._controller = ThreadpoolController().select(user_api="blas")
+                    self._modules = len(sys.modules)
                 libraries = self._controller.lib_controllers
                 if any(library.num_threads > 1 for library in libraries):
                     self._limiter = self._controller.limit(limits=1)
@@ -167,7 +172,36 @@ def minibatches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[N
             yield order[start : start + batch_size]
 
 
-class Trainer:
+class SettingsView:
+    """The read-only views :class:`Trainer` and the compiled engine's
+    :class:`~initlab.engine.resumable.EngineTrainer` share: the run's status and its
+    settings' fields."""
+
+    settings: TrainSettings
+    status: Status
+
+    @property
+    def diverged(self) -> bool:
+        return self.status == "diverged"
+
+    @property
+    def learning_rate(self) -> float:
+        return self.settings.learning_rate
+
+    @property
+    def optimizer(self) -> optim.Optimizer:
+        return self.settings.optimizer
+
+    @property
+    def l2(self) -> float:
+        return self.settings.l2
+
+    @property
+    def record_every(self) -> int:
+        return self.settings.record_every
+
+
+class Trainer(SettingsView):
     """A training run that advances on request: :func:`train` in resumable steps.
 
     ``Trainer(...).run(n)`` trains ``n`` more iterations with exactly :func:`train`'s
@@ -230,26 +264,6 @@ class Trainer:
         """Iterations trained so far (the index of the next one)."""
         self.status: Status = "completed"
         self.diverged_at: int | None = None
-
-    @property
-    def diverged(self) -> bool:
-        return self.status == "diverged"
-
-    @property
-    def learning_rate(self) -> float:
-        return self.settings.learning_rate
-
-    @property
-    def optimizer(self) -> optim.Optimizer:
-        return self.settings.optimizer
-
-    @property
-    def l2(self) -> float:
-        return self.settings.l2
-
-    @property
-    def record_every(self) -> int:
-        return self.settings.record_every
 
     def run(self, iterations: int) -> Status:
         """Train ``iterations`` more iterations (none once diverged); returns the status.

@@ -41,7 +41,6 @@ from typing import Any, Literal, Unpack
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
-from initlab import optim
 from initlab._validate import check_xy
 from initlab.engine import (
     MAX_ORDER,
@@ -53,7 +52,7 @@ from initlab.engine import (
 from initlab.engine.compiled import Schedule, train_compiled
 from initlab.network import MLP, Cache, Layer, Params, backward_columns, forward_columns
 from initlab.settings import TrainKeywords, TrainSettings, check_iterations, settings_from
-from initlab.train import History, Status, Trainer, TrainResult
+from initlab.train import History, SettingsView, Status, Trainer, TrainResult
 
 __all__ = [
     "EngineState",
@@ -128,7 +127,7 @@ def flatten(params: Params) -> NDArray[np.float64]:
     return np.concatenate([np.concatenate([layer.W.ravel(), layer.b.ravel()]) for layer in params])
 
 
-class EngineTrainer:
+class EngineTrainer(SettingsView):
     """A training run on the compiled engine that advances on request: :class:`Trainer`'s
     interface (``run``, ``params``, ``iteration``, ``status``, ``history``, ``full_pass``,
     ``cost``, ``result``, …) and arithmetic to rounding, resumable bit for bit.
@@ -198,26 +197,6 @@ class EngineTrainer:
             self._restore(state)
 
     # -- Trainer's interface ------------------------------------------------------------------
-
-    @property
-    def diverged(self) -> bool:
-        return self.status == "diverged"
-
-    @property
-    def learning_rate(self) -> float:
-        return self.settings.learning_rate
-
-    @property
-    def optimizer(self) -> optim.Optimizer:
-        return self.settings.optimizer
-
-    @property
-    def l2(self) -> float:
-        return self.settings.l2
-
-    @property
-    def record_every(self) -> int:
-        return self.settings.record_every
 
     @property
     def params(self) -> Params:
