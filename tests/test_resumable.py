@@ -27,11 +27,10 @@ if importlib.util.find_spec("numba") is None:  # pragma: no cover - Numba is a d
 
 from initlab.engine.resumable import (
     EngineTrainer,
-    flatten,
-    layers,
     resumable_trainer,
     run_with_snapshots,
 )
+from initlab.network import flatten_params, unflatten_params
 
 DATA = circles()
 SPIRAL = load("spiral")
@@ -200,7 +199,7 @@ def test_snapshots_are_train_batchs_checkpoints(name):
                            engine="numba", checkpoint_every=30, **kw)  # fmt: skip
     assert batch.records is not None
     for iteration, expected in batch.records.snapshots.items():
-        np.testing.assert_array_equal(snapshots[iteration], flatten(expected))
+        np.testing.assert_array_equal(snapshots[iteration], flatten_params(expected))
 
 
 def test_run_with_snapshots_is_the_same_for_both_trainers():
@@ -217,12 +216,12 @@ def test_run_with_snapshots_is_the_same_for_both_trainers():
 def test_layers_are_views_of_flat_parameters_for_one_model_or_a_stack():
     mlp = MLP([2, 10, 5, 1])
     params = init_params(mlp, streams(0).init, "he")
-    flat = flatten(params)
+    flat = flatten_params(params)
     assert flat.size == 10 * 3 + 5 * 11 + 1 * 6
-    for got, want in zip(layers(mlp, flat), params, strict=True):
+    for got, want in zip(unflatten_params(mlp, flat), params, strict=True):
         np.testing.assert_array_equal(got.W, want.W)
         np.testing.assert_array_equal(got.b, want.b)
-    stack = layers(mlp, np.stack([flat, 2 * flat]))
+    stack = unflatten_params(mlp, np.stack([flat, 2 * flat]))
     assert stack[1].W.shape == (2, 5, 10)
     np.testing.assert_array_equal(stack[1].W[1], 2 * params[1].W)
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from initlab.engine.resumable import ResumableRun, layers, run_with_snapshots
-from initlab.network import MLP, Params, forward
+from initlab.engine.resumable import ResumableRun, run_with_snapshots
+from initlab.network import MLP, Params, forward, unflatten_params
 from initlab.rng import NOTEBOOK, Seed, streams
 
 Array = NDArray[np.float64]
@@ -175,7 +175,7 @@ def _run_epochs(
     done = (trainer.iteration - start) // per_epoch  # a diverged call stops mid-way
     ends = (start + (k + 1) * per_epoch for k in range(done))
     return [
-        (costs[k], layers(trainer.mlp, snaps.flat[at[end]]) if end in at else None)
+        (costs[k], unflatten_params(trainer.mlp, snaps.flat[at[end]]) if end in at else None)
         for k, end in enumerate(ends)
     ]
 

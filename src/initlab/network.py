@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -149,6 +150,25 @@ class Layer:
 
 
 Params = list[Layer]
+
+
+def flatten_params(params: Params) -> NDArray[np.float64]:
+    """One model's layers as flat parameters: ``W[l]`` row-major, then ``b[l]``, layer by
+    layer (the compiled engines' layout; the inverse of :func:`unflatten_params`)."""
+    return np.concatenate([np.concatenate([layer.W.ravel(), layer.b.ravel()]) for layer in params])
+
+
+def unflatten_params(mlp: MLP, flat: NDArray[Any]) -> Params:
+    """The layers of flat parameters ``flat`` (see :func:`flatten_params`), as views: ``flat``
+    of ``(P,)`` gives one model's, ``(S, P)`` a stack of ``S`` (``W`` of ``(S, n_out, n_in)``,
+    what :func:`forward_columns` takes)."""
+    lead, params, start = flat.shape[:-1], [], 0
+    for n_out, n_in in mlp.weight_shapes():
+        W = flat[..., start : start + n_out * n_in].reshape(*lead, n_out, n_in)
+        b = flat[..., start + n_out * n_in : start + n_out * (n_in + 1)].reshape(*lead, n_out, 1)
+        params.append(Layer(W, b))
+        start += n_out * (n_in + 1)
+    return params
 
 
 @dataclass

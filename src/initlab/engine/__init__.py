@@ -109,8 +109,10 @@ from initlab.network import (
     Layer,
     Params,
     backward_columns,
+    flatten_params,
     forward_columns,
     l2_penalty,
+    unflatten_params,
 )
 from initlab.settings import (
     BatchKeywords,
@@ -418,7 +420,7 @@ def _train_numpy(run: _Run) -> list[Outcome]:
 
 def _train_numba(run: _Run) -> list[Outcome]:
     mlp, dtype = run.mlp, run.dtype
-    theta = np.stack([_flatten(params) for params in run.params_list]).astype(dtype)
+    theta = np.stack([flatten_params(params) for params in run.params_list]).astype(dtype)
     X = np.array(run.A0, dtype=dtype, order="C")
     Y = np.array(run.Y, dtype=dtype, order="C")
     every = run.checkpoint_every or 0
@@ -453,18 +455,10 @@ def _train_numba(run: _Run) -> list[Outcome]:
     return outcomes
 
 
-def _flatten(params: Params) -> NDArray[np.float64]:
-    return np.concatenate([np.concatenate([layer.W.ravel(), layer.b.ravel()]) for layer in params])
-
-
 def _unflatten(mlp: MLP, flat: NDArray[Any]) -> Params:
-    params, start = [], 0
-    for n_out, n_in in mlp.weight_shapes():
-        W = flat[start : start + n_out * n_in].reshape(n_out, n_in)
-        b = flat[start + n_out * n_in : start + n_out * (n_in + 1)].reshape(n_out, 1)
-        params.append(Layer(W.astype(np.float64), b.astype(np.float64)))
-        start += n_out * (n_in + 1)
-    return params
+    """One model's layers from its flat row, as float64 copies."""
+    return [Layer(layer.W.astype(np.float64), layer.b.astype(np.float64))
+            for layer in unflatten_params(mlp, flat)]  # fmt: skip
 
 
 # --- results ---------------------------------------------------------------------------------

@@ -50,7 +50,15 @@ from initlab.engine import (
     _not_covered,
 )
 from initlab.engine.compiled import Schedule, train_compiled
-from initlab.network import MLP, Cache, Layer, Params, backward_columns, forward_columns
+from initlab.network import (
+    MLP,
+    Cache,
+    Params,
+    backward_columns,
+    flatten_params,
+    forward_columns,
+    unflatten_params,
+)
 from initlab.settings import TrainKeywords, TrainSettings, check_iterations, settings_from
 from initlab.train import History, SettingsView, Status, Trainer, TrainResult
 
@@ -59,8 +67,6 @@ __all__ = [
     "EngineTrainer",
     "ResumableRun",
     "Snapshots",
-    "flatten",
-    "layers",
     "resumable_trainer",
     "run_with_snapshots",
 ]
@@ -107,24 +113,6 @@ class Snapshots:
     iterations: list[int]
     flat: NDArray[np.float64]
     """``(len(iterations), P)`` flat parameters (see :func:`layers`), float64."""
-
-
-def layers(mlp: MLP, flat: NDArray[Any]) -> Params:
-    """The layers of flat parameters ``flat`` (``W[l]`` row-major, then ``b[l]``, layer by
-    layer), as views: ``flat`` of ``(P,)`` gives one model's, ``(S, P)`` a stack of ``S``
-    (``W`` of ``(S, n_out, n_in)``, what :func:`~initlab.network.forward_columns` takes)."""
-    lead, params, start = flat.shape[:-1], [], 0
-    for n_out, n_in in mlp.weight_shapes():
-        W = flat[..., start : start + n_out * n_in].reshape(*lead, n_out, n_in)
-        b = flat[..., start + n_out * n_in : start + n_out * (n_in + 1)].reshape(*lead, n_out, 1)
-        params.append(Layer(W, b))
-        start += n_out * (n_in + 1)
-    return params
-
-
-def flatten(params: Params) -> NDArray[np.float64]:
-    """One model's layers as flat parameters (the inverse of :func:`layers`)."""
-    return np.concatenate([np.concatenate([layer.W.ravel(), layer.b.ravel()]) for layer in params])
 
 
 class EngineTrainer(SettingsView):
@@ -177,7 +165,7 @@ class EngineTrainer(SettingsView):
         self._batch_size = None if size is None or size >= n else size
         self._per_epoch = 1 if self._batch_size is None else -(-n // self._batch_size)
         name = self.settings.optimizer.name
-        self._theta = flatten(params).astype(self.dtype)
+        self._theta = flatten_params(params).astype(self.dtype)
         zeros = np.zeros((1, self._theta.size), self.dtype)
         self._velocity = zeros.copy() if name in ("momentum", "adam") else None
         self._squares = zeros.copy() if name == "adam" else None
@@ -203,7 +191,7 @@ class EngineTrainer(SettingsView):
         """The current parameters, float64 (views of the state for a float64 run: read them,
         copy to keep them)."""
         if self._params is None:
-            self._params = layers(self.mlp, self._theta.astype(np.float64, copy=False))
+            self._params = unflatten_params(self.mlp, self._theta.astype(np.float64, copy=False))
         return self._params
 
     def run(self, iterations: int, *, snapshot_every: int = 0) -> Status:
@@ -399,9 +387,9 @@ def run_with_snapshots(trainer: ResumableRun, iterations: int, every: int) -> Sn
             break
         if at % every == 0:
             taken.append(at)
-            flat.append(flatten(trainer.params))
+            flat.append(flatten_params(trainer.params))
         trainer.run(min(end, (at // every + 1) * every) - at)
-    return Snapshots([*taken, trainer.iteration], np.stack([*flat, flatten(trainer.params)]))
+    return Snapshots([*taken, trainer.iteration], np.stack([*flat, flatten_params(trainer.params)]))
 
 
 def _multiples(start: int, end: int, every: int) -> range:

@@ -14,8 +14,15 @@ from numpy.typing import NDArray
 
 from initlab.datasets import Dataset
 from initlab.diagnostics import Recorder, Records
-from initlab.engine.resumable import ResumableRun, flatten, layers
-from initlab.network import MLP, Params, cost_columns, forward_columns
+from initlab.engine.resumable import ResumableRun
+from initlab.network import (
+    MLP,
+    Params,
+    cost_columns,
+    flatten_params,
+    forward_columns,
+    unflatten_params,
+)
 
 
 def layer_records(trainer: ResumableRun) -> tuple[Records, list[np.ndarray]]:
@@ -40,7 +47,7 @@ def stacked_metrics(
     mlp: MLP, flat: NDArray[np.float64], data: Dataset, l2: float
 ) -> NDArray[np.float64]:
     """Train cost, test cost, train accuracy, test accuracy (columns) of each row of ``flat``,
-    a stack of flat parameter sets ``(S, P)`` (:func:`~initlab.engine.resumable.layers`).
+    a stack of flat parameter sets ``(S, P)`` (:func:`~initlab.network.unflatten_params`).
 
     One forward pass per split for a block of sets at a time (``W`` of ``(S, n_out, n_in)``;
     blocks sized by :data:`BLOCK_BYTES`); the cost is the training loss (cross-entropy from
@@ -54,7 +61,7 @@ def stacked_metrics(
     block = max(1, BLOCK_BYTES // per_set)
     with np.errstate(all="ignore"):
         for first in range(0, flat.shape[0], block):
-            stack = layers(mlp, flat[first : first + block])
+            stack = unflatten_params(mlp, flat[first : first + block])
             rows = out[first : first + block]
             for column, (A0, y) in enumerate(splits):
                 if len(y):
@@ -78,7 +85,7 @@ def _cost_and_accuracy(
 
 def metrics(trainer: ResumableRun, data: Dataset) -> tuple[float, float, float, float]:
     """Train cost, test cost, train accuracy, test accuracy of the current parameters."""
-    flat = flatten(trainer.params)[None]
+    flat = flatten_params(trainer.params)[None]
     train_cost, test_cost, train_acc, test_acc = stacked_metrics(trainer.mlp, flat, data,
                                                                  trainer.l2)[0]  # fmt: skip
     return float(train_cost), float(test_cost), float(train_acc), float(test_acc)
