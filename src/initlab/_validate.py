@@ -157,10 +157,41 @@ def is_label_vector(y: NDArray[Any], n_samples: int) -> NDArray[Any] | None:
     return y if y.ndim == 1 and y.shape[0] == n_samples else None
 
 
+def check_targets(y: NDArray[Any], n_samples: int, outputs: int) -> FloatArray:
+    """Regression targets as float64: ``(n_samples,)`` for one output, else
+    ``(n_samples, outputs)``; finite numbers only.
+
+    >>> check_targets(np.array([[1.5], [2.0]]), 2, 1).tolist()
+    [1.5, 2.0]
+    """
+    if y.dtype.kind not in "biuf":
+        raise ValueError(f"y must hold numeric regression targets. Received dtype {y.dtype}")
+    wanted = (n_samples,) if outputs == 1 else (n_samples, outputs)
+    shaped = y.reshape(n_samples) if outputs == 1 and y.shape == (n_samples, 1) else y
+    if shaped.shape != wanted:
+        what = "one target per sample" if outputs == 1 else f"{outputs} targets per sample"
+        raise ValueError(
+            f"y must hold {what}, shape {wanted} (the network has {outputs} output unit"
+            f"{'s' if outputs != 1 else ''}). Received shape {y.shape}"
+        )
+    targets = shaped.astype(np.float64)
+    check_finite_array(targets.reshape(n_samples, -1), "y")
+    return targets
+
+
 def check_xy(
-    X: object, y: object, *, n_features: int | None = None, n_classes: int | None = None
-) -> tuple[FloatArray, IntArray]:
-    """Validate a classification set and return it as float64 rows and int64 labels.
+    X: object,
+    y: object,
+    *,
+    n_features: int | None = None,
+    n_classes: int | None = None,
+    outputs: int | None = None,
+) -> tuple[FloatArray, NDArray[Any]]:
+    """Validate a classification set and return it as float64 rows and int64 labels; with
+    ``outputs`` a regression set, returned as float64 rows and float64 targets.
+
+    Regression (``outputs`` given): ``y`` holds finite numbers, shape ``(n_samples,)`` (or
+    ``(n_samples, 1)``) for one output, ``(n_samples, outputs)`` for more.
 
     Labels must be integers ``0..n_classes−1`` (integer-valued floats are accepted);
     ``n_classes=None`` means binary, labels 0 and 1. Errors name the problem: a non-2-D ``X``,
@@ -171,7 +202,7 @@ def check_xy(
     >>> y.tolist()
     [1, 2]
     """
-    k = 2 if n_classes is None else check_int("n_classes", n_classes, 2)
+    k = 2 if n_classes is None or outputs is not None else check_int("n_classes", n_classes, 2)
     try:
         X_arr = np.asarray(X, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -189,6 +220,8 @@ def check_xy(
         )
     check_finite_array(X_arr, "X")
     y_given: NDArray[Any] = np.asarray(y)
+    if outputs is not None:
+        return X_arr, check_targets(y_given, X_arr.shape[0], outputs)
     y_arr = is_label_vector(y_given, X_arr.shape[0])
     if y_arr is None:
         raise ValueError(

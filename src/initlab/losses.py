@@ -1,4 +1,5 @@
-"""Output heads and their cross-entropy losses, computed stably from the logits.
+"""Output heads and their losses: cross-entropy computed stably from the logits, and the
+squared error of regression.
 
 Binary (one output unit): p = σ(z), and the loss −y·log p − (1−y)·log(1−p) is computed as
 softplus(z) − y·z = log(1 + e^z) − y·z, finite for every finite z. The course computes it
@@ -7,8 +8,13 @@ and a reported cost of ``inf``.
 
 Multi-class (K ≥ 2 output units): p = softmax(z), loss −log p_y = logsumexp(z) − z_y.
 
-For both, the gradient of the mean loss with respect to the logits is (p − y) / m, with y
-one-hot for softmax; it is written ``1/m * (p − y)`` as the course writes it.
+Regression (``"identity"`` head, any number of outputs K): ŷ = z, and the loss is half the
+squared error summed over the outputs, averaged over the examples,
+(1 / 2m)·Σ_examples Σ_k (ŷ_k − y_k)² — scikit-learn's ``squared_error`` for one output.
+
+For all three, the gradient of the mean loss with respect to the logits is (p − y) / m (p = ŷ
+for regression), with y one-hot for softmax; it is written ``1/m * (p − y)`` as the course
+writes it.
 
 Classes lie on axis −2 and examples on axis −1, so every function here also takes a stack of
 ``M`` models' logits ``(M, K, m)``: the ``*_per_model`` losses return one value per model
@@ -42,6 +48,14 @@ def bce_logits(logits: Array, Y: Array) -> float:
     return float(bce_logits_per_model(logits, Y))
 
 
+def squared_error_per_model(outputs: Array, Y: Array) -> Array:
+    """Half the squared error, summed over the outputs (axis −2) and averaged over the
+    examples (axis −1): (1 / 2m)·Σ (ŷ − y)². A stack ``(M, K, m)`` gives ``(M,)``."""
+    diff = outputs - Y
+    loss: Array = 0.5 * np.mean(np.sum(diff * diff, axis=-2), axis=-1)
+    return loss
+
+
 def softmax(Z: Array) -> Array:
     """Column-wise softmax of feature-major logits ``Z`` of shape ``(K, m)``, max-shifted.
 
@@ -70,7 +84,7 @@ def ce_logits(logits: Array, Y: Array) -> float:
 
 
 def logits_grad(P: Array, Y: Array, m: int) -> Array:
-    """d(mean loss)/dz = (p − y) / m, for the sigmoid and the softmax head alike."""
+    """d(mean loss)/dz = (p − y) / m, for the sigmoid, softmax and identity heads alike."""
     return 1.0 / m * (P - Y)
 
 
@@ -91,45 +105,92 @@ def output_size(n_classes: int) -> int:
     return 1 if n_classes == 2 else n_classes
 
 
+HEADS = ("sigmoid", "softmax", "identity")
+"""The output layers: ``"sigmoid"`` (one unit, binary), ``"softmax"`` (K ≥ 2 units, K
+classes) and ``"identity"`` (any number of units, regression)."""
+
+
+def default_head(n_outputs: int) -> str:
+    """The classification head for ``n_outputs`` units: sigmoid for one, softmax for more."""
+    return "sigmoid" if n_outputs == 1 else "softmax"
+
+
 @dataclass(frozen=True)
 class Head:
     """The output layer's activation and loss for ``n_outputs`` units.
 
-    One unit: sigmoid + binary cross-entropy, labels 0/1. K ≥ 2 units: softmax +
-    categorical cross-entropy, labels 0..K−1.
+    ``"sigmoid"`` (one unit): binary cross-entropy, labels 0/1. ``"softmax"`` (K ≥ 2 units):
+    categorical cross-entropy, labels 0..K−1. ``"identity"``: regression, ŷ = z, half the
+    mean squared error, real targets (one per output unit). ``name=None`` picks the
+    classification head for the size (:func:`default_head`).
+
+    >>> Head(1).name, Head(3).name, Head(2, "identity").is_regression
+    ('sigmoid', 'softmax', True)
     """
 
     n_outputs: int
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        name = self.name or default_head(self.n_outputs)
+        if name not in HEADS:
+            raise ValueError(f"Argument `output` must be one of {list(HEADS)}. Received: {name!r}")
+        if name == "sigmoid" and self.n_outputs != 1:
+            raise ValueError(
+                f"The sigmoid head has one output unit; got {self.n_outputs}. Use 'softmax' "
+                "for K classes, or 'identity' for regression"
+            )
+        if name == "softmax" and self.n_outputs < 2:
+            raise ValueError(
+                "The softmax head needs at least two output units (one per class); got 1. Use "
+                "'sigmoid' for two classes"
+            )
+        object.__setattr__(self, "name", name)
 
     @property
-    def name(self) -> str:
-        return "sigmoid" if self.n_outputs == 1 else "softmax"
+    def is_regression(self) -> bool:
+        return self.name == "identity"
 
     @property
     def n_classes(self) -> int:
-        return max(2, self.n_outputs)
+        """Classes the head tells apart (0 for regression)."""
+        return 0 if self.is_regression else max(2, self.n_outputs)
 
     def activate(self, Z: Array) -> Array:
-        return sigmoid(Z) if self.n_outputs == 1 else softmax(Z)
+        if self.name == "sigmoid":
+            return sigmoid(Z)
+        return softmax(Z) if self.name == "softmax" else Z
 
-    def encode(self, y: NDArray[np.integer]) -> Array:
-        """Labels → targets, feature-major: ``(1, m)`` 0/1 or one-hot ``(K, m)``."""
-        y = np.asarray(y).reshape(-1)
+    def encode(self, y: NDArray[Any]) -> Array:
+        """Labels or targets → the head's targets, feature-major: ``(1, m)`` 0/1, one-hot
+        ``(K, m)``, or for regression the targets ``(m,)``/``(m, K)`` transposed to ``(K, m)``."""
+        y = np.asarray(y)
+        if self.is_regression:
+            return np.asarray(y, dtype=np.float64).reshape(y.shape[0], -1).T
+        y = y.reshape(-1)
         if self.n_outputs == 1:
             return y.astype(np.float64).reshape(1, -1)
         Y = np.zeros((self.n_outputs, y.size))
-        Y[y, np.arange(y.size)] = 1.0
+        Y[y.astype(np.int64), np.arange(y.size)] = 1.0
         return Y
 
     def loss_per_model(self, Z: Array, Y: Array) -> Array:
         """The mean loss of logits ``Z``: 0-d for one model, ``(M,)`` for a stack ``(M, K, m)``."""
-        return bce_logits_per_model(Z, Y) if self.n_outputs == 1 else ce_logits_per_model(Z, Y)
+        if self.name == "sigmoid":
+            return bce_logits_per_model(Z, Y)
+        if self.name == "softmax":
+            return ce_logits_per_model(Z, Y)
+        return squared_error_per_model(Z, Y)
 
     def loss(self, Z: Array, Y: Array) -> float:
         return float(self.loss_per_model(Z, Y))
 
-    def labels(self, P: Array) -> NDArray[np.int64]:
-        """Predicted labels from probabilities: p > 0.5 (as the course), or the arg-max."""
+    def labels(self, P: Array) -> NDArray[Any]:
+        """Predictions from the head's outputs ``(K, m)``: labels p > 0.5 (as the course) or
+        the arg-max; for regression the outputs themselves, ``(m,)`` or ``(m, K)``."""
+        if self.is_regression:
+            out: NDArray[np.float64] = P.reshape(-1) if self.n_outputs == 1 else P.T
+            return out
         if self.n_outputs == 1:
             return (P.reshape(-1) > 0.5).astype(np.int64)
         labels: NDArray[np.int64] = np.argmax(P, axis=0).astype(np.int64)

@@ -20,11 +20,13 @@ reduces over the last ones. For a single model it is the notebook's arithmetic e
 
 The output layer is a sigmoid unit (binary) or a softmax (K classes), trained with
 cross-entropy computed from the logits ``Z[L]`` so that saturated outputs give a large finite
-loss, never ``log(0)``: see :mod:`initlab.losses`.
+loss, never ``log(0)``; or, for regression, the identity with half the squared error. The
+gradient at the output is ``(A[L] − Y) / m`` for all three: see :mod:`initlab.losses`.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +35,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from initlab import activations, losses
+from initlab._validate import check_xy
 
 Array = NDArray[np.float64]
 
@@ -45,21 +48,33 @@ class MLP:
     ----------
     layer_sizes
         ``[n_features, hidden_1, ..., hidden_k, n_outputs]``; the course's network is
-        ``[2, 10, 5, 1]``. One output unit: sigmoid + binary cross-entropy (labels 0/1);
-        K ≥ 2 output units: softmax + cross-entropy (labels 0..K−1).
+        ``[2, 10, 5, 1]``. By default one output unit is a sigmoid + binary cross-entropy
+        (labels 0/1) and K ≥ 2 output units a softmax + cross-entropy (labels 0..K−1).
     activation
         Hidden-layer activation: one name for all hidden layers, or one per hidden layer.
+    output
+        The output layer (:data:`initlab.losses.HEADS`): ``None`` (default) for the
+        classification head above, or ``"identity"`` for regression — real targets, one per
+        output unit, half the mean squared error.
 
     >>> MLP([2, 10, 5, 1]).hidden_activations
     ('relu', 'relu')
     >>> MLP([2, 8, 3], "tanh").output
     'softmax'
+    >>> MLP([1, 16, 1], output="identity").is_regression
+    True
     """
 
     layer_sizes: tuple[int, ...]
     activation: str | tuple[str, ...]
+    output_layer: str
 
-    def __init__(self, layer_sizes: Sequence[int], activation: str | Sequence[str] = "relu"):
+    def __init__(
+        self,
+        layer_sizes: Sequence[int],
+        activation: str | Sequence[str] = "relu",
+        output: str | None = None,
+    ):
         sizes = tuple(layer_sizes)
         if len(sizes) < 2:
             raise ValueError(
@@ -88,7 +103,9 @@ class MLP:
         object.__setattr__(self, "activation", stored)
         object.__setattr__(self, "_acts", acts)
         object.__setattr__(self, "_fns", tuple(activations.get(a) for a in acts))
-        object.__setattr__(self, "_head", losses.Head(int(sizes[-1])))
+        head = losses.Head(int(sizes[-1]), output or "")
+        object.__setattr__(self, "output_layer", head.name)
+        object.__setattr__(self, "_head", head)
 
     @property
     def hidden_activations(self) -> tuple[str, ...]:
@@ -109,8 +126,13 @@ class MLP:
 
     @property
     def output(self) -> str:
-        """``"sigmoid"`` (one output unit) or ``"softmax"``."""
+        """``"sigmoid"`` (one output unit), ``"softmax"`` or ``"identity"`` (regression)."""
         return self.head.name
+
+    @property
+    def is_regression(self) -> bool:
+        """Whether the output layer is the identity (regression, squared error)."""
+        return self.head.is_regression
 
     @property
     def layer_activations(self) -> tuple[str, ...]:
@@ -128,7 +150,15 @@ class MLP:
 
     @property
     def n_classes(self) -> int:
+        """Classes the network tells apart; 0 for regression."""
         return self.head.n_classes
+
+    def check_data(self, X: object, y: object) -> tuple[Array, NDArray[Any]]:
+        """``X`` as float64 rows and ``y`` as the head wants it: int64 labels ``0..K−1``, or
+        float64 regression targets; errors name what does not fit the network."""
+        if self.is_regression:
+            return check_xy(X, y, n_features=self.n_features, outputs=self.layer_sizes[-1])
+        return check_xy(X, y, n_features=self.n_features, n_classes=self.n_classes)
 
     def weight_shapes(self) -> list[tuple[int, int]]:
         return [(n_out, n_in) for n_in, n_out in zip(self.layer_sizes, self.layer_sizes[1:])]
@@ -268,9 +298,10 @@ def forward(mlp: MLP, params: Params, X: Array) -> Cache:
 def loss(
     mlp: MLP, params: Params, X: Array, y: NDArray[np.integer] | Array, l2: float = 0.0
 ) -> float:
-    """Mean cross-entropy of the network on ``(X, y)``, from the logits, plus the L2 term."""
+    """Mean loss of the network on ``(X, y)`` (cross-entropy from the logits, or half the
+    squared error), plus the L2 term."""
     logits = forward(mlp, params, X).logits
-    Y = mlp.head.encode(np.asarray(y).astype(np.int64))
+    Y = mlp.head.encode(np.asarray(y))
     return mlp.head.loss(logits, Y) + l2_penalty(params, l2, Y.shape[1])
 
 
@@ -279,7 +310,7 @@ def gradients(
 ) -> Params:
     """Gradients of :func:`loss` with respect to every layer's ``W`` and ``b``."""
     cache = forward(mlp, params, X)
-    Y = mlp.head.encode(np.asarray(y).astype(np.int64))
+    Y = mlp.head.encode(np.asarray(y))
     return backward_columns(mlp, params, cache, Y, l2)
 
 
@@ -293,11 +324,29 @@ def predict_proba(mlp: MLP, params: Params, X: Array) -> Array:
     return P.reshape(-1) if mlp.head.n_outputs == 1 else P.T
 
 
-def predict(mlp: MLP, params: Params, X: Array) -> NDArray[np.int64]:
-    """Class labels: 1 where P(y = 1 | x) > 0.5 (as the course thresholds), or the arg-max."""
+def predict(mlp: MLP, params: Params, X: Array) -> NDArray[Any]:
+    """Class labels: 1 where P(y = 1 | x) > 0.5 (as the course thresholds), or the arg-max;
+    for regression the outputs, ``(n_samples,)`` for one, ``(n_samples, K)`` for more."""
     return mlp.head.labels(forward(mlp, params, X).A[-1])
 
 
 def accuracy(mlp: MLP, params: Params, X: Array, y: NDArray[np.integer]) -> float:
     """Fraction of rows of ``X`` whose predicted label equals ``y``."""
+    if mlp.is_regression:
+        raise ValueError("accuracy is for classifiers; a regression network is scored by r2")
     return float(np.mean(predict(mlp, params, X) == np.asarray(y).reshape(-1)))
+
+
+def r2(mlp: MLP, params: Params, X: Array, y: Array) -> float:
+    """Coefficient of determination R² = 1 − Σ(y − ŷ)² / Σ(y − ȳ)², averaged uniformly over
+    the outputs (scikit-learn's ``r2_score``); NaN where a target is constant or a prediction
+    is not finite."""
+    Y = np.asarray(y, dtype=np.float64).reshape(np.shape(y)[0], -1)
+    P = np.asarray(predict(mlp, params, X), dtype=np.float64).reshape(Y.shape)
+    with np.errstate(all="ignore"):
+        residual = np.sum((Y - P) ** 2, axis=0)
+        total = np.sum((Y - Y.mean(axis=0)) ** 2, axis=0)
+        scores = 1.0 - residual / total
+    if not np.all(np.isfinite(scores)):
+        return math.nan
+    return float(np.mean(scores))

@@ -15,7 +15,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from initlab import limits, optim
-from initlab._validate import check_xy
 from initlab.diagnostics import Recorder, Records
 from initlab.network import MLP, Cache, Params, backward_columns, forward_columns, l2_penalty
 from initlab.network import accuracy as _accuracy
@@ -236,7 +235,7 @@ class Trainer(SettingsView):
     ) -> None:
         self.settings = settings_from(settings, keywords)
         """The validated training arguments."""
-        X, y_int = check_xy(X, y, n_features=mlp.n_features, n_classes=mlp.n_classes)
+        X, y_valid = mlp.check_data(X, y)
         n = X.shape[0]
         batch_size = self.settings.batch_size
         if len(params) != mlp.n_layers or any(
@@ -246,14 +245,14 @@ class Trainer(SettingsView):
                 f"The parameters' shapes {[layer.W.shape for layer in params]} do not match "
                 f"the network's weight shapes {mlp.weight_shapes()}"
             )
-        self.mlp, self.X, self.y = mlp, X, y_int
+        self.mlp, self.X, self.y = mlp, X, y_valid
         self.recorder = recorder
         self._check_memory(0)
         self.initial = [layer.copy() for layer in params]
         self.params = [layer.copy() for layer in params]
         self._state = self.settings.optimizer.init(self.params)
         self._A0 = X.T
-        self.targets = mlp.head.encode(y_int)
+        self.targets = mlp.head.encode(y_valid)
         """The training labels as the head's targets, one column per example."""
         full_batch = batch_size is None or batch_size >= n
         self._batches = (

@@ -94,7 +94,7 @@ import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
 from initlab import activations, limits, optim
-from initlab._validate import check_xy, python_scalar
+from initlab._validate import python_scalar
 from initlab.diagnostics import HISTOGRAM_BINS, Recorder, Records
 from initlab.engine.batched import Outcome, train_stacked
 from initlab.engine.compiled import (
@@ -279,8 +279,8 @@ def _validate(
         checkpoint_every = check_iterations(checkpoint_every, "checkpoint_every")
     dt = _check_dtype(dtype)
     settings.batch_rng()  # the engines need an integer seed ("notebook" has no batch stream)
-    X_arr, y_int = check_xy(X, y, n_features=mlp.n_features, n_classes=mlp.n_classes)
-    A0, Y = X_arr.T, mlp.head.encode(y_int)  # A0 as train() has it: a transposed view
+    X_arr, y_valid = mlp.check_data(X, y)
+    A0, Y = X_arr.T, mlp.head.encode(y_valid)  # A0 as train() has it: a transposed view
     return _Run(mlp, params_list, A0, Y, settings, rates, iterations, dt, checkpoint_every)
 
 
@@ -349,6 +349,8 @@ def _compiled_engine(run: _Run, required: bool) -> bool:
 
 def _not_covered(mlp: MLP, optimizer: Any, compiled_activations: dict[str, int]) -> str | None:
     """What of ``mlp`` and ``optimizer`` the compiled engine lacks, in words, or ``None``."""
+    if mlp.is_regression:
+        return "the identity (regression) head"
     for name, fn in zip(mlp.hidden_activations, mlp.activation_fns):
         if name not in compiled_activations or fn is not activations.ACTIVATIONS.get(name):
             return f"the activation {name!r} (it has {', '.join(compiled_activations)})"
@@ -542,8 +544,8 @@ def records_from_snapshots(
     >>> records.iterations
     [0, 100, 200]
     """
-    X_arr, y_int = check_xy(X, y, n_features=mlp.n_features, n_classes=mlp.n_classes)
-    A0, Y = X_arr.T, mlp.head.encode(y_int)
+    X_arr, y_valid = mlp.check_data(X, y)
+    A0, Y = X_arr.T, mlp.head.encode(y_valid)
     recorder = Recorder(every=1, bins=bins)
     recorder.records = Records(snapshots=dict(snapshots))
     for iteration in sorted(snapshots):

@@ -130,7 +130,7 @@ def covers(mlp: MLP, schedule: Schedule, models: int) -> bool:
     return (
         fresh
         and schedule.order is None
-        and mlp.layer_sizes[-1] == 1
+        and mlp.output == "sigmoid"
         and all(name in kernel_math.ACTIVATION_CODES for name in mlp.hidden_activations)
         and getattr(schedule.optimizer, "name", None) in OPTIMIZERS
         and (models >= MIN_MODELS or _every_batch.get())

@@ -41,7 +41,6 @@ from typing import Any, Literal, Unpack
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
-from initlab._validate import check_xy
 from initlab.engine import (
     MAX_ORDER,
     EngineFallbackWarning,
@@ -144,7 +143,7 @@ class EngineTrainer(SettingsView):
         problem = _why_not_compiled(mlp, self.settings.optimizer)
         if problem is not None:
             raise problem[0]
-        X, y_int = check_xy(X, y, n_features=mlp.n_features, n_classes=mlp.n_classes)
+        X, y_valid = mlp.check_data(X, y)
         if len(params) != mlp.n_layers or any(
             layer.W.shape != shape or layer.b.shape != (shape[0], 1)
             for layer, shape in zip(params, mlp.weight_shapes())
@@ -153,10 +152,10 @@ class EngineTrainer(SettingsView):
                 f"The parameters' shapes {[layer.W.shape for layer in params]} do not match "
                 f"the network's weight shapes {mlp.weight_shapes()}"
             )
-        self.mlp, self.X, self.y = mlp, X, y_int
+        self.mlp, self.X, self.y = mlp, X, y_valid
         self.dtype = _check_dtype(dtype)
         self.initial = [layer.copy() for layer in params]
-        self.targets = mlp.head.encode(y_int)
+        self.targets = mlp.head.encode(y_valid)
         """The training labels as the head's targets, one column per example."""
         self._A0 = X.T
         self._X = np.array(X.T, dtype=self.dtype, order="C")

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from initlab import limits
-from initlab._validate import check_xy
 from initlab.datasets import Dataset
 from initlab.experiments.config import RunConfig, build_mlp, initial_params, load_data
 from initlab.experiments.spec import Spec, SpecError, SpecLimitError, _Locator
@@ -118,8 +117,7 @@ def _networks(spec: Spec, name: str, data: Dataset, where: _Locator) -> Iterator
         on = f"[model] {what} on the data set {name!r}"
         try:
             mlp = build_mlp(config, data)
-            check_xy(data.X_train, data.y_train, n_features=mlp.n_features,
-                     n_classes=mlp.n_classes)  # fmt: skip
+            mlp.check_data(data.X_train, data.y_train)
         except (ValueError, TypeError) as exc:
             raise SpecError(f"{where(_model_key(spec), 'model')}{on}: {exc}") from None
         yield mlp, what
