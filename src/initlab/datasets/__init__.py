@@ -46,12 +46,15 @@ interleaved.
 The package's modules: :mod:`~initlab.datasets.base` (the :class:`Dataset` record),
 :mod:`~initlab.datasets.generators` (the built-in generators), :mod:`~initlab.datasets.files`
 (:func:`from_csv`, :func:`from_npz`) and :mod:`~initlab.datasets.registry` (:data:`DATASETS`,
-:func:`load`). :func:`check_xy` is :func:`initlab._validate.check_xy`, re-exported here.
+:func:`load`) and :mod:`~initlab.datasets.features` (:func:`expand`, :func:`with_features`:
+input features such as x₁² or sin x₁). :func:`check_xy` is :func:`initlab._validate.check_xy`,
+re-exported here.
 """
 
 from initlab._validate import check_xy
 
 from .base import Dataset
+from .features import PLAYGROUND_FEATURES, expand, with_features
 from .files import from_csv, from_npz
 from .generators import (
     BLOB_BOX,
@@ -72,10 +75,12 @@ __all__ = [
     "DATASETS",
     "FLOWER_RAY",
     "GAUSS_CENTRES",
+    "PLAYGROUND_FEATURES",
     "Dataset",
     "blobs",
     "check_xy",
     "circles",
+    "expand",
     "flower",
     "from_csv",
     "from_npz",
@@ -83,5 +88,6 @@ __all__ = [
     "load",
     "moons",
     "spiral",
+    "with_features",
     "xor",
 ]

@@ -87,13 +87,14 @@ def _datasets(spec: Spec, where: _Locator) -> Iterator[tuple[str, Dataset]]:
     options = [where(key, "data.options") for key, _ in spec.data_options]
     options += [where("options", "data"), where("dataset", "data")]
     line = next((found for found in options if found != where.nowhere), where.nowhere)
-    for name in spec.datasets:
+    for name, features in itertools.product(spec.datasets, spec.features):
         try:
-            yield name, load_data(name, spec.data_seed, spec.data_options)
+            yield name, load_data(name, spec.data_seed, spec.data_options, features)
         except limits.LimitError as exc:
             raise SpecLimitError(exc.estimate, exc.limit, prefix=line) from None
         except (ValueError, TypeError, OSError) as exc:
-            raise SpecError(f"{line}[data] dataset = {name!r}: {exc}") from None
+            named = f"dataset = {name!r}" + (f", features = {list(features)}" if features else "")
+            raise SpecError(f"{line}[data] {named}: {exc}") from None
 
 
 def _model_key(spec: Spec) -> str:

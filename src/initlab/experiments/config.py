@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from initlab import datasets, initializers, optim
 from initlab._validate import check_choice
 from initlab.datasets import Dataset
+from initlab.datasets.features import check_features
 from initlab.losses import output_size
 from initlab.network import MLP, Params
 from initlab.rng import Seed, init_rng
@@ -89,6 +90,9 @@ class RunConfig:
     its ``batch`` stream orders the mini-batches) and cost recording."""
     dtype: str = "float64"
     """The training arithmetic, one of :data:`DTYPES` (results are float64 either way)."""
+    features: tuple[str, ...] = ()
+    """The input features computed from the data's raw inputs
+    (:mod:`initlab.datasets.features`, canonical names); empty: the raw inputs."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.settings, TrainSettings):
@@ -97,6 +101,8 @@ class RunConfig:
             )
         object.__setattr__(self, "iterations", check_iterations(self.iterations))
         check_choice("dtype", self.dtype, DTYPES)
+        if self.features:
+            object.__setattr__(self, "features", check_features(self.features))
         if self.layer_sizes is None and (self.depth is None or self.width is None):
             raise ValueError(
                 "A run needs layer_sizes, or depth and width. Received: "
@@ -118,7 +124,8 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """The configuration as plain data: what a result store keeps, and hashes as the key
-        (``dtype`` only where it is not float64)."""
+        (``dtype`` only where it is not float64, ``features`` only where given: keys of runs
+        stored before they existed are unchanged)."""
         s = self.settings
         d: dict[str, Any] = {
             "dataset": self.dataset,
@@ -139,6 +146,8 @@ class RunConfig:
         }
         if self.dtype != DTYPES[0]:
             d["dtype"] = self.dtype
+        if self.features:
+            d["features"] = list(self.features)
         return d
 
     @classmethod
@@ -166,6 +175,7 @@ class RunConfig:
                 record_every=config["record_every"],
             ),
             dtype=config.get("dtype", DTYPES[0]),
+            features=tuple(config.get("features", ())),
         )
 
     @property
@@ -199,6 +209,7 @@ class RunConfig:
             self.iterations,
             s.record_every,
             self.dtype,
+            self.features,
         )
 
     def to_toml(self, name: str = "run") -> str:
@@ -229,15 +240,23 @@ class Built:
         return f"Built({self.data.name}, {list(self.mlp.layer_sizes)}, {self.settings!r})"
 
 
-def load_data(dataset: str, seed: Seed, options: Iterable[tuple[str, Any]] = ()) -> Dataset:
+def load_data(
+    dataset: str,
+    seed: Seed,
+    options: Iterable[tuple[str, Any]] = (),
+    features: Sequence[str] = (),
+) -> Dataset:
     """The data set ``dataset`` (a registered name or a ``.csv``/``.npz`` path) built with
-    ``seed`` and ``options``: the same for every run that shares the three."""
-    return datasets.load(dataset, seed=seed, **dict(options))
+    ``seed`` and ``options``, its inputs replaced by ``features`` where given: the same for
+    every run that shares them."""
+    data = datasets.load(dataset, seed=seed, **dict(options))
+    return datasets.with_features(data, features) if features else data
 
 
 def build_data(config: RunConfig) -> Dataset:
-    """The run's data set (:func:`load_data` of its dataset, data seed and options)."""
-    return load_data(config.dataset, config.data_seed, config.data_options)
+    """The run's data set (:func:`load_data` of its dataset, data seed, options and
+    features)."""
+    return load_data(config.dataset, config.data_seed, config.data_options, config.features)
 
 
 def build_mlp(config: RunConfig, data: Dataset) -> MLP:
@@ -287,6 +306,8 @@ def spec_dict(configs: Sequence[RunConfig], name: str = "run") -> dict[str, Any]
             f"A spec names its optimizer, with its default arguments. Received: {optimizer!r}"
         )
     data: dict[str, Any] = {"dataset": first.dataset, "seed": first.data_seed}
+    if first.features:
+        data["features"] = list(first.features)
     if first.data_options:
         data["options"] = dict(first.data_options)
     model: dict[str, Any] = (

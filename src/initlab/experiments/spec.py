@@ -12,6 +12,7 @@ product, times the seeds::
     [data]
     dataset = "circles"             # or a list of names; options go in [data.options]
     seed = "notebook"               # the data's own seed (the same data for every run)
+    features = ["x1", "x2", "x1^2"] # input features (optional; a list of lists is an axis)
 
     [model]
     depth = [1, 2, 4]               # hidden layers …
@@ -54,6 +55,7 @@ import numpy as np
 
 from initlab import activations, datasets, initializers, limits, optim
 from initlab._validate import check_choice, check_int, invalid, is_int, is_real
+from initlab.datasets.features import check_features
 from initlab.experiments.config import DTYPES, RunConfig
 from initlab.network import MLP
 from initlab.rng import Seed, check_seed
@@ -72,7 +74,7 @@ class SpecLimitError(SpecError, limits.LimitError):
 
 SECTIONS: dict[str, tuple[str, ...]] = {
     "sweep": ("name", "seeds", "iterations", "record_every"),
-    "data": ("dataset", "seed", "options"),
+    "data": ("dataset", "seed", "options", "features"),
     "model": ("layer_sizes", "depth", "width", "activation"),
     "train": ("learning_rate", "optimizer", "batch_size", "l2", "dtype"),
 }
@@ -100,6 +102,8 @@ class Spec:
     batch_sizes: tuple[int | None, ...] = (None,)
     l2s: tuple[float, ...] = (0.0,)
     dtypes: tuple[str, ...] = (DTYPES[0],)
+    features: tuple[tuple[str, ...], ...] = ((),)
+    """Input feature sets (:mod:`initlab.datasets.features`); ``()`` is the raw inputs."""
     source: str | None = field(default=None, compare=False)
     origin: str = field(default="spec", compare=False)
     """Where the spec came from (its file), for messages."""
@@ -111,7 +115,8 @@ class Spec:
             "dataset": len(self.datasets), "model": shapes, "activation": len(self.activations),
             "init": len(self.inits), "learning_rate": len(self.learning_rates),
             "optimizer": len(self.optimizers), "batch_size": len(self.batch_sizes),
-            "l2": len(self.l2s), "dtype": len(self.dtypes), "seeds": len(self.seeds),
+            "l2": len(self.l2s), "dtype": len(self.dtypes), "features": len(self.features),
+            "seeds": len(self.seeds),
         }  # fmt: skip
 
     def count(self) -> int:
@@ -129,15 +134,17 @@ class Spec:
             shapes = [(None, d, w) for d, w in itertools.product(self.depths, self.widths)]
         out = []
         for (
-            dataset, (sizes, depth, width), act, init, lr, opt, bs, l2, dtype, seed
+            (dataset, features), (sizes, depth, width), act, init, lr, opt, bs, l2, dtype, seed
         ) in itertools.product(
-            self.datasets, shapes, self.activations, self.inits, self.learning_rates,
-            self.optimizers, self.batch_sizes, self.l2s, self.dtypes, self.seeds,
+            itertools.product(self.datasets, self.features), shapes, self.activations,
+            self.inits, self.learning_rates, self.optimizers, self.batch_sizes, self.l2s,
+            self.dtypes, self.seeds,
         ):  # fmt: skip
             settings = TrainSettings(learning_rate=lr, optimizer=opt, batch_size=bs, l2=l2,
                                      seed=seed, record_every=self.record_every)  # fmt: skip
             config = RunConfig(dataset, self.data_seed, self.data_options, sizes, depth, width,
-                               act, init, self.iterations, settings, dtype)  # fmt: skip
+                               act, init, self.iterations, settings, dtype,
+                               features)  # fmt: skip
             out.append(config)
         return out
 
@@ -263,6 +270,16 @@ def parse_spec(raw: Mapping[str, Any], source: str | None = None, origin: str = 
     data_seed = checked(
         [data.get("seed", "notebook" if names == ["circles"] else 0)], "data", "seed", check_seed
     )[0]
+    features_value = data.get("features", [])
+    nested_features = isinstance(features_value, list) and any(
+        isinstance(v, list) for v in features_value
+    )
+    feature_sets = checked(
+        features_value if nested_features else [features_value],
+        "data",
+        "features",
+        lambda v: check_features(v) if v else (),
+    )
     options = data.get("options", {})
     if not isinstance(options, Mapping):
         raise SpecError(f"{where('options', 'data')}[data] options must be a table of arguments")
@@ -328,6 +345,7 @@ def parse_spec(raw: Mapping[str, Any], source: str | None = None, origin: str = 
         batch_sizes=tuple(b or None for b in batch_sizes),
         l2s=tuple(l2s),
         dtypes=tuple(dtypes),
+        features=tuple(feature_sets),
         source=source,
         origin=origin,
     )
@@ -367,6 +385,9 @@ def _raw_axes(tables: Mapping[str, Any], inits: Any) -> dict[str, tuple[int, str
     }
     axes["seeds"] = (seeds if is_int(seeds) and seeds > 0 else _axis_length(seeds), "seeds",
                      "sweep")  # fmt: skip
+    features = tables["data"].get("features")
+    nested_features = isinstance(features, list) and any(isinstance(v, list) for v in features)
+    axes["features"] = (len(features) if nested_features else 1, "features", "data")
     if "layer_sizes" in model:
         sizes = model["layer_sizes"]
         nested = isinstance(sizes, list) and sizes and isinstance(sizes[0], list)

@@ -452,6 +452,8 @@ class ResultStore:
             config = dict(row.config)
             init = config.pop("init")
             options = config.pop("data_options")
+            if "features" in config:
+                config["features"] = ",".join(config["features"])
             flat = {
                 "key": row.key,
                 "group": row.group,
