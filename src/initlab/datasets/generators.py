@@ -1,4 +1,5 @@
-"""The built-in generators (circles notebook-exact, flower, moons, blobs, gauss, xor, spiral):
+"""The built-in generators (circles notebook-exact, flower, moons, blobs, gauss, xor, spiral;
+and two regression sets, plane and gaussians):
 each draws a train and a test set from private random streams, never NumPy's global state,
 as the package docstring of :mod:`initlab.datasets` describes; scikit-learn, which two of them
 call, is imported only when one of those runs (circles repeats ``make_circles``' arithmetic
@@ -372,3 +373,71 @@ def flower(
         return _shuffled(*_flower_points(n, noise, rng), rng)
 
     return _dataset("flower", *_numpy_sets(checked, n_train, n_test, make), n_classes=2)
+
+
+# --- regression ---------------------------------------------------------------------------------
+
+REGRESSION_BUMPS = np.array(
+    [[-4.0, 2.5, 1.0], [0.0, 2.5, -1.0], [4.0, 2.5, 1.0],
+     [-4.0, -2.5, -1.0], [0.0, -2.5, 1.0], [4.0, -2.5, -1.0]]
+)  # fmt: skip
+"""``gaussians``' six bumps: centre x, centre y and sign of each."""
+
+
+def _regression_sets(
+    name: str, seed: object, n_train: object, n_test: object, noise: object,
+    target: Callable[[FloatArray], FloatArray],
+) -> Dataset:  # fmt: skip
+    """Uniform points in [−6, 6]² whose real target is ``target`` at the point jittered by
+    ``noise``·U(−6, 6)² (TensorFlow Playground's regression recipe: the noise moves the point
+    the target is computed at, not the point)."""
+    n_train, n_test, noise = _check_sizes(n_train, n_test, noise, minimum=1)
+    checked = int_seed(seed, name)
+
+    def make(n: int, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
+        X = rng.uniform(-6.0, 6.0, size=(n, 2))
+        jitter = noise * rng.uniform(-6.0, 6.0, size=(n, 2))
+        return X, target(X + jitter)
+
+    (X_train, y_train), (X_test, y_test) = _numpy_sets(checked, n_train, n_test, make)  # type: ignore[arg-type]
+    return Dataset(name, X_train, y_train, X_test, y_test, task="regression")
+
+
+def plane(n_train: int = 300, n_test: int = 100, noise: float = 0.0, seed: int = 0) -> Dataset:
+    """Regression on a tilted plane: target ``(x₁ + x₂) / 10`` over [−6, 6]² (−1.2 to 1.2).
+
+    TensorFlow Playground's "Plane" regression set (its label scale maps x₁ + x₂ ∈ [−10, 10]
+    to [−1, 1]); ``noise`` jitters the point the target is computed at by
+    ``noise``·U(−6, 6)² (the Playground's slider is 0 to 0.5).
+
+    >>> d = plane(noise=0.0)
+    >>> bool(np.allclose(d.y_train, d.X_train.sum(axis=1) / 10))
+    True
+    """
+    return _regression_sets("plane", seed, n_train, n_test, noise,
+                            lambda P: (P[:, 0] + P[:, 1]) / 10.0)  # fmt: skip
+
+
+def gaussians(n_train: int = 300, n_test: int = 100, noise: float = 0.0, seed: int = 0) -> Dataset:
+    """Regression on six signed bumps: at each point, of the six values
+    ``sign·max(0, 1 − d/2)`` (``d`` the distance to a bump's centre, :data:`REGRESSION_BUMPS`)
+    the target is the one largest in magnitude (0 far from every bump).
+
+    TensorFlow Playground's "Multi Gaussian" regression set, over [−6, 6]², targets in
+    [−1, 1]; ``noise`` as in :func:`plane`.
+
+    >>> d = gaussians(noise=0.0)
+    >>> float(d.y_train.min()) >= -1.0 and float(d.y_train.max()) <= 1.0
+    True
+    """
+    return _regression_sets("gaussians", seed, n_train, n_test, noise, _bumps)
+
+
+def _bumps(P: FloatArray) -> FloatArray:
+    """The largest-magnitude signed bump value at each point of ``P`` ``(n, 2)``."""
+    centres, signs = REGRESSION_BUMPS[:, :2], REGRESSION_BUMPS[:, 2]
+    distance = np.linalg.norm(P[:, None, :] - centres[None, :, :], axis=2)  # (n, 6)
+    values = signs * np.clip(1.0 - distance / 2.0, 0.0, 1.0)
+    pick = np.argmax(np.abs(values), axis=1)
+    out: FloatArray = values[np.arange(P.shape[0]), pick]
+    return out

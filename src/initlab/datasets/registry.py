@@ -15,7 +15,7 @@ from initlab._registry import Registry
 
 from .base import Dataset
 from .files import from_csv, from_npz
-from .generators import blobs, circles, flower, gauss, moons, spiral, xor
+from .generators import blobs, circles, flower, gauss, gaussians, moons, plane, spiral, xor
 
 DATASETS: Registry[Callable[..., Dataset]] = Registry("dataset")
 DATASETS.register("circles", circles, "two noisy concentric circles (the course's data)")
@@ -25,6 +25,8 @@ DATASETS.register("blobs", blobs, "k Gaussian blobs, one class each (scikit-lear
 DATASETS.register("gauss", gauss, "two Gaussian clusters at (±2, ±2) (TF Playground)")
 DATASETS.register("xor", xor, "uniform square, label = sign of x·y (TF Playground)")
 DATASETS.register("spiral", spiral, "k interleaved spiral arms, one class each (CS231n)")
+DATASETS.register("plane", plane, "regression: a tilted plane (x1 + x2) / 10 (TF Playground)")
+DATASETS.register("gaussians", gaussians, "regression: six signed bumps (TF Playground)")
 
 
 def load(name: str | os.PathLike[str], **kwargs: Any) -> Dataset:

@@ -5,7 +5,7 @@ options and seed), the network (``layer_sizes``, or ``depth`` hidden layers of `
 units sized to the data), the initializer's config, the number of iterations and the
 training arguments as one :class:`~initlab.settings.TrainSettings`. :func:`build` turns it
 into a :class:`Built`: the data set loaded, the :class:`~initlab.network.MLP` (its output
-layer sized by :func:`initlab.losses.output_size`, the one place of that rule) and the
+layer sized by :attr:`Dataset.n_outputs`, the one place of that rule) and the
 initial weights, drawn as :func:`~initlab.compare.compare`, a sweep and the playground all draw them
 (:func:`initial_params`). :func:`score` is the accuracy every caller reports. A run trains in
 float64 unless its ``dtype`` is ``"float32"`` (:data:`DTYPES`).
@@ -36,7 +36,6 @@ from initlab import datasets, initializers, optim
 from initlab._validate import check_choice
 from initlab.datasets import Dataset
 from initlab.datasets.features import check_features
-from initlab.losses import output_size
 from initlab.network import MLP, Params
 from initlab.rng import Seed, init_rng
 from initlab.settings import TrainSettings, check_iterations
@@ -52,19 +51,31 @@ key: runs stored before ``dtype`` existed keep their keys."""
 
 
 def sizes_for(data: Dataset, hidden: Iterable[int]) -> tuple[int, ...]:
-    """Layer sizes with ``hidden`` widths between the data's features and its output units.
+    """Layer sizes with ``hidden`` widths between the data's features and its output units
+    (:attr:`Dataset.n_outputs`).
 
     >>> sizes_for(datasets.circles(), (10, 5))
     (2, 10, 5, 1)
     """
-    return (data.n_features, *hidden, output_size(data.n_classes))
+    return (data.n_features, *hidden, data.n_outputs)
+
+
+def output_for(data: Dataset) -> str | None:
+    """The output layer a network on ``data`` has: the identity for a regression set, else
+    the classification head of its size (``None``)."""
+    return "identity" if data.is_regression else None
 
 
 def score(result: TrainResult, X: Any, y: Any) -> float:
-    """The accuracy of a trained run on ``(X, y)``; NaN where there is nothing meaningful to
+    """The score of a trained run on ``(X, y)``: its accuracy, or R² for a regression
+    network (scikit-learn's ``score`` convention); NaN where there is nothing meaningful to
     score (the run diverged, or the set is empty)."""
     if result.diverged or len(y) == 0:
         return float("nan")
+    if result.mlp.is_regression:
+        from initlab.network import r2
+
+        return r2(result.mlp, result.params, X, y)
     return result.accuracy(X, y)
 
 
@@ -262,9 +273,9 @@ def build_data(config: RunConfig) -> Dataset:
 def build_mlp(config: RunConfig, data: Dataset) -> MLP:
     """The run's network: ``layer_sizes``, or its hidden widths sized to ``data``."""
     if config.layer_sizes is not None:
-        return MLP(config.layer_sizes, config.activation)
+        return MLP(config.layer_sizes, config.activation, output_for(data))
     hidden = [config.width or 0] * (config.depth or 0)
-    return MLP(sizes_for(data, hidden), config.activation)
+    return MLP(sizes_for(data, hidden), config.activation, output_for(data))
 
 
 def initial_params(mlp: MLP, init: initializers.Identifier, seed: Seed, data: Dataset) -> Params:

@@ -33,8 +33,13 @@ MAX_BATCH = 256
 when a sweep is killed and to spread over workers."""
 
 
-def baseline_cost(y: np.ndarray) -> float:
-    """Cross-entropy of predicting the label frequencies: the entropy of the labels (nats)."""
+def baseline_cost(y: np.ndarray, regression: bool = False) -> float:
+    """The cost of the best constant prediction: for labels, the cross-entropy of predicting
+    their frequencies (their entropy, nats); for regression targets, half the squared error
+    of predicting their mean, ½·Σ_k Var(y_k)."""
+    if regression:
+        targets = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+        return float(0.5 * np.sum(np.var(targets, axis=0)))
     _, counts = np.unique(y, return_counts=True)
     p = counts / counts.sum()
     return float(-(p * np.log(p)).sum())
@@ -51,7 +56,7 @@ def train_batch_rows(configs: Sequence[RunConfig]) -> list[RunRow]:
     if any(c.architecture() != first.architecture() for c in configs):
         raise ValueError("A batch must hold runs of one architecture")
     data = build_data(first)
-    base = baseline_cost(data.y_train)
+    base = baseline_cost(data.y_train, data.is_regression)
     # Mini-batch order comes from each run's seed: only runs of one seed share a batch order.
     subsets: dict[int | str | None, list[RunConfig]] = defaultdict(list)
     for config in configs:
