@@ -22,6 +22,10 @@ from initlab.datasets import (
 )
 
 BUILT_INS = ["blobs", "circles", "flower", "gauss", "moons", "spiral", "xor"]
+"""The built-in classification sets; the regression ones are tested in test_regression_data.py
+and, for what every generator shares, below."""
+REGRESSION = ["gaussians", "plane"]
+EVERY = sorted(BUILT_INS + REGRESSION)
 EXPECTED_CLASSES = {"blobs": 3, "spiral": 3}
 
 
@@ -30,7 +34,7 @@ def _small(name, **kwargs):
 
 
 def test_registry_lists_every_built_in_with_a_description():
-    assert DATASETS.names() == BUILT_INS
+    assert DATASETS.names() == EVERY
     for entry in DATASETS:
         assert entry.description
         assert "\n" not in entry.description
@@ -57,7 +61,7 @@ def test_shapes_labels_and_dtypes(name):
     check_xy(d.X_train, d.y_train, n_features=2, n_classes=k)
 
 
-@pytest.mark.parametrize("name", BUILT_INS)
+@pytest.mark.parametrize("name", EVERY)
 def test_determinism_and_seeds(name):
     a, b, c = _small(name, seed=11), _small(name, seed=11), _small(name, seed=12)
     for field in ("X_train", "y_train", "X_test", "y_test"):
@@ -66,7 +70,7 @@ def test_determinism_and_seeds(name):
     assert not np.array_equal(a.X_test, c.X_test)
 
 
-@pytest.mark.parametrize("name", BUILT_INS)
+@pytest.mark.parametrize("name", EVERY)
 def test_train_and_test_are_independent(name):
     d = load(name, n_train=50, n_test=50, seed=3)
     # (Every spiral arm starts at the origin, as in CS231n: leave those points out.)
@@ -77,7 +81,7 @@ def test_train_and_test_are_independent(name):
     np.testing.assert_array_equal(d.y_train, other.y_train)
 
 
-@pytest.mark.parametrize("name", BUILT_INS)
+@pytest.mark.parametrize("name", EVERY)
 def test_empty_test_set_and_zero_noise_allowed(name):
     d = load(name, n_test=0, noise=0.0, seed=1)
     assert d.X_test.shape == (0, 2)
@@ -90,7 +94,7 @@ def test_splits_are_shuffled(name):
     assert not (np.diff(y) >= 0).all()  # not sorted by class
 
 
-@pytest.mark.parametrize("name", BUILT_INS)
+@pytest.mark.parametrize("name", EVERY)
 def test_global_random_state_untouched(name):
     before = np.random.get_state()
     _small(name)
@@ -104,7 +108,7 @@ def test_global_random_state_untouched(name):
     ("name", "match"),
     [
         (name, rf"seed.*{name} has no notebook data")
-        for name in BUILT_INS
+        for name in EVERY
         if name not in ("circles", "flower")
     ],
 )
@@ -366,7 +370,7 @@ def test_load_and_unknown_names():
     assert load("Spiral", arms=4).n_classes == 4
     with pytest.raises(
         ValueError,
-        match=r"Unknown dataset 'moon'. Known datasets: blobs, circles, flower, gauss, moons, spiral, xor.",
+        match=r"Unknown dataset 'moon'. Known datasets: blobs, circles, flower, gauss, gaussians, moons, plane, spiral, xor.",
     ):
         load("moon")
     with pytest.raises(
@@ -376,7 +380,7 @@ def test_load_and_unknown_names():
         load("moons", factor=0.5)
 
 
-@pytest.mark.parametrize("name", BUILT_INS)
+@pytest.mark.parametrize("name", EVERY)
 def test_every_built_in_has_the_common_signature(name):
     params = list(inspect.signature(DATASETS.get(name)).parameters)
     assert params[:3] == ["n_train", "n_test", "noise"]

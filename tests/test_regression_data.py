@@ -113,3 +113,31 @@ def test_a_regression_sweep_trains_identity_heads_and_scores_r2(tmp_path) -> Non
     # an exported regression run is a spec that runs to the same configuration
     config = RunConfig.from_row(rows[0].config)
     assert parse_spec(tomllib.loads(to_toml([config]))).runs() == [config]
+
+
+def test_csv_and_npz_read_regression_targets(tmp_path) -> None:
+    from initlab.datasets import from_csv, from_npz
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    y = X @ [0.5, -1.5] + 0.25
+    path = tmp_path / "r.csv"
+    path.write_text(
+        "a,b,price\n" + "".join(f"{a!r},{b!r},{t!r}\n" for (a, b), t in zip(X.tolist(), y.tolist()))
+    )
+    d = from_csv(path, label_column="price", task="regression", test_fraction=0.25)
+    assert d.is_regression
+    assert (len(d.y_train), len(d.y_test)) == (30, 10)
+    # every row kept exactly, in some order (repr round-trips floats)
+    got = np.vstack([np.c_[d.X_train, d.y_train], np.c_[d.X_test, d.y_test]])
+    np.testing.assert_array_equal(got[np.lexsort(got.T)], np.c_[X, y][np.lexsort(np.c_[X, y].T)])
+    np.savez(tmp_path / "r.npz", X=X, y=y)
+    n = from_npz(tmp_path / "r.npz", task="regression")
+    assert n.is_regression
+    assert n.y_train.dtype == np.float64
+    # text targets are named, not silently turned into classes
+    path.write_text("a,b,price\n1,2,3.5\n3,4,cheap\n5,6,7\n")
+    with pytest.raises(ValueError, match=r"regression target must be a number: .*row 2.*'cheap'"):
+        from_csv(path, label_column="price", task="regression")
+    with pytest.raises(ValueError, match=r"task.*Received: task='regress'"):
+        from_csv(path, task="regress")

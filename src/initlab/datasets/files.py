@@ -17,7 +17,7 @@ import numpy as np
 
 from initlab._validate import check_finite_array, check_real, flat_labels, is_label_vector
 
-from .base import Dataset, FloatArray, IntArray, int_seed
+from .base import TASKS, Dataset, FloatArray, IntArray, int_seed
 
 
 def _check_split(test_fraction: object, seed: object, reader: str) -> tuple[float, int]:
@@ -63,15 +63,21 @@ def _encode_labels(keys: Sequence[Any], source: str) -> tuple[IntArray, tuple[st
 
 def _split(
     X: FloatArray,
-    y: IntArray,
+    y: IntArray | FloatArray,
     label_names: tuple[str, ...],
     test_fraction: float,
     seed: int,
     name: str,
 ) -> Dataset:
     """A stratified, shuffled split: each class sends ``round(n_c·test_fraction)`` points to
-    the test set but keeps at least one for training."""
+    the test set but keeps at least one for training. Float ``y`` (regression targets) is
+    split unstratified: ``round(n·test_fraction)`` points to the test set, at least one kept."""
     rng = np.random.default_rng(np.random.SeedSequence(seed))
+    if y.dtype.kind == "f":  # regression targets: one shuffled split, no strata
+        idx = rng.permutation(y.shape[0])
+        n_test = min(math.floor(idx.size * test_fraction + 0.5), idx.size - 1)
+        test, train = idx[:n_test], idx[n_test:]
+        return Dataset(name, X[train], y[train], X[test], y[test], task="regression")
     train_idx, test_idx = [], []
     for c in range(len(label_names)):
         idx = rng.permutation(np.flatnonzero(y == c))
@@ -81,6 +87,11 @@ def _split(
     train = rng.permutation(np.concatenate(train_idx))
     test = rng.permutation(np.concatenate(test_idx))
     return Dataset(name, X[train], y[train], X[test], y[test], label_names)
+
+
+def _check_task(task: object) -> None:
+    if task not in TASKS:
+        raise ValueError(f"Argument `task` must be one of {list(TASKS)}. Received: task={task!r}")
 
 
 def _check_samples(n: int, source: str) -> None:
@@ -103,8 +114,10 @@ def from_csv(
     *,
     delimiter: str = ",",
     name: str | None = None,
+    task: str = "classification",
 ) -> Dataset:
-    """Read a classification set from a CSV file: feature columns plus one label column.
+    """Read a classification set from a CSV file: feature columns plus one label column
+    (with ``task="regression"``, a regression set: the label column holds the real target).
 
     The first row must be a header naming the columns; ``label_column`` names the label
     column, every other column is a numeric feature (finite numbers, no empty cells). Blank
@@ -117,8 +130,12 @@ def from_csv(
     one for training; both sets are shuffled. The file is only read. Errors name the file,
     the row (data rows count from 1, after the header; the file line is given too), the
     column and the offending text. ``name`` defaults to the file's stem.
+
+    Regression: every target must be a finite number (a text target is refused, naming its
+    row); rows are split unstratified (see :func:`_split`).
     """
     test_fraction, checked = _check_split(test_fraction, seed, "from_csv")
+    _check_task(task)
     file = _data_file(path)
     try:
         with file.open(newline="", encoding="utf-8-sig") as handle:
@@ -191,6 +208,16 @@ def from_csv(
         raise ValueError(f"{file} is not UTF-8 text (is it a CSV file?): {exc}") from None
     _check_samples(len(rows), str(file))
     numbers = [_parse_float(text) for text in labels]
+    if task == "regression":
+        bad = next((i for i, v in enumerate(numbers) if v is None), None)
+        if bad is not None:
+            raise ValueError(
+                f"A regression target must be a number: {file}, row {bad + 1}, column "
+                f"{label_column!r} holds the text {labels[bad]!r}"
+            )
+        X = np.array(rows, dtype=np.float64)
+        targets = np.array(numbers, dtype=np.float64)
+        return _split(X, targets, (), test_fraction, checked, name or file.stem)
     keys: list[Any] = labels if any(v is None for v in numbers) else numbers
     y, label_names = _encode_labels(keys, str(file))
     X = np.array(rows, dtype=np.float64)
@@ -222,8 +249,10 @@ def from_npz(
     seed: int = 0,
     *,
     name: str | None = None,
+    task: str = "classification",
 ) -> Dataset:
-    """Read a classification set from a NumPy ``.npz`` archive (as written by ``np.savez``).
+    """Read a classification set from a NumPy ``.npz`` archive (as written by ``np.savez``);
+    with ``task="regression"`` a regression set, ``y_key`` holding finite real targets.
 
     ``X_key`` names a 2-D numeric array, samples in rows; ``y_key`` one label per row
     (numbers, booleans or strings; a column vector is accepted). Labels are sorted and become
@@ -232,6 +261,7 @@ def from_npz(
     split as :func:`from_csv` splits them. ``name`` defaults to the file's stem.
     """
     test_fraction, checked = _check_split(test_fraction, seed, "from_npz")
+    _check_task(task)
     file = _data_file(path)
     _check_npz_signature(file)
     try:
@@ -281,6 +311,13 @@ def from_npz(
     if kind == "f" and not np.isfinite(y_raw).all():
         row = int(np.flatnonzero(~np.isfinite(y_raw))[0])
         raise ValueError(f"Array {y_key!r} in {file} has label {y_raw[row]} at row {row}")
+    if task == "regression":
+        if kind not in "iuf":
+            raise ValueError(
+                f"Array {y_key!r} in {file} must hold numbers for a regression set. "
+                f"Received dtype {y_raw.dtype}"
+            )
+        return _split(X, y_raw.astype(np.float64), (), test_fraction, checked, name or file.stem)
     keys: list[Any]
     if kind == "S":
         keys = [v.decode("utf-8", "replace") for v in y_raw.tolist()]

@@ -391,7 +391,7 @@ def _regression_sets(
     """Uniform points in [−6, 6]² whose real target is ``target`` at the point jittered by
     ``noise``·U(−6, 6)² (TensorFlow Playground's regression recipe: the noise moves the point
     the target is computed at, not the point)."""
-    n_train, n_test, noise = _check_sizes(n_train, n_test, noise, minimum=1)
+    n_train, n_test, noise = _check_sizes(n_train, n_test, noise)
     checked = int_seed(seed, name)
 
     def make(n: int, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
