@@ -351,12 +351,14 @@ def data_ident(run: RunRow) -> str:
 
 
 def dataset_of(run: RunRow, cache: dict[str, Dataset | str]) -> Dataset | str:
-    """The run's data set, rebuilt from its config (cached); the reason as text if it can't."""
+    """The run's data set with its raw inputs (before any input features: the plane its
+    points and boundaries are drawn over), rebuilt from its config (cached); the reason as
+    text if it can't."""
     ident = data_ident(run)
     if ident not in cache:
         config = run_config(run.config)
         try:
-            cache[ident] = build_data(config)
+            cache[ident] = build_data(config.replace(features=()))
         except (OSError, ValueError) as exc:
             cache[ident] = f"{config.dataset} could not be loaded ({exc})"
     return cache[ident]

@@ -10,12 +10,15 @@ The page draws what the reader picks (``report.js``) from one JSON object that
   iterations once) and the index of its decision boundary (``null`` without one, ``why``
   saying why);
 - ``grids``: the distinct iteration grids;
-- ``data``: each 2-D data set once, its training points (to :data:`POINT_DIGITS` decimals)
-  and one colour per class;
+- ``data``: each 2-D data set once (its raw inputs: a run on input features such as x₁² is
+  drawn over the same plane, each grid point expanded to the run's features), its training
+  points (to :data:`POINT_DIGITS` decimals) and one colour per class; for a regression set,
+  each point's target as one of :data:`LEVELS` steps of a colour scale over the targets'
+  range, the scale's colours and range;
 - ``boundaries``: for the first seed of each configuration, the class the trained network
   gives to each cell of a :data:`BOUNDARY_CELLS` × :data:`BOUNDARY_CELLS` grid over its data
-  set's range padded by 1 (as :func:`initlab.plots.plot_decision_boundary` pads it), one byte
-  per cell, base64.
+  set's range padded by 1 (as :func:`initlab.plots.plot_decision_boundary` pads it), or for
+  regression its prediction's step of the colour scale, one byte per cell, base64.
 
 Costs keep :data:`COST_DIGITS` significant digits: a curve is read on a log scale, where the
 fourth digit is already below a pixel. A thousand configurations of 31 recorded iterations
@@ -31,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from initlab.datasets import Dataset
+from initlab.datasets import Dataset, expand, with_features
 from initlab.experiments.config import build_mlp
 from initlab.network import predict
 from initlab.report.data import Sweep, data_ident, dataset_of, run_config, runs_of
@@ -53,6 +56,12 @@ POINT_DIGITS = 3
 
 PAD = 1.0
 """The margin around the data of a boundary grid, as in the report's former figures."""
+
+LEVELS = 32
+"""Steps of the colour scale a regression set's targets and predictions are drawn in."""
+
+REGRESSION_CMAP = "RdBu_r"
+"""The diverging colour scale of regression values (blue low, red high)."""
 
 
 def explorer_data(sweep: Sweep) -> dict[str, Any]:
@@ -139,15 +148,45 @@ def _data_entry(data: Dataset) -> dict[str, Any]:
 
     from initlab.plots import CMAP
 
-    k = max(data.n_classes, 2)
-    return {
+    entry: dict[str, Any] = {
         "name": data.name,
         "extent": _extent(data),
         "x": np.round(data.X_train[:, 0], POINT_DIGITS).tolist(),
         "y": np.round(data.X_train[:, 1], POINT_DIGITS).tolist(),
-        "label": np.asarray(data.y_train).astype(int).tolist(),
-        "colors": [to_hex(colormaps[CMAP](i / (k - 1))) for i in range(k)],
     }
+    if data.is_regression:
+        low, high = _value_range(data)
+        entry["label"] = _levels(_first_target(data.y_train), low, high).tolist()
+        entry["colors"] = [
+            to_hex(colormaps[REGRESSION_CMAP](i / (LEVELS - 1))) for i in range(LEVELS)
+        ]
+        entry["range"] = [round_sig(low), round_sig(high)]
+        return entry
+    k = max(data.n_classes, 2)
+    entry["label"] = np.asarray(data.y_train).astype(int).tolist()
+    entry["colors"] = [to_hex(colormaps[CMAP](i / (k - 1))) for i in range(k)]
+    return entry
+
+
+def _first_target(y: np.ndarray) -> np.ndarray:
+    """The first target of each sample (the one drawn, for several)."""
+    return np.asarray(y, dtype=np.float64).reshape(len(y), -1)[:, 0]
+
+
+def _value_range(data: Dataset) -> tuple[float, float]:
+    """The range of the colour scale: the training targets' (never empty)."""
+    y = _first_target(data.y_train)
+    low, high = float(y.min()), float(y.max())
+    return (low, high) if high > low else (low - 1.0, high + 1.0)
+
+
+def _levels(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """``values`` as steps ``0..LEVELS−1`` of the scale over ``[low, high]`` (clipped; NaN
+    to the middle)."""
+    with np.errstate(invalid="ignore"):
+        scaled = np.nan_to_num((values - low) / (high - low), nan=0.5)
+    steps: np.ndarray = np.clip(np.rint(scaled * (LEVELS - 1)), 0, LEVELS - 1).astype(np.uint8)
+    return steps
 
 
 def _boundary_entry(run: RunRow, data: Dataset, data_index: int) -> dict[str, Any]:
@@ -162,8 +201,13 @@ def _boundary_entry(run: RunRow, data: Dataset, data_index: int) -> dict[str, An
     xs = np.linspace(x0, x1, n)
     ys = np.linspace(y0, y1, n)
     grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
+    config = run_config(run.config)
+    inputs = expand(grid, config.features) if config.features else grid
+    mlp = build_mlp(config, with_features(data, config.features) if config.features else data)
     with np.errstate(over="ignore", invalid="ignore"):
-        labels = predict(build_mlp(run_config(run.config), data), run.params, grid)
+        labels = predict(mlp, run.params, inputs)
+    if data.is_regression:
+        labels = _levels(_first_target(labels), *_value_range(data))
     entry["cells"] = base64.b64encode(labels.astype(np.uint8).tobytes()).decode("ascii")
     entry["accuracy"] = run.train_accuracy
     return entry

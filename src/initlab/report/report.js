@@ -285,7 +285,8 @@
     }
     const sub = el("div", { class: b.cells ? "sub" : "sub bad" }, div);
     sub.textContent = b.cells
-      ? `seed ${b.seed} · train ${b.accuracy === null ? "—" : b.accuracy.toFixed(3)}`
+      ? `seed ${b.seed} · train ${d.range ? "R² " : ""}${b.accuracy === null ? "—" : b.accuracy.toFixed(3)}` +
+        (d.range ? ` · colour: ${d.range[0]} (blue) to ${d.range[1]} (red)` : "")
       : `seed ${b.seed} · diverged at iteration ${b.diverged_at}`;
   }
 
