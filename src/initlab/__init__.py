@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from initlab.compare import Comparison, Run, compare
     from initlab.datasets import Dataset, circles
-    from initlab.estimator import MLPClassifier
+    from initlab.estimator import MLPClassifier, MLPRegressor
     from initlab.initializers import init_params
     from initlab.network import MLP, Layer
     from initlab.train import History, TrainResult, train
@@ -30,6 +30,7 @@ __all__ = [
     "History",
     "Layer",
     "MLPClassifier",
+    "MLPRegressor",
     "Run",
     "TrainResult",
     "__version__",
@@ -46,6 +47,7 @@ _EXPORTS: dict[str, str] = {
     "Dataset": "initlab.datasets",
     "circles": "initlab.datasets",
     "MLPClassifier": "initlab.estimator",
+    "MLPRegressor": "initlab.estimator",
     "init_params": "initlab.initializers",
     "MLP": "initlab.network",
     "Layer": "initlab.network",

@@ -1,5 +1,5 @@
-"""The epoch loop of :class:`initlab.MLPClassifier`: scikit-learn's stopping rules on initlab's
-resumable trainers.
+"""The epoch loop of :class:`initlab.MLPClassifier` and :class:`initlab.MLPRegressor`:
+scikit-learn's stopping rules on initlab's resumable trainers.
 
 scikit-learn trains an MLP epoch by epoch and, after each, records the loss, scores the
 validation set (``early_stopping``) and decides whether to stop (``tol``,
@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from initlab.engine.resumable import ResumableRun, run_with_snapshots
 from initlab.network import MLP, Params, forward, unflatten_params
@@ -43,10 +44,29 @@ def logits(mlp: MLP, params: Params, X: Array) -> Array:
 
 
 def encoded_predictions(mlp: MLP, params: Params, X: Array) -> NDArray[np.intp]:
-    """The predicted class indices: logit > 0 for a sigmoid unit, else the largest logit."""
-    Z = logits(mlp, params, X)
+    """The predicted class indices of the rows of ``X`` (:func:`class_indices`)."""
+    return class_indices(logits(mlp, params, X))
+
+
+def class_indices(Z: Array) -> NDArray[np.intp]:
+    """The class indices the logits ``Z`` ``(K, m)`` predict: logit > 0 for a sigmoid unit,
+    else the largest logit."""
     index: NDArray[np.intp] = (Z[0] > 0).astype(np.intp) if len(Z) == 1 else Z.argmax(axis=0)
     return index
+
+
+def r2_or_nan(y: ArrayLike, predicted: Array, sample_weight: ArrayLike | None = None) -> float:
+    """scikit-learn's R² (``r2_score``, uniform over the outputs), or NaN where a prediction
+    is not finite (a diverged fit), as scikit-learn's MLPRegressor scores its validation set.
+
+    R² = 1 − Σ(y − ŷ)² / Σ(y − ȳ)²; a constant target scores 1 if predicted exactly, else 0
+    (scikit-learn's ``force_finite``), where :func:`initlab.network.r2` gives NaN.
+    """
+    if not np.all(np.isfinite(predicted)):
+        return math.nan
+    from sklearn.metrics import r2_score  # loaded on first use: the estimators load it anyway
+
+    return float(r2_score(y, predicted, sample_weight=sample_weight))
 
 
 @dataclass
@@ -92,12 +112,17 @@ class Stopping:
 
 @dataclass(frozen=True)
 class Validation:
-    """The held-out set of ``early_stopping``; its score is the accuracy."""
+    """The held-out set of ``early_stopping``; its score is the accuracy for a classifier,
+    R² for a regression network (:func:`r2_or_nan`), as in scikit-learn."""
 
     X: Array
-    y: NDArray[np.int64]
+    y: NDArray[Any]
+    """Encoded labels, or regression targets ``(n,)`` / ``(n, k)``."""
 
     def score(self, mlp: MLP, params: Params) -> float:
+        if mlp.is_regression:
+            Z = logits(mlp, params, self.X)
+            return r2_or_nan(self.y, Z[0] if self.y.ndim == 1 else Z.T)
         return float(np.mean(encoded_predictions(mlp, params, self.X) == self.y))
 
 
@@ -112,7 +137,7 @@ class Plan:
 
 @dataclass
 class Epochs:
-    """What the epoch loop produced (see :class:`MLPClassifier`'s attributes)."""
+    """What the epoch loop produced (see the estimators' attributes)."""
 
     mlp: MLP
     params: Params
@@ -230,15 +255,16 @@ def print_epoch(epoch: int, loss: float, score: float | None) -> None:
 
 
 def hold_out(
-    X: Array, y: NDArray[np.int64], fraction: float, seed: Seed
-) -> tuple[Array, NDArray[np.int64], Validation]:
-    """``early_stopping``'s split: a stratified ``fraction`` held out, shuffled by the
-    ``data`` stream of ``seed`` (seed 0's for ``"notebook"``)."""
+    X: Array, y: NDArray[Any], fraction: float, seed: Seed, *, stratify: bool
+) -> tuple[Array, NDArray[Any], Validation]:
+    """``early_stopping``'s split: ``fraction`` held out, shuffled by the ``data`` stream of
+    ``seed`` (seed 0's for ``"notebook"``); stratified by the labels for a classifier, not
+    for regression targets (as scikit-learn splits)."""
     from sklearn.model_selection import train_test_split
 
     split_seed = int(streams(0 if seed == NOTEBOOK else seed).data.integers(SEED_HIGH))
     X_fit, X_val, y_fit, y_val = train_test_split(
-        X, y, test_size=fraction, stratify=y, random_state=split_seed
+        X, y, test_size=fraction, stratify=y if stratify else None, random_state=split_seed
     )
     if X_val.shape[0] < 2:
         raise ValueError(

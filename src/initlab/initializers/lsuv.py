@@ -188,7 +188,8 @@ def _check_batch(mlp: MLP, X: Array) -> Array:
         )
     if X.shape[0] < 2:
         raise ValueError(
-            f"LSUV needs at least 2 samples to measure a std. Received: X with shape {X.shape}"
+            f"LSUV needs at least 2 samples to measure a std; got {X.shape[0]} sample"
+            f"{'s' if X.shape[0] != 1 else ''}. Received: X with shape {X.shape}"
         )
     if not np.isfinite(X).all():
         bad = np.argwhere(~np.isfinite(X))[0]
