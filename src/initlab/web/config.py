@@ -63,6 +63,15 @@ class Limits:
     idle_seconds: float = 900.0
     grid: int = 100
     """The decision boundary's grid: ``grid × grid`` points."""
+    neuron_grid: int = 24
+    """The network diagram's per-neuron maps: ``neuron_grid × neuron_grid`` points over the
+    boundary's box, each drawn ~30 px wide (:mod:`initlab.web.neurons`). Measured on 2 shared,
+    loaded cores with the notebook's [2, 10, 5, 1]: one run's 24 × 24 maps, histograms and
+    weights take 0.4–0.6 ms and 17 KB of JSON (a 4-run frame, JSON included, 4.8 → 7.0 ms,
+    fastest of 20); 48 × 48 takes 1.6–1.8 ms and 59 KB."""
+    max_diagram_neurons: int = 64
+    """Frames carry every neuron's map, weights and histogram for networks of at most this
+    many hidden and output neurons; a larger network's diagram is a note saying so."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -2,7 +2,8 @@
 
 A frame holds, for every run: costs and accuracies (train and test), the new points of their
 curves, the decision boundary on a ``grid × grid`` box as base64 ``uint8`` (a tenth of the
-size of JSON numbers), per-layer histograms of activations and of ∂L/∂W entries, the
+size of JSON numbers), every neuron's map, weights and histogram for the network diagram
+(:mod:`initlab.web.neurons`), per-layer histograms of activations and of ∂L/∂W entries, the
 pre-activation second moment measured now and at iteration 0 beside the mean-field
 prediction, and the diagnosis (:func:`initlab.diagnostics.diagnose`) with its verdict.
 
@@ -22,6 +23,7 @@ from initlab import diagnostics
 from initlab._io import finite_or_none
 from initlab.diagnostics import Histogram, Records, summarize
 from initlab.network import MLP, Params, forward_columns
+from initlab.web import neurons
 from initlab.web.measure import layer_records, metrics
 from initlab.web.session import Run, Session
 
@@ -135,6 +137,9 @@ def run_frame(session: Session, run: Run, since: int) -> dict[str, Any]:
     else:
         status = "training"
     train_cost, test_cost, train_acc, test_acc = current
+    limits = session.limits
+    network = neurons.network(session.mlp, run.params, session.data.X_train, session.extent,
+                              limits.neuron_grid, limits.max_diagram_neurons)  # fmt: skip
     return {
         "index": run.index,
         "label": run.label,
@@ -150,6 +155,7 @@ def run_frame(session: Session, run: Run, since: int) -> dict[str, Any]:
             for k, values in run.curve.since(since).items()
         },
         "boundary": boundary(session, run),
+        "network": network,
         "layers": _layers(run, records, grads_W),
         "findings": [
             {"kind": f.kind, "severity": f.severity, "message": f.message, "layer": f.layer}

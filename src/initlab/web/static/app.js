@@ -17,6 +17,7 @@ import {
   renderArgs,
 } from "./controls.js";
 import { makePanel, renderPanel, renderSummary } from "./panels.js";
+import { syncSliders } from "./sliders.js";
 import {
   ClientError,
   fillChoices,
@@ -237,6 +238,7 @@ function render() {
   );
   setText($("#iteration"), String(f.iteration));
   renderSummary(S.data, f, S.config);
+  syncSliders();
   S.drawn = true;
   S.timing.renderMs = performance.now() - start;
 }

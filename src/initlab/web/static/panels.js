@@ -1,8 +1,10 @@
 // initlab playground: the run panels and the summary line. One panel per run: its metrics,
-// the server's diagnosis and its figures, drawn by plots.js from the frame as it came.
+// the server's diagnosis, its network (diagram.js) and its figures, drawn by plots.js from the
+// frame as it came.
 
 import { $, el, setText } from "./dom.js";
 import { uploadNames } from "./controls.js";
+import { makeDiagram, renderDiagram } from "./diagram.js";
 import * as plots from "./plots.js";
 
 function pct(v) {
@@ -47,6 +49,7 @@ export function makePanel(index) {
       metric("test-cost", "test cost"),
     ),
     el("div", { class: "diagnosis" }, el("p", { class: "verdict" }), el("ul", { class: "findings" })),
+    makeDiagram(),
     el(
       "div",
       { class: "run-body" },
@@ -110,6 +113,7 @@ export function renderPanel(sec, run, i, hist, data) {
   const note = $(".boundary-note", sec);
   note.hidden = Boolean(run.boundary);
   $(".fig-boundary", sec).classList.toggle("no-boundary", !run.boundary);
+  renderDiagram($(".fig-network", sec), run, data);
   plots.drawBoundary($("canvas.boundary", sec), run.boundary, data);
   plots.drawCost($("canvas.cost", sec), hist);
   plots.drawAccuracy($("canvas.accuracy", sec), hist);
