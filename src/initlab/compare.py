@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,12 +14,13 @@ from initlab._io import finite_or_none
 from initlab._validate import check_choice
 from initlab.datasets import Dataset, circles, load
 from initlab.diagnostics import Finding, Recorder, Records, diagnose, verdict
-from initlab.experiments.config import initial_params, score, sizes_for
+from initlab.experiments.config import initial_params, output_for, score, sizes_for
 from initlab.losses import output_size
-from initlab.network import MLP
+from initlab.network import MLP, Params
+from initlab.progress import ProgressHook, Reporter, next_chunk
 from initlab.rng import NOTEBOOK, Seed, check_seed
 from initlab.settings import TrainSettings, check_iterations
-from initlab.train import TrainResult, train
+from initlab.train import Trainer, TrainResult, one_blas_thread, train
 
 NOTEBOOK_INITS = ("zeros", "random", "he")
 NOTEBOOK_LAYERS = (2, 10, 5, 1)
@@ -144,6 +146,8 @@ def compare(
     keep_params: bool = False,
     engine: str = "auto",
     dtype: str = "float64",
+    progress: ProgressHook | None = None,
+    l1: float = 0.0,
 ) -> Comparison:
     """Train one network per initializer on the same data from the same seed.
 
@@ -167,9 +171,18 @@ def compare(
     (the reference loop is float64 only). On the notebook's He run float32's final cost agrees
     with float64's to about 2e-5 relative.
 
-    ``dataset`` is a :class:`Dataset` or a registered name (built with its defaults).
-    ``layer_sizes`` defaults to ``[n_features, 10, 5, n_outputs]``, with one output unit for
-    two classes and K for K classes.
+    ``dataset`` is a :class:`Dataset` or a registered name (built with its defaults; for
+    input features such as x₁², pass :func:`initlab.datasets.with_features` of one).
+    ``layer_sizes`` defaults to ``[n_features, 10, 5,
+    n_outputs]``, with one output unit for two classes, K for K classes, and one identity
+    unit per target for a regression set (whose runs are then scored by R², not accuracy).
+    ``l1`` is the L1 strength, as ``l2`` the L2 one (see :class:`~initlab.settings.TrainSettings`).
+
+    ``progress``: a :data:`~initlab.progress.ProgressHook`, ``progress(done, total)``, told
+    about every 0.1 s the iterations each run (one per initializer, in order) has done of
+    ``iterations``; the results are the same with or without it (see
+    :mod:`initlab.progress` for how each engine counts). The reference loop then trains
+    each run in chunks of :class:`~initlab.train.Trainer` steps, one run after the other.
 
     >>> c = compare(["he"], iterations=1000)
     >>> round(c.runs[0].result.history.costs[0], 6)
@@ -179,11 +192,16 @@ def compare(
         raise ValueError("Give at least one initializer to compare. Received: inits=[]")
     seed = check_seed(seed)
     data = load(dataset) if isinstance(dataset, str) else dataset or circles()
-    mlp = MLP(layer_sizes or sizes_for(data, NOTEBOOK_LAYERS[1:-1]), activation)
+    mlp = MLP(layer_sizes or sizes_for(data, NOTEBOOK_LAYERS[1:-1]), activation, output_for(data))
     if data.n_features != mlp.n_features:
         raise ValueError(
             f"layer_sizes[0]={mlp.n_features} but dataset {data.name!r} has "
             f"{data.n_features} features; the input layer must match the data"
+        )
+    if data.is_regression and data.n_targets != mlp.layer_sizes[-1]:
+        raise ValueError(
+            f"layer_sizes[-1]={mlp.layer_sizes[-1]} but dataset {data.name!r} has "
+            f"{data.n_targets} regression target(s); use {data.n_targets} output units"
         )
     if data.n_classes > mlp.n_classes:
         raise ValueError(
@@ -204,7 +222,7 @@ def compare(
             "engine='auto', 'numba' or 'numpy' for float32"
         )
     resolved = [(init, initializers.get(init)) for init in inits]
-    settings = settings.replace(batch_size=batch_size, l2=l2, record_every=record_every,
+    settings = settings.replace(batch_size=batch_size, l2=l2, l1=l1, record_every=record_every,
                                 seed=0 if seed == NOTEBOOK else seed)  # fmt: skip
     every = diagnose_every or iterations
     limits.check(limits.training_estimate(
@@ -214,23 +232,25 @@ def compare(
     ))  # fmt: skip
     initial = [initial_params(mlp, init, seed, data) for _, init in resolved]
     if engine == "reference":
-        results = [
-            train(
-                mlp, params, data.X_train, data.y_train, iterations=iterations,
-                settings=settings, recorder=Recorder(every=every, keep_params=keep_params),
-            )
-            for params in initial
-        ]  # fmt: skip
+        recorders = [Recorder(every=every, keep_params=keep_params) for _ in initial]
+        if progress is not None:
+            results = _train_told(mlp, initial, recorders, data, iterations, settings, progress)
+        else:
+            results = [
+                train(mlp, params, data.X_train, data.y_train, iterations=iterations,
+                      settings=settings, recorder=recorder)
+                for params, recorder in zip(initial, recorders)
+            ]  # fmt: skip
     else:
         from initlab.engine import attach_records, train_batch
 
         results = train_batch(
             mlp, initial, data.X_train, data.y_train, iterations=iterations, settings=settings,
             engine=engine,  # type: ignore[arg-type]  # checked against ENGINES above
-            checkpoint_every=every, dtype=np.dtype(dtype),
+            checkpoint_every=every, dtype=np.dtype(dtype), progress=progress,
         )  # fmt: skip
         attach_records(
-            mlp, results, data.X_train, data.y_train, l2=settings.l2,
+            mlp, results, data.X_train, data.y_train, l2=settings.l2, l1=settings.l1,
             keep_snapshots=keep_params, plain_gd=settings.plain_gd,
         )  # fmt: skip
     runs = []
@@ -248,6 +268,38 @@ def compare(
             )
         )
     return Comparison(data, mlp, seed, tuple(runs), settings.optimizer.name)
+
+
+def _train_told(
+    mlp: MLP,
+    initial: Sequence[Params],
+    recorders: Sequence[Recorder],
+    data: Dataset,
+    iterations: int,
+    settings: TrainSettings,
+    progress: ProgressHook,
+) -> list[TrainResult]:
+    """:func:`~initlab.train.train` for each of ``initial`` in turn, each advanced in chunks of
+    about 0.1 s (:func:`~initlab.progress.next_chunk`) of a :class:`~initlab.train.Trainer`,
+    whose ``run(a); run(b)`` is ``train(a + b)`` to the bit, telling ``progress`` between
+    chunks (:class:`~initlab.progress.Reporter`)."""
+    reporter = Reporter(progress, len(initial), iterations)
+    done = [0] * len(initial)
+    results = []
+    with one_blas_thread():  # held once for all the chunks
+        for k, (params, recorder) in enumerate(zip(initial, recorders)):
+            trainer = Trainer(mlp, params, data.X_train, data.y_train, settings=settings,
+                              recorder=recorder)  # fmt: skip
+            size = next_chunk()
+            while trainer.iteration < iterations and not trainer.diverged:
+                began = time.perf_counter()
+                trainer.run(min(size, iterations - trainer.iteration))
+                size = next_chunk(size, time.perf_counter() - began)
+                done[k] = iterations if trainer.diverged else trainer.iteration
+                reporter.update(done)
+            results.append(trainer.result(iterations))
+    reporter.finish()
+    return results
 
 
 def _label(identifier: initializers.Identifier) -> str:

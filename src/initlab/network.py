@@ -237,11 +237,14 @@ def forward_columns(mlp: MLP, params: Params, A0: Array) -> Cache:
     return Cache(Z, A)
 
 
-def backward_columns(mlp: MLP, params: Params, cache: Cache, Y: Array, l2: float = 0.0) -> Params:
-    """Gradients of the mean cross-entropy (+ L2 penalty) w.r.t. every ``W[l]`` and ``b[l]``.
+def backward_columns(
+    mlp: MLP, params: Params, cache: Cache, Y: Array, l2: float = 0.0, l1: float = 0.0
+) -> Params:
+    """Gradients of the mean loss (+ L2 and L1 penalties) w.r.t. every ``W[l]`` and ``b[l]``.
 
-    Output layer (sigmoid or softmax + cross-entropy): dZ[L] = (A[L] − Y) / m. Then, going
-    down, dW[l] = dZ[l] · A[l-1]ᵀ (+ (λ/m)·W[l]), db[l] = Σ_examples dZ[l],
+    Output layer (sigmoid or softmax + cross-entropy, or identity + squared error):
+    dZ[L] = (A[L] − Y) / m. Then, going down, dW[l] = dZ[l] · A[l-1]ᵀ (+ (λ/m)·W[l])
+    (+ (λ₁/m)·sign(W[l])), db[l] = Σ_examples dZ[l],
     dZ[l-1] = (W[l]ᵀ · dZ[l]) ⊙ φ′(Z[l-1]). For a stack of models (see
     :func:`forward_columns`) the gradients are stacked likewise; ``Y`` may be shared.
     """
@@ -253,6 +256,8 @@ def backward_columns(mlp: MLP, params: Params, cache: Cache, Y: Array, l2: float
         dW = dZ @ _transpose(A_prev)
         if l2:
             dW = dW + (l2 / m) * params[k].W
+        if l1:
+            dW = dW + (l1 / m) * np.sign(params[k].W)
         grads.append(Layer(dW, np.sum(dZ, axis=-1, keepdims=True)))
         if k > 0:
             act = mlp.activation_fns[k - 1]
@@ -282,11 +287,37 @@ def l2_penalty(params: Params, l2: float, m: int) -> float:
     return float(l2_penalty_per_model(params, l2, m))
 
 
-def cost_columns(mlp: MLP, params: Params, logits: Array, Y: Array, l2: float = 0.0) -> Array:
-    """Mean cross-entropy from ``logits`` plus the L2 term, per model: 0-d for one model,
+def l1_penalty_per_model(params: Params, l1: float, m: int) -> Array | float:
+    """The L1 term (λ₁ / m)·Σ_l Σ|W[l]|, biases excluded, of one model (a float, each
+    layer's sum added in float64) or of each model of a stack, ``(M,)``; ``0.0`` when ``l1``
+    is zero."""
+    if not l1:
+        return 0.0
+    total: Array | float = 0.0
+    for layer in params:
+        sums = np.sum(np.abs(layer.W), axis=(-2, -1))
+        total = total + (float(sums) if sums.ndim == 0 else sums)
+    return l1 / m * total
+
+
+def penalty_per_model(params: Params, m: int, l2: float = 0.0, l1: float = 0.0) -> Array | float:
+    """The L2 term plus the L1 term (each ``0.0`` when its strength is zero)."""
+    return l2_penalty_per_model(params, l2, m) + l1_penalty_per_model(params, l1, m)
+
+
+def penalty(params: Params, m: int, l2: float = 0.0, l1: float = 0.0) -> float:
+    """:func:`penalty_per_model` of one model, as a float."""
+    return float(penalty_per_model(params, m, l2, l1))
+
+
+def cost_columns(
+    mlp: MLP, params: Params, logits: Array, Y: Array, l2: float = 0.0, l1: float = 0.0
+) -> Array:
+    """Mean loss from ``logits`` plus the L2 and L1 terms, per model: 0-d for one model,
     ``(M,)`` for a stack (see :func:`forward_columns`). ``float()`` of it for one model is
-    ``head.loss(logits, Y) + l2_penalty(params, l2, m)``, bit for bit."""
-    cost: Array = mlp.head.loss_per_model(logits, Y) + l2_penalty_per_model(params, l2, Y.shape[-1])
+    ``head.loss(logits, Y) + penalty(params, m, l2, l1)``, bit for bit."""
+    m = Y.shape[-1]
+    cost: Array = mlp.head.loss_per_model(logits, Y) + penalty_per_model(params, m, l2, l1)
     return cost
 
 
@@ -296,22 +327,32 @@ def forward(mlp: MLP, params: Params, X: Array) -> Cache:
 
 
 def loss(
-    mlp: MLP, params: Params, X: Array, y: NDArray[np.integer] | Array, l2: float = 0.0
+    mlp: MLP,
+    params: Params,
+    X: Array,
+    y: NDArray[np.integer] | Array,
+    l2: float = 0.0,
+    l1: float = 0.0,
 ) -> float:
     """Mean loss of the network on ``(X, y)`` (cross-entropy from the logits, or half the
-    squared error), plus the L2 term."""
+    squared error), plus the L2 and L1 terms."""
     logits = forward(mlp, params, X).logits
     Y = mlp.head.encode(np.asarray(y))
-    return mlp.head.loss(logits, Y) + l2_penalty(params, l2, Y.shape[1])
+    return mlp.head.loss(logits, Y) + penalty(params, Y.shape[1], l2, l1)
 
 
 def gradients(
-    mlp: MLP, params: Params, X: Array, y: NDArray[np.integer] | Array, l2: float = 0.0
+    mlp: MLP,
+    params: Params,
+    X: Array,
+    y: NDArray[np.integer] | Array,
+    l2: float = 0.0,
+    l1: float = 0.0,
 ) -> Params:
     """Gradients of :func:`loss` with respect to every layer's ``W`` and ``b``."""
     cache = forward(mlp, params, X)
     Y = mlp.head.encode(np.asarray(y))
-    return backward_columns(mlp, params, cache, Y, l2)
+    return backward_columns(mlp, params, cache, Y, l2, l1)
 
 
 def predict_proba(mlp: MLP, params: Params, X: Array) -> Array:

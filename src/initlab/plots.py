@@ -347,11 +347,11 @@ def _fmt_accuracy(value: float) -> str:
 
 
 def run_title(run: Run, width: int = 38) -> str:
-    """``init``, then train/test accuracy, then the wrapped one-line "why"."""
-    why = textwrap.fill(run.why, width=width)
+    """``init``, then train/test accuracy (R² for regression), then the wrapped "why"."""
+    why, r2 = textwrap.fill(run.why, width=width), "R² " if run.result.mlp.is_regression else ""
     return (
         f"{run.init}\n"
-        f"train {_fmt_accuracy(run.train_accuracy)} · test {_fmt_accuracy(run.test_accuracy)}\n"
+        f"train {r2}{_fmt_accuracy(run.train_accuracy)} · test {_fmt_accuracy(run.test_accuracy)}\n"
         f"{why}"
     )
 
@@ -427,7 +427,8 @@ def plot_comparison(comparison: Comparison, *, logy: bool = True) -> Figure:
         cost_ax.set_title(title, fontsize="medium", y=_plain_title_y(cost_ax))
         plot_run_boundary(run, data.X_train, data.y_train, ax=boundary_ax)
         boundary_ax.set_aspect("equal")
-        boundary_title = f"{plain_text(run.init)}: decision boundary (train set)"
+        view = "prediction" if run.result.mlp.is_regression else "decision boundary"
+        boundary_title = f"{plain_text(run.init)}: {view} (train set)"
         boundary_ax.set_title(boundary_title, fontsize="medium", y=_plain_title_y(boundary_ax))
     first = runs[0].result
     sizes = ", ".join(str(s) for s in comparison.mlp.layer_sizes)

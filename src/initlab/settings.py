@@ -40,7 +40,7 @@ def check_l2(l2: object, name: str = "l2") -> float:
 
 @dataclass(frozen=True, init=False)
 class TrainSettings:
-    """How to train: learning rate, optimizer, batch size, L2, seed and cost recording.
+    """How to train: learning rate, optimizer, batch size, L2 and L1, seed and cost recording.
 
     Parameters
     ----------
@@ -59,6 +59,9 @@ class TrainSettings:
         where the caller maps it to a stream).
     record_every
         The cost is recorded before every ``record_every``-th update, from iteration 0.
+    l1
+        The L1 strength λ₁ ≥ 0, scaled as the course scales L2: the cost gains
+        (λ₁ / m)·Σ|W| (biases excluded), its gradient (λ₁ / m)·sign(W) (0 at W = 0).
     """
 
     learning_rate: float
@@ -67,6 +70,7 @@ class TrainSettings:
     l2: float
     seed: Seed
     record_every: int
+    l1: float
 
     def __init__(
         self,
@@ -76,6 +80,7 @@ class TrainSettings:
         l2: float = 0.0,
         seed: Seed = 0,
         record_every: int = 1000,
+        l1: float = 0.0,
     ) -> None:
         # Written out (not generated) so that ``optimizer`` takes any OptimizerLike while the
         # field holds the resolved optimizer.
@@ -88,6 +93,7 @@ class TrainSettings:
         set_(self, "l2", check_l2(python_scalar(l2)))
         set_(self, "seed", check_seed(python_scalar(seed)))
         set_(self, "record_every", check_iterations(python_scalar(record_every), "record_every"))
+        set_(self, "l1", check_l2(python_scalar(l1), "l1"))
 
     @property
     def plain_gd(self) -> bool:
@@ -113,6 +119,7 @@ class BatchKeywords(TypedDict, total=False):
     l2: float
     seed: Seed
     record_every: int
+    l1: float
 
 
 class TrainKeywords(BatchKeywords, total=False):

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from initlab import limits, optim
 from initlab.diagnostics import Recorder, Records
-from initlab.network import MLP, Cache, Params, backward_columns, forward_columns, l2_penalty
+from initlab.network import MLP, Cache, Params, backward_columns, forward_columns, penalty
 from initlab.network import accuracy as _accuracy
 from initlab.network import loss as _loss
 from initlab.network import predict as _predict
@@ -196,6 +196,10 @@ class SettingsView:
         return self.settings.l2
 
     @property
+    def l1(self) -> float:
+        return self.settings.l1
+
+    @property
     def record_every(self) -> int:
         return self.settings.record_every
 
@@ -274,7 +278,7 @@ class Trainer(SettingsView):
         self._check_memory(self.iteration + iterations)
         mlp, params, head, A0, Y = self.mlp, self.params, self.mlp.head, self._A0, self.targets
         s = self.settings
-        opt, lr, l2, record_every = s.optimizer, s.learning_rate, s.l2, s.record_every
+        opt, lr, l2, l1, record_every = s.optimizer, s.learning_rate, s.l2, s.l1, s.record_every
         batches, recorder, end = self._batches, self.recorder, self.iteration + iterations
         # Overflow and inf − inf can only come from a diverging run, which the finite-cost
         # check below catches and reports; NumPy's warnings would only repeat it.
@@ -286,22 +290,22 @@ class Trainer(SettingsView):
                     index = next(batches)
                     A_batch, Y_batch = A0[:, index], Y[:, index]
                 cache = forward_columns(mlp, params, A_batch)
-                cost = head.loss(cache.logits, Y_batch) + l2_penalty(params, l2, Y_batch.shape[1])
+                cost = head.loss(cache.logits, Y_batch) + penalty(params, Y_batch.shape[1], l2, l1)
                 if not math.isfinite(cost):
                     self.status, self.diverged_at = "diverged", i
                     self.history.append(i, cost)
                     break
                 if i % record_every == 0:
                     self.history.append(
-                        i, cost if batches is None else _loss(mlp, params, self.X, self.y, l2)
+                        i, cost if batches is None else _loss(mlp, params, self.X, self.y, l2, l1)
                     )
-                grads = backward_columns(mlp, params, cache, Y_batch, l2)
+                grads = backward_columns(mlp, params, cache, Y_batch, l2, l1)
                 if recorder is not None and recorder.wants(i):
                     before = [layer.copy() for layer in params]
                     opt.step(params, grads, self._state, lr)
                     if batches is not None:  # statistics are on the whole training set
                         cache = forward_columns(mlp, before, A0)
-                        grads = backward_columns(mlp, before, cache, Y, l2)
+                        grads = backward_columns(mlp, before, cache, Y, l2, l1)
                     recorder.record(i, mlp, before, cache, Y, grads, updated=params)
                 else:
                     opt.step(params, grads, self._state, lr)
@@ -326,12 +330,13 @@ class Trainer(SettingsView):
         """Forward and backward pass of the current parameters on the whole training set."""
         with np.errstate(over="ignore", invalid="ignore"):
             cache = forward_columns(self.mlp, self.params, self._A0)
-            return cache, backward_columns(self.mlp, self.params, cache, self.targets, self.l2)
+            grads = backward_columns(self.mlp, self.params, cache, self.targets, self.l2, self.l1)
+            return cache, grads
 
     def cost(self) -> float:
-        """The training cost (cross-entropy + L2 term) of the current parameters."""
+        """The training cost (the head's loss + L2 and L1 terms) of the current parameters."""
         with np.errstate(over="ignore", invalid="ignore"):
-            return _loss(self.mlp, self.params, self.X, self.y, self.l2)
+            return _loss(self.mlp, self.params, self.X, self.y, self.l2, self.l1)
 
     def result(self, iterations: int | None = None) -> TrainResult:
         """The run so far as a :class:`TrainResult`; records the final state if recording."""

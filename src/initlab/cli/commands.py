@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 import typer
 from rich.console import Console
 
-from initlab.cli.common import EXIT_IO, fail, parse_layers, parse_seed, print_wide, progress
+from initlab.cli.common import (
+    EXIT_IO,
+    fail,
+    parse_layers,
+    parse_seed,
+    print_wide,
+    progress,
+    training_progress,
+)
 from initlab.cli.drawing import figure_process
 from initlab.cli.limits import (
     DIAGNOSE_OPTIONS,
@@ -109,6 +117,9 @@ BatchSizeOption = Annotated[
 L2Option = Annotated[
     float, typer.Option("--l2", help="L2 weight decay λ: adds λ/(2m)·Σ‖W‖² to the cost.")
 ]
+L1Option = Annotated[
+    float, typer.Option("--l1", help="L1 strength λ₁: adds λ₁/m·Σ|W| to the cost.")
+]
 OutOption = Annotated[
     Path, typer.Option("--out", "-o", help="Folder for the output files (created if needed).")
 ]
@@ -166,6 +177,7 @@ class TrainingOptions:
     optimizer: OptimizerOption = "gd"
     batch_size: BatchSizeOption = None
     l2: L2Option = 0.0
+    l1: L1Option = 0.0
     engine: EngineOption = "auto"
     dtype: DtypeOption = "float64"
     max_memory: MaxMemoryOption = None
@@ -226,7 +238,9 @@ def run_comparison(
     **kwargs: Any,
 ) -> Comparison:
     """Parse the shared options and run :func:`initlab.compare.compare`; errors exit 2 (a
-    request over the memory limit names the ``flags`` that set it)."""
+    request over the memory limit names the ``flags`` that set it). While it trains, stderr
+    shows one progress bar per run where it is a terminal, unless ``quiet``
+    (:func:`~initlab.cli.common.training_progress`), with the compile notices above."""
     from initlab import datasets
     from initlab.compare import NOTEBOOK_INITS, compare
     from initlab.engine import EngineFallbackWarning, compile_notices
@@ -239,9 +253,8 @@ def run_comparison(
         activation = options.activation
         acts = activation.split(",") if "," in activation else activation
         data = datasets.load(options.dataset)
-        message = f"Training {', '.join(names)} for {options.iterations:,} iterations…"
         with (
-            progress(message, not quiet) as say,
+            training_progress(names, not quiet) as (say, hook),
             compile_notices(lambda notice: say(compile_line(notice))),
             warnings.catch_warnings(record=True) as caught,
         ):
@@ -257,8 +270,10 @@ def run_comparison(
                 optimizer=options.optimizer,
                 batch_size=options.batch_size,
                 l2=options.l2,
+                l1=options.l1,
                 engine=options.engine,
                 dtype=options.dtype,
+                progress=hook,
                 **kwargs,
             )
         for notice in {str(w.message) for w in caught if w.category is EngineFallbackWarning}:

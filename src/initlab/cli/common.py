@@ -12,7 +12,7 @@ import gc
 import signal
 import threading
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
@@ -23,6 +23,8 @@ from initlab.rng import NOTEBOOK, Seed
 
 if TYPE_CHECKING:
     from rich.table import Table
+
+    from initlab.progress import ProgressHook
 
 EXIT_USAGE = 2
 """Exit code for invalid arguments, whether the CLI or the library rejects them."""
@@ -209,10 +211,11 @@ def parse_seed(text: str) -> Seed:
 
 @contextlib.contextmanager
 def progress(message: str, enabled: bool) -> Iterator[Callable[[str], None]]:
-    """A spinner on stderr while training, only when stderr is a terminal.
+    """A spinner with ``message`` on stderr while the block runs (drawing figures), only when
+    stderr is a terminal (training has :func:`training_progress`).
 
     Yields ``say(text)``, which prints a line on stderr above the spinner (or plainly where
-    there is no spinner), for news such as a compilation starting; nothing when disabled.
+    there is no spinner); nothing when disabled.
     """
     console = Console(stderr=True)
     if not enabled:
@@ -222,6 +225,59 @@ def progress(message: str, enabled: bool) -> Iterator[Callable[[str], None]]:
             yield lambda text: console.print(text, highlight=False)
     else:
         yield lambda text: typer.echo(text, err=True)
+
+
+@contextlib.contextmanager
+def training_progress(
+    labels: Sequence[str], enabled: bool, console: Console | None = None
+) -> Iterator[tuple[Callable[[str], None], ProgressHook | None]]:
+    """One progress bar per run on stderr while training — the run's label, the iterations
+    done of those asked for, and the time left — only when stderr is a terminal.
+
+    Yields ``(say, hook)``. ``say(text)`` prints a line on stderr above the bars (plainly
+    where there are none; nothing when disabled), for news such as a compilation starting.
+    ``hook`` is the :data:`~initlab.progress.ProgressHook` to train with, one count per
+    label; ``None`` (nothing to count, no bars) when disabled or stderr is not a terminal.
+    The bars appear at the hook's first call, when training starts, so an argument refused
+    before it leaves none behind. ``rich.progress`` is imported only when bars are shown.
+    """
+    console = console or Console(stderr=True)
+    if not enabled:
+        yield (lambda text: None), None
+        return
+    if not console.is_terminal:
+        yield (lambda text: typer.echo(text, err=True)), None
+        return
+    from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+
+    def say(text: str) -> None:
+        console.print(text, highlight=False, markup=False)
+
+    shown: list[tuple[Progress, list[TaskID]]] = []
+
+    def hook(done: Sequence[int], total: int) -> None:
+        if not shown:
+            digits = len(f"{total:,}")
+            bars = Progress(
+                TextColumn("{task.description}", markup=False),
+                BarColumn(),
+                TextColumn(f"{{task.completed:>{digits},.0f}}/{total:,} iterations"),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                console=console,
+                redirect_stdout=False,  # stdout may be a pipe or a file: not the terminal's
+            )
+            bars.start()
+            shown.append((bars, [bars.add_task(label, total=total) for label in labels]))
+        bars, tasks = shown[0]
+        for task, count in zip(tasks, done):
+            bars.update(task, completed=count)
+
+    try:
+        yield say, hook
+    finally:
+        for bars, _ in shown:
+            bars.stop()
 
 
 def print_wide(console: Console, table: Table) -> None:

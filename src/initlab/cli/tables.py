@@ -61,7 +61,8 @@ def results_table(comparison: Comparison) -> Table:
     table = Table(title=_experiment_line(comparison), title_justify="left")
     table.add_column("init", style="bold", no_wrap=True, min_width=_widest(rows, 0, "init"))
     table.add_column("status", min_width=len("completed"))
-    for i, name in ((2, "final cost"), (3, "train acc"), (4, "test acc")):
+    score = "R²" if comparison.mlp.is_regression else "acc"
+    for i, name in ((2, "final cost"), (3, f"train {score}"), (4, f"test {score}")):
         table.add_column(name, justify="right", no_wrap=True, min_width=_widest(rows, i, name))
     table.add_column("why")
     for row in rows:

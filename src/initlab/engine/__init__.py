@@ -10,11 +10,12 @@ Engines:
 ``"numba"``
     :mod:`initlab.engine.kernel`: a compiled kernel trains each model from start to end, its
     work arrays allocated once; models run in parallel on ``NUMBA_NUM_THREADS`` threads (all
-    cores by default). Covers every built-in hidden activation, the sigmoid and softmax
-    heads, ``"gd"``, ``"momentum"`` (Nesterov too) and ``"adam"``, L2, per-model learning
-    rates, full-batch and mini-batch training (``train()``'s batch order, drawn up front),
-    float64 and float32. The kernel is compiled for what a run uses (its hidden activations,
-    head, optimizer, L2 or not, mini-batches or not, dtype): the first such run on a machine
+    cores by default). Covers every built-in hidden activation, the sigmoid, softmax and
+    identity (regression) heads, ``"gd"``, ``"momentum"`` (Nesterov too) and ``"adam"``, L2,
+    per-model learning rates, full-batch and mini-batch training (``train()``'s batch order,
+    drawn up front), float64 and float32 (not yet L1: such runs train on ``"numpy"``). The
+    kernel is compiled for what a run uses (its hidden activations, head, optimizer, L2 or
+    not, mini-batches or not, dtype): the first such run on a machine
     compiles it (about 3.5 s for the notebook's network on a 2-core machine) and caches the
     machine code on disk; later processes load it in a fraction of a second.
     (Threads rather than ``numba.prange``: a ``parallel=True`` wrapper re-optimizes the whole
@@ -23,7 +24,7 @@ Engines:
 
     A batch of at least 7 models (:data:`~initlab.engine.lanes.MIN_MODELS`; any number in a
     sweep, :func:`~initlab.engine.lanes.for_every_batch`) of a network of at most 200
-    parameters with the sigmoid head, trained full batch from iteration 0, goes to
+    parameters with the sigmoid or identity head, trained full batch from iteration 0, goes to
     :mod:`initlab.engine.lanes` instead: one model per SIMD lane, 8 per block in float64 and
     16 in float32, each example's forward and backward pass written out for the network as
     scalar code that the compiler turns into vector instructions (generated and cached per
@@ -88,6 +89,8 @@ import math
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
+from itertools import repeat
 from typing import Any, Literal, Unpack
 
 import numpy as np
@@ -95,7 +98,7 @@ from numpy.typing import DTypeLike, NDArray
 
 from initlab import activations, limits, optim
 from initlab._validate import python_scalar
-from initlab.diagnostics import HISTOGRAM_BINS, Recorder, Records
+from initlab.diagnostics import Records
 from initlab.engine.batched import Outcome, train_stacked
 from initlab.engine.compiled import (
     CompileNotice,
@@ -104,16 +107,17 @@ from initlab.engine.compiled import (
     is_compiled,
     train_compiled,
 )
+from initlab.engine.records import attach_records, records_from_snapshots
 from initlab.network import (
     MLP,
     Layer,
     Params,
-    backward_columns,
     flatten_params,
     forward_columns,
-    l2_penalty,
+    penalty,
     unflatten_params,
 )
+from initlab.progress import ProgressHook, reporting
 from initlab.settings import (
     BatchKeywords,
     TrainKeywords,
@@ -203,6 +207,7 @@ def train_batch(
     dtype: DTypeLike = np.float64,
     engine: Engine = "auto",
     checkpoint_every: int | None = None,
+    progress: ProgressHook | None = None,
     **keywords: Unpack[BatchKeywords],
 ) -> list[TrainResult]:
     """Train one model per entry of ``params_list``, all at once; one ``TrainResult`` each.
@@ -225,6 +230,8 @@ def train_batch(
     checkpoint_every
         Keep parameter snapshots at iterations 0, k, 2k, … and at the end in each result's
         ``records.snapshots`` (see :func:`records_from_snapshots`).
+    progress
+        ``progress(done, total)``: the iterations each model has done (:mod:`initlab.progress`).
     """
     if engine not in ENGINES:
         raise ValueError(f"Argument `engine` must be one of {list(ENGINES)}. Received: {engine!r}")
@@ -237,7 +244,7 @@ def train_batch(
     use_numba = engine != "numpy" and _compiled_engine(run, required=engine == "numba")
     _check_memory(run, use_numba)
     with one_blas_thread():
-        outcomes = _train_numba(run) if use_numba else _train_numpy(run)
+        outcomes = _train_numba(run, progress) if use_numba else _train_numpy(run, progress)
         return [_result(run, k, outcome) for k, outcome in enumerate(outcomes)]
 
 
@@ -331,6 +338,8 @@ def _compiled_engine(run: _Run, required: bool) -> bool:
         return False
     missing = _not_covered(run.mlp, run.settings.optimizer, kernel.ACTIVATION_CODES)
     drawn = -(-run.iterations // run.per_epoch) * run.n
+    if missing is None and run.settings.l1:
+        missing = "L1 regularisation"
     if missing is None and run.batch_size is not None and drawn > MAX_ORDER:
         missing = f"mini-batch runs drawing more than {MAX_ORDER:,} indices"
     if missing is None:
@@ -348,9 +357,8 @@ def _compiled_engine(run: _Run, required: bool) -> bool:
 
 
 def _not_covered(mlp: MLP, optimizer: Any, compiled_activations: dict[str, int]) -> str | None:
-    """What of ``mlp`` and ``optimizer`` the compiled engine lacks, in words, or ``None``."""
-    if mlp.is_regression:
-        return "the identity (regression) head"
+    """What of ``mlp`` and ``optimizer`` the compiled engine lacks, in words, or ``None``
+    (every head is covered: sigmoid, softmax and identity)."""
     for name, fn in zip(mlp.hidden_activations, mlp.activation_fns):
         if name not in compiled_activations or fn is not activations.ACTIVATIONS.get(name):
             return f"the activation {name!r} (it has {', '.join(compiled_activations)})"
@@ -372,7 +380,8 @@ def needs_compile(
 
     ``False`` where Numba cannot be imported or the kernel does not cover the run (the
     NumPy engine trains it; nothing compiles), and where the kernel is compiled for this
-    network, optimizer, L2 or not, mini-batches or not and dtype already, in this process or
+    network (its head too), optimizer, L2 or not, mini-batches or not and dtype already, in
+    this process or
     in Numba's disk cache. The settings come as ``settings=TrainSettings(...)`` or as
     training keywords, as for :func:`train_batch`; ``n_examples``, if given, tells a
     ``batch_size`` that covers the whole data (full batch) from a real mini-batch one.
@@ -400,27 +409,31 @@ def needs_compile(
 # --- the engines -----------------------------------------------------------------------------
 
 
-def _train_numpy(run: _Run) -> list[Outcome]:
+def _train_numpy(run: _Run, progress: ProgressHook | None = None) -> list[Outcome]:
     batches: Iterator[NDArray[np.intp]] | None = None
     if run.batch_size is not None:
         batches = minibatches(run.n, run.batch_size, run.settings.batch_rng())
-    return train_stacked(
-        run.mlp,
-        run.params_list,
-        run.A0,
-        run.Y,
-        run.learning_rates,
-        optimizer=run.settings.optimizer,
-        iterations=run.iterations,
-        record_every=run.settings.record_every,
-        batches=batches,
-        l2=run.settings.l2,
-        checkpoint_every=run.checkpoint_every,
-        dtype=run.dtype,
-    )
+    with reporting(progress, len(run.params_list), run.iterations) as reporter:
+        if reporter is not None:  # counts the examples taken; full batch: all, as a view
+            batches = reporter.counting(batches or repeat(slice(None)))  # type: ignore[arg-type]
+        return train_stacked(
+            run.mlp,
+            run.params_list,
+            run.A0,
+            run.Y,
+            run.learning_rates,
+            optimizer=run.settings.optimizer,
+            iterations=run.iterations,
+            record_every=run.settings.record_every,
+            batches=batches,
+            l2=run.settings.l2,
+            checkpoint_every=run.checkpoint_every,
+            dtype=run.dtype,
+            l1=run.settings.l1,
+        )
 
 
-def _train_numba(run: _Run) -> list[Outcome]:
+def _train_numba(run: _Run, progress: ProgressHook | None = None) -> list[Outcome]:
     mlp, dtype = run.mlp, run.dtype
     theta = np.stack([flatten_params(params) for params in run.params_list]).astype(dtype)
     X = np.array(run.A0, dtype=dtype, order="C")
@@ -431,8 +444,10 @@ def _train_numba(run: _Run) -> list[Outcome]:
                         run.settings.record_every, every, run.batch_size, order)  # fmt: skip
     from initlab.engine import lanes  # Numba's; lanes imports compiled, not the other way
 
-    train = lanes.train_lanes if lanes.covers(mlp, schedule, len(theta)) else train_compiled
-    costs, status, snaps = train(mlp, theta, run.learning_rates, X, Y, schedule)
+    lane = lanes.covers(mlp, schedule, len(theta))  # lanes cannot resume: start and end told
+    with reporting(progress if lane else None, len(theta), run.iterations):
+        train = partial(lanes.train_lanes) if lane else partial(train_compiled, progress=progress)
+        costs, status, snaps = train(mlp, theta, run.learning_rates, X, Y, schedule)
 
     outcomes = []
     for k in range(len(run.params_list)):
@@ -466,13 +481,16 @@ def _unflatten(mlp: MLP, flat: NDArray[Any]) -> Params:
 # --- results ---------------------------------------------------------------------------------
 
 
-def _cost(mlp: MLP, params: Params, A0: NDArray[Any], Y: NDArray[Any], l2: float) -> float:
-    """``train()``'s cost, in the dtype of ``A0``: cross-entropy from the logits + L2 term."""
+def _cost(
+    mlp: MLP, params: Params, A0: NDArray[Any], Y: NDArray[Any], l2: float, l1: float = 0.0
+) -> float:
+    """``train()``'s cost, in the dtype of ``A0``: the head's loss from the logits
+    (cross-entropy, or half the squared error) + L2 and L1 terms."""
     if A0.dtype != np.float64:
         params = [Layer(layer.W.astype(A0.dtype), layer.b.astype(A0.dtype)) for layer in params]
     with np.errstate(over="ignore", invalid="ignore"):
         logits = forward_columns(mlp, params, A0).logits
-        return float(mlp.head.loss(logits, Y) + l2_penalty(params, l2, Y.shape[1]))
+        return float(mlp.head.loss(logits, Y) + penalty(params, Y.shape[1], l2, l1))
 
 
 def _result(run: _Run, k: int, outcome: Outcome) -> TrainResult:
@@ -485,7 +503,7 @@ def _result(run: _Run, k: int, outcome: Outcome) -> TrainResult:
     A0, Y = run.A0, run.Y
     if run.dtype != np.float64:
         A0, Y = A0.astype(run.dtype), Y.astype(run.dtype)
-    final_cost = _cost(run.mlp, outcome.params, A0, Y, run.settings.l2)
+    final_cost = _cost(run.mlp, outcome.params, A0, Y, run.settings.l2, run.settings.l1)
     params = [
         Layer(layer.W.astype(np.float64), layer.b.astype(np.float64)) for layer in outcome.params
     ]
@@ -506,83 +524,3 @@ def _result(run: _Run, k: int, outcome: Outcome) -> TrainResult:
         diverged_at=outcome.iterations_run if outcome.diverged else None,
         records=Records(snapshots=snapshots) if run.checkpoint_every is not None else None,
     )
-
-
-def records_from_snapshots(
-    mlp: MLP,
-    snapshots: dict[int, Params],
-    X: NDArray[np.float64],
-    y: NDArray[np.integer],
-    l2: float = 0.0,
-    *,
-    learning_rate: float | None = None,
-    end: int | None = None,
-    bins: int = HISTOGRAM_BINS,
-) -> Records:
-    """Per-layer records from parameter snapshots, as a :class:`~initlab.diagnostics.Recorder`
-    would have taken them during training: one forward and backward pass on ``(X, y)`` per
-    snapshot, recorded with :meth:`Recorder.record <initlab.diagnostics.Recorder.record>`.
-    The snapshots are kept in the returned ``Records``.
-
-    learning_rate
-        For plain full-batch gradient descent only, whose step is exactly
-        ``−learning_rate·∇``: then the update ratios ‖ΔW‖/‖W‖ are computed (equal to the
-        reference's); otherwise (``None``) they are NaN.
-    end
-        The iteration of the snapshot taken at the end of training, which no step followed
-        (no update ratio): ``result.iterations_run`` for a completed run, ``None`` for a
-        diverged one (all of whose snapshots were followed by a step).
-
-    >>> from initlab import MLP, circles, init_params
-    >>> data, mlp = circles(), MLP([2, 10, 5, 1])
-    >>> params = init_params(mlp, np.random.default_rng(0), "he")
-    >>> (run,) = train_batch(mlp, [params], data.X_train, data.y_train, iterations=200,
-    ...                      checkpoint_every=100, engine="numpy")
-    >>> records = records_from_snapshots(mlp, run.records.snapshots, data.X_train,
-    ...                                  data.y_train, learning_rate=run.learning_rate,
-    ...                                  end=run.iterations_run)
-    >>> records.iterations
-    [0, 100, 200]
-    """
-    X_arr, y_valid = mlp.check_data(X, y)
-    A0, Y = X_arr.T, mlp.head.encode(y_valid)
-    recorder = Recorder(every=1, bins=bins)
-    recorder.records = Records(snapshots=dict(snapshots))
-    for iteration in sorted(snapshots):
-        params = snapshots[iteration]
-        with np.errstate(over="ignore", invalid="ignore"):
-            cache = forward_columns(mlp, params, A0)
-            grads = backward_columns(mlp, params, cache, Y, l2)
-        updated = None
-        if learning_rate is not None and iteration != end:
-            updated = [
-                Layer(layer.W - learning_rate * grad.W, layer.b - learning_rate * grad.b)
-                for layer, grad in zip(params, grads)
-            ]
-        recorder.record(iteration, mlp, params, cache, Y, grads, updated)
-    return recorder.records
-
-
-def attach_records(
-    mlp: MLP,
-    results: Sequence[TrainResult],
-    X: NDArray[np.float64],
-    y: NDArray[np.integer],
-    *,
-    l2: float = 0.0,
-    plain_gd: bool = False,
-    keep_snapshots: bool = False,
-) -> None:
-    """Replace each result's snapshot-only ``records`` by full per-layer records
-    (:func:`records_from_snapshots`), in place. ``plain_gd``: the runs took full-batch
-    gradient-descent steps, so update ratios can be computed from each result's learning
-    rate. Snapshots are dropped unless ``keep_snapshots``."""
-    for result in results:
-        snapshots = result.records.snapshots if result.records else {}
-        result.records = records_from_snapshots(
-            mlp, snapshots, X, y, l2,
-            learning_rate=result.learning_rate if plain_gd else None,
-            end=None if result.diverged else result.iterations_run,
-        )  # fmt: skip
-        if not keep_snapshots:
-            result.records.snapshots.clear()

@@ -125,6 +125,7 @@ def train_stacked(
     l2: float,
     checkpoint_every: int | None,
     dtype: Any,
+    l1: float = 0.0,
 ) -> list[Outcome]:
     """Train every model of ``params_list`` on feature-major ``A0`` and targets ``Y``.
 
@@ -149,7 +150,7 @@ def train_stacked(
                 index = next(batches)
                 A_batch, Y_batch = A0[:, index], Y[:, index]
             cache = forward_columns(mlp, stack.params, A_batch)
-            cost = cost_columns(mlp, stack.params, cache.logits, Y_batch, l2)
+            cost = cost_columns(mlp, stack.params, cache.logits, Y_batch, l2, l1)
             finite = np.isfinite(cost)
             if not finite.all():
                 for pos in np.flatnonzero(~finite).tolist():
@@ -167,13 +168,13 @@ def train_stacked(
             if i % record_every == 0:
                 if batches is not None:
                     logits = forward_columns(mlp, stack.params, A0).logits
-                    cost = cost_columns(mlp, stack.params, logits, Y, l2)
+                    cost = cost_columns(mlp, stack.params, logits, Y, l2, l1)
                 for model, c in zip(stack.models.tolist(), cost.tolist()):
                     costs[model].append(c)
             if checkpoint_every is not None and i % checkpoint_every == 0:
                 for pos, model in enumerate(stack.models.tolist()):
                     snapshots[model][i] = stack.copy(pos)
-            stack.step(backward_columns(mlp, stack.params, cache, Y_batch, l2))
+            stack.step(backward_columns(mlp, stack.params, cache, Y_batch, l2, l1))
         else:
             i = iterations
         for pos, model in enumerate(stack.models.tolist()):

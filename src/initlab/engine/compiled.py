@@ -103,7 +103,9 @@ class _Batch:
     Y: NDArray[Any]
     order: NDArray[np.int64] | None
     on: tuple[bool | None, ...]
-    softmax: bool | None
+    heads: tuple[bool | None, bool | None, bool | None]
+    """``(sigmoid, softmax, identity)``: ``True`` for the network's head, ``None`` for the
+    others (``kernel_math.head_flags``; the kernel compiles the branches of that head only)."""
     l2: bool | None
     velocity: bool
     adam: bool
@@ -112,20 +114,51 @@ class _Batch:
     squares: NDArray[Any] | None = None
 
     def arguments(
-        self, p: NDArray[Any], lr: Any, costs: Any, status: Any, snaps: Any, k: int = 0
+        self,
+        p: NDArray[Any],
+        lr: Any,
+        costs: Any,
+        status: Any,
+        snaps: Any,
+        k: int = 0,
+        chunk: tuple[int, int] | None = None,
     ) -> tuple[Any, ...]:
         """The kernel's arguments for model ``k``: its parameters ``p`` (trained in place),
         learning rate and output rows, and its optimizer state: row ``k`` of the schedule's
-        (updated in place), else fresh zeros (or ``None`` where the optimizer has none)."""
+        (updated in place), else fresh zeros (or ``None`` where the optimizer has none).
+
+        ``chunk=(t0, t1)``: the arguments of iterations ``t0 … t1 − 1`` only, of the run
+        that starts at the settings' start ``s`` (the kernel resumes at ``t0``, see
+        :func:`~initlab.engine.kernel.train_model`): the settings with that start and
+        count; the cost and snapshot rows from the first multiple of their spacing at or
+        after ``t0`` (``⌈t0/r⌉ − ⌈s/r⌉`` rows on); ``order`` from the permutation of epoch
+        ``t0 // per_epoch``. The optimizer state must then be the batch's (kept between
+        chunks), not fresh zeros."""
         dtype = self.constants.dtype
         v = sq = None
         if self.velocity:
             v = self.velocities[k] if self.velocities is not None else np.zeros(p.size, dtype)
         if self.adam:
             sq = self.squares[k] if self.squares is not None else np.zeros(p.size, dtype)
+        settings, order = self.settings, self.order
+        if chunk is not None:
+            from initlab.engine import kernel
+
+            t0, t1 = chunk
+            start = int(settings[kernel.S_START])
+            settings = settings.copy()
+            settings[kernel.S_START], settings[kernel.S_ITERATIONS] = t0, t1 - t0
+            costs = costs[_multiples(start, t0, int(settings[kernel.S_RECORD_EVERY])) :]
+            every = int(settings[kernel.S_CHECKPOINT_EVERY])
+            if every:
+                snaps = snaps[_multiples(start, t0, every) :]
+            if order is not None:
+                n = self.X.shape[1]
+                per_epoch = -(-n // int(settings[kernel.S_BATCH]))
+                order = order[(t0 // per_epoch - start // per_epoch) * n :]
         return (
-            p, lr, self.X, self.Y, self.sizes, self.acts, self.constants, self.settings,
-            costs, status, snaps, v, sq, self.order, self.on, self.softmax, self.l2,
+            p, lr, self.X, self.Y, self.sizes, self.acts, self.constants, settings,
+            costs, status, snaps, v, sq, order, self.on, self.heads, self.l2,
         )  # fmt: skip
 
 
@@ -199,7 +232,7 @@ def _batch(mlp: MLP, X: NDArray[Any], Y: NDArray[Any], schedule: Schedule) -> _B
         Y=Y,
         order=order,
         on=kernel_math.activation_flags(list(mlp.hidden_activations)),
-        softmax=True if mlp.n_classes > 2 else None,
+        heads=kernel_math.head_flags(mlp.output),
         l2=True if constants[kernel_math.C_L2] != 0 else None,
         velocity=optimizer.name in ("momentum", "adam"),
         adam=optimizer.name == "adam",
@@ -235,7 +268,7 @@ def _constants(optimizer: Any, l2: float) -> list[float]:
 def _describe(mlp: MLP, optimizer: Any, batch: _Batch) -> str:
     hidden = sorted(set(mlp.hidden_activations))
     parts = [f"{'/'.join(hidden)} hidden layers"] if hidden else []
-    parts.append("softmax head" if batch.softmax else "sigmoid head")
+    parts.append(f"{mlp.output} head")
     parts.append(optimizer.name + (" with L2" if batch.l2 else ""))
     if batch.order is not None:
         parts.append("mini-batches")
@@ -310,6 +343,7 @@ def train_compiled(
     X: NDArray[Any],
     Y: NDArray[Any],
     schedule: Schedule,
+    progress: Callable[[Sequence[int], int], None] | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[Any]]:
     """Train the models whose flat parameters are the rows of ``theta``, in place.
 
@@ -320,6 +354,13 @@ def train_compiled(
     ``[iteration reached, diverged]`` and the snapshots. (:func:`initlab.engine.train_batch`
     hands a batch of many models that :func:`initlab.engine.lanes.covers` to
     :func:`initlab.engine.lanes.train_lanes` instead, with the same contract.)
+
+    ``progress``: a :data:`~initlab.progress.ProgressHook`, told the iterations each model
+    has done (of ``schedule.iterations``). Each model is then trained in chunks of about
+    :data:`~initlab.progress.CHUNK_SECONDS` (:func:`~initlab.progress.next_chunk`), each
+    kernel call resuming where the last stopped, with the same outputs to the bit as one
+    call; the threads only count, and this thread calls the hook. Without it each model is
+    trained in one call.
     """
     from initlab.engine import kernel
 
@@ -338,7 +379,38 @@ def train_compiled(
         entry(*batch.arguments(theta[k], lrs[k], costs[k], status[k], snaps[k], k))
 
     count = min(M, threads())
-    if count == 1:
+    if progress is not None:
+        import dataclasses
+        import threading
+
+        from initlab.progress import Reporter, next_chunk, run_in_threads
+
+        reporter = Reporter(progress, M, schedule.iterations)
+        if batch.velocity and batch.velocities is None:  # each model's state, kept by chunks
+            zeros = np.zeros((M, P), theta.dtype)
+            squares = np.zeros((M, P), theta.dtype) if batch.adam else None
+            batch = dataclasses.replace(batch, velocities=zeros, squares=squares)
+        start, every = schedule.start, schedule.checkpoint_every
+        end = start + schedule.iterations
+        done = [0] * M  # iterations done by model k: written by its thread only
+
+        def train_chunks(k: int, stop: threading.Event) -> None:
+            t, size = start, next_chunk()
+            while t < end and not stop.is_set():
+                t1 = min(end, t + size)
+                began = time.perf_counter()
+                entry(*batch.arguments(theta[k], lrs[k], costs[k], status[k], snaps[k], k, (t, t1)))
+                if status[k, 1] or t1 == end:  # diverged, or done
+                    done[k] = end - start
+                    return
+                if every:  # the chunk's closing snapshot: the next chunk takes that row, if due
+                    snaps[k, _multiples(start, t1, every)] = 0
+                t, size = t1, next_chunk(size, time.perf_counter() - began)
+                done[k] = t - start
+
+        run_in_threads(train_chunks, M, count, lambda: reporter.update(done))
+        reporter.finish()
+    elif count == 1:
         for k in range(M):
             train_one(k)
     else:

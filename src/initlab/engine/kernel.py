@@ -9,8 +9,8 @@ loop are here; their building blocks (sums, ``exp``, activations, the cost) are 
 
 - ``p`` ``(P,)``: one model's parameters, layer by layer, ``W[l]`` row-major
   ``(n[l], n[l-1])`` then ``b[l]`` ``(n[l],)``; trained in place.
-- ``X`` ``(n[0], n)`` and ``Y`` ``(n[L], n)``: the data and targets, feature-major (one
-  column per example), C-contiguous.
+- ``X`` ``(n[0], n)`` and ``Y`` ``(n[L], n)``: the data and targets (0/1, one-hot, or
+  real for regression), feature-major (one column per example), C-contiguous.
 - Work arrays, allocated once per model: ``Z`` and ``A`` with one row per unit of every
   layer, ``D`` and ``Dn`` (dZ of a layer and of the one below). Iteration by iteration only
   the first ``mb`` columns are used, ``mb`` the size of the batch. Every inner loop runs along
@@ -19,13 +19,16 @@ loop are here; their building blocks (sums, ``exp``, activations, the cost) are 
 **Compiled for what a run uses**: optional arguments that are ``None`` are pruned before
 typing, so only the code a run needs is compiled (see :mod:`initlab.engine.kernel_math`):
 the velocity ``v`` and Adam's ``sq`` (``None`` for plain gradient descent), the mini-batch
-``order`` (``None`` for full batch), the ``l2`` and ``softmax`` flags and the activation
-flags ``on``. Each combination, and each dtype, is compiled on first use and cached on disk.
+``order`` (``None`` for full batch), the ``l2`` flag, and the flags of the activations
+(``on``) and of the heads (``heads``: sigmoid, softmax, identity). Each combination, and
+each dtype, is compiled on first use and cached on disk.
 
 The arithmetic is :func:`initlab.network.backward_columns`, :mod:`initlab.losses`,
 :mod:`initlab.activations` and :mod:`initlab.optim` operation for operation: the same
 formulas, in the same order, with NaN propagating as in NumPy, so a run diverges at the same
-iteration; costs are averaged with NumPy's pairwise summation. What differs is rounding:
+iteration; costs are averaged with NumPy's pairwise summation (the cross-entropy in float64,
+the regression head's squared error in the run's dtype, as NumPy computes each). What
+differs is rounding:
 
 - sums over examples (``dZ·Aᵀ``, ``Σ dZ``) are accumulated in SIMD lanes, in an order of the
   compiler's choosing (``_dot`` and ``_sum`` allow reassociation), and
@@ -60,6 +63,8 @@ from initlab.engine.kernel_math import (
     C_L2,
     C_ONE,
     C_ZERO,
+    SQUARES_ROOM,
+    SQUARES_ROOM_32,
     _activate,
     _dot,
     _dot2x2,
@@ -83,16 +88,18 @@ N_SETTINGS = 6
 
 @_jit(fastmath={"contract"})
 def _forward(
-    p: Any, sizes: Any, acts: Any, x: Any, Z: Any, A: Any, mb: int, c: Any, tmp: Any,
-    bound: float, on: Any, softmax: Any,
+    p: Any, sizes: Any, acts: Any, x: Any, y: Any, Z: Any, A: Any, mb: int, c: Any,
+    tmp: Any, bound: float, on: Any, sigmoid: Any, softmax: Any, identity: Any,
 ) -> bool:  # fmt: skip
-    """Forward pass on the first ``mb`` examples (columns) of ``x``: ``Z[l] = W[l]·A[l-1] +
-    b[l]``, ``A[l] = φ(Z[l])``, and the head's probabilities in the output rows of ``A``
-    (the softmax head's unless ``softmax`` is ``None``).
+    """Forward pass on the first ``mb`` examples (columns) of ``x`` (targets ``y``): ``Z[l] =
+    W[l]·A[l-1] + b[l]``, ``A[l] = φ(Z[l])``, and the outputs of the head whose flag is not
+    ``None`` in the output rows of ``A``: the sigmoid's or the softmax's probabilities, or
+    (identity, regression) ŷ = z.
 
     Each row of ``W[l]·A[l-1]`` is summed over the inputs in order, three per pass, then the
     bias is added: the reference's ``W @ A + b`` (multiply-adds may be fused, as BLAS does).
-    Returns whether every logit is below ``bound`` in magnitude: then the cost is finite.
+    Returns whether every logit (regression: every residual ŷ − y) is below ``bound`` in
+    magnitude: then the cost is finite (see :func:`train_model`).
     """
     L = sizes.size - 1
     K = sizes[L]
@@ -127,14 +134,21 @@ def _forward(
                 j += 1
             if layer < L - 1:
                 _activate(acts[layer], Z, A, r, mb, p[b + i], c, *on)
-            elif softmax is None:  # the sigmoid head
+            elif sigmoid is not None:
                 bias = p[b + i]
                 for k in range(mb):
                     z = Z[r, k] + bias
                     Z[r, k] = z
                     A[r, k] = one / (one + _exp(-z))
                     small = small and abs(z) < bound
-            else:
+            elif identity is not None:  # ŷ = z; the bound is on the residual ŷ − y
+                bias = p[b + i]
+                for k in range(mb):
+                    z = Z[r, k] + bias
+                    Z[r, k] = z
+                    A[r, k] = z
+                    small = small and abs(z - y[i, k]) < bound
+            elif softmax is not None:  # the logits (the probabilities below)
                 bias = p[b + i]
                 for k in range(mb):
                     Z[r, k] = Z[r, k] + bias
@@ -272,6 +286,15 @@ def _step(
 # --- training ------------------------------------------------------------------------------
 
 
+@_jit()
+def _bound(n: int, K: int, p: Any, sigmoid: Any, softmax: Any, identity: Any) -> float:
+    """The divergence check's bound (see :func:`train_model`): on the logits, 1e300 / n; for
+    the identity head, on the residuals, :func:`kernel_math.identity_bound`."""
+    if identity is not None:
+        return math.sqrt((SQUARES_ROOM_32 if p.itemsize == 4 else SQUARES_ROOM) / (n * K))
+    return 1e300 / n
+
+
 def _sources_stamp() -> str:
     """SHA-256 of the kernel's two source files: see :func:`_entry`."""
     digest = hashlib.sha256()
@@ -298,7 +321,7 @@ def _entry(sources: str) -> Callable[..., None]:
     def train_model(
         p: Any, lr: Any, X: Any, Y: Any, sizes: Any, acts: Any, c: Any, s: Any,
         costs: Any, status: Any, snaps: Any, v: Any, sq: Any, order: Any,
-        on: Any, softmax: Any, l2: Any,
+        on: Any, heads: Any, l2: Any,
     ) -> None:  # fmt: skip
         """Train one model in place: ``p`` its parameters, ``lr`` its learning rate.
 
@@ -319,9 +342,22 @@ def _entry(sources: str) -> Callable[..., None]:
         at the ``q``-th multiple of ``checkpoint_every`` from ``t0`` on (before its update)
         and, last, at the end.
 
-        The cost itself is computed only where it is recorded or might not be finite: while
-        every logit is below ``1e300 / n`` in magnitude the mean loss cannot overflow, so the
-        divergence check needs no ``log``.
+        The cost itself is computed only where it is recorded or might not be finite (the L2
+        term aside, checked on its own: below 1e300 it cannot make a finite loss overflow):
+
+        - cross-entropy: while every logit is below ``1e300 / n`` in magnitude the mean loss
+          cannot overflow, so the divergence check needs no ``log``;
+        - squared error (the identity head, ``K`` outputs; computed in the dtype, as NumPy
+          computes it on the dtype's arrays): while every residual d = ŷ − y (the very
+          subtraction the cost makes) has |d| < B = √(R / (n·K)), R = 1e300 in float64 and
+          1e37 in float32 (:func:`kernel_math.identity_bound`), each rounded d·d is at most
+          B²·(1 + u) (rounding is monotone; u the unit roundoff), so the sum over the
+          ``mb ≤ n`` examples and ``K`` outputs is at most R·(1 + u)^N, N < K + 60 the
+          roundings on a path of the sequential and pairwise sums: far below the dtype's
+          largest number (1.8e308, 3.4e38), finite, and so is half its mean. A NaN or
+          infinite residual fails the test. So the cost is computed at every iteration where
+          it might not be finite, and a divergence is found at the iteration the reference
+          finds it (from this kernel's logits).
         """
         if sources == "":  # never (a hash): see _entry
             return
@@ -341,7 +377,7 @@ def _entry(sources: str) -> Callable[..., None]:
         first_record = (t0 + record_every - 1) // record_every  # costs[0]'s multiple
         first_epoch = t0 // per_epoch  # order's first permutation
         lam = float(c[C_L2])
-        bound = 1e300 / n
+        bound = _bound(n, K, p, *heads)
 
         # Every work array, allocated once.
         Z = np.empty((units, n), p.dtype)
@@ -352,9 +388,10 @@ def _entry(sources: str) -> Callable[..., None]:
         xb = np.empty((n0, batch), p.dtype)
         yb = np.empty((K, batch), p.dtype)
         tmp = np.empty((2, n), p.dtype)
-        terms = np.empty(n)
-        nodes = np.empty((64, 3), np.int64)
-        values = np.empty(64)
+        scratch = (  # kernel_math.cost_scratch(n, p.dtype)
+            np.empty(n), np.empty(64), np.empty((64, 3), np.int64), np.empty(n, p.dtype),
+            np.empty(64, p.dtype),
+        )  # fmt: skip
         scale = np.empty(2, p.dtype)
         corrections = np.empty(2, p.dtype)
 
@@ -375,13 +412,13 @@ def _entry(sources: str) -> Callable[..., None]:
                     for k in range(mb):
                         yb[r, k] = Y[r, order[first + k]]
                 x, y = xb, yb
-            small = _forward(p, sizes, acts, x, Z, A, mb, c, tmp, bound, on, softmax)
+            small = _forward(p, sizes, acts, x, y, Z, A, mb, c, tmp, bound, on, *heads)
             penalty = 0.0
             if l2 is not None:
                 penalty = lam / (2 * mb) * _l2_sum(p, sizes)
             recording = it % record_every == 0
             if recording or not small or not penalty < 1e300:
-                cost = _loss(Z, y, units - K, mb, terms, nodes, values, softmax) + penalty
+                cost = _loss(Z, y, units - K, mb, scratch, c, *heads) + penalty
                 if not math.isfinite(cost):
                     diverged = 1
                     break
@@ -395,11 +432,11 @@ def _entry(sources: str) -> Callable[..., None]:
             scale[1] = lam / mb
             _backward(p, sizes, acts, x, y, Z, A, mb, g, D, Dn, c, scale, on, l2)
             if order is not None and recording:  # the full-data cost, before the update
-                _forward(p, sizes, acts, X, Z, A, n, c, tmp, bound, on, softmax)
+                _forward(p, sizes, acts, X, Y, Z, A, n, c, tmp, bound, on, *heads)
                 penalty = 0.0
                 if l2 is not None:
                     penalty = lam / (2 * n) * _l2_sum(p, sizes)
-                cost = _loss(Z, Y, units - K, n, terms, nodes, values, softmax)
+                cost = _loss(Z, Y, units - K, n, scratch, c, *heads)
                 costs[it // record_every - first_record] = cost + penalty
             _step(p, g, v, sq, nesterov, lr, it + 1, c, corrections)
             it += 1

@@ -6,8 +6,14 @@ and their derivatives, and the cost, each a small Numba function that
 before typing (its branch is never compiled): :func:`_activate` and
 :func:`_times_derivative` take one such flag per activation, ``None`` for those the network
 does not use (``on``, built by :func:`activation_flags`, in the order of
-:data:`ACTIVATION_CODES`), and :func:`_loss` a ``softmax`` flag, ``None`` for the sigmoid
-head. A run of the notebook's network compiles the ReLU and sigmoid branches only.
+:data:`ACTIVATION_CODES`), and :func:`_loss` one flag per head (``heads``, built by
+:func:`head_flags`: ``True`` for the run's head, ``None`` for the other two). A run of the
+notebook's network compiles the ReLU and sigmoid branches only; a regression run compiles
+neither the sigmoid's nor the softmax's code.
+
+(Numba prunes a branch on ``flag is None`` or ``flag is not None`` only where the flag is
+``None``: a ``True`` flag is an ordinary boolean to it. So each head's code is guarded by its
+own flag, which the other heads' runs set to ``None``.)
 
 None of these functions is cached on disk: only the kernel's entry point is (see
 :mod:`initlab.engine.kernel`), whose cache key covers this module's source too.
@@ -65,6 +71,19 @@ def activation_flags(names: list[str]) -> tuple[bool | None, ...]:
     return tuple(True if name in names else None for name in ACTIVATION_CODES)
 
 
+HEADS = ("sigmoid", "softmax", "identity")
+"""The output heads (:data:`initlab.losses.HEADS`), in the order of the ``heads`` flags."""
+
+
+def head_flags(head: str) -> tuple[bool | None, bool | None, bool | None]:
+    """The flags ``(sigmoid, softmax, identity)``: ``True`` for ``head``, ``None`` for the
+    others (see the module's docstring)."""
+    if head not in HEADS:
+        raise ValueError(f"Argument `head` must be one of {list(HEADS)}. Received: {head!r}")
+    sigmoid, softmax, identity = (True if name == head else None for name in HEADS)
+    return sigmoid, softmax, identity
+
+
 # Indices into the constants array ``c``. It has the parameters' dtype, so that float32
 # models compute in float32 (a Python float literal would promote every product to float64).
 (
@@ -88,6 +107,22 @@ def activation_flags(names: list[str]) -> tuple[bool | None, ...]:
 N_CONSTANTS = 16
 
 LOG2 = math.log(2.0)
+
+SQUARES_ROOM = 1e300
+"""The most a sum of squared residuals may reach before the divergence check computes the
+regression cost, in float64 (see :func:`identity_bound`)."""
+SQUARES_ROOM_32 = 1e37
+"""The same in float32 (its largest number is 3.4e38)."""
+
+
+def identity_bound(n: int, outputs: int, dtype: np.dtype[Any]) -> float:
+    """B = √(R / (n·K)), R = :data:`SQUARES_ROOM` (float64) or :data:`SQUARES_ROOM_32`
+    (float32): while every residual ŷ − y of ``n`` examples and ``K`` outputs is below B in
+    magnitude, half their mean squared error is finite (see
+    :func:`initlab.engine.kernel.train_model`). The kernel computes it so too."""
+    room = SQUARES_ROOM_32 if np.dtype(dtype).itemsize == 4 else SQUARES_ROOM
+    return math.sqrt(room / (n * outputs))
+
 
 # Sums may be reassociated (SIMD lanes) and multiply-adds fused; nothing else is relaxed.
 _SUMS = {"reassoc", "contract"}
@@ -288,14 +323,15 @@ def _times_derivative(
 
 
 @_jit()
-def _pairwise_block(x: Any, lo: int, n: int) -> float:
+def _pairwise_block(x: Any, lo: int, n: int, zero: Any) -> float:
     """NumPy's pairwise sum of a run of at most 128 numbers: eight running sums, then the
-    rest in order (fewer than 8: in order)."""
+    rest in order (fewer than 8: in order, from ``zero``). The sums are in the type of ``x``
+    and ``zero``, as NumPy sums an array in its dtype."""
     if n < 8:
-        total = 0.0
+        total = zero
         for k in range(lo, lo + n):
             total += x[k]
-        return total
+        return float(total)
     r0, r1, r2, r3 = x[lo], x[lo + 1], x[lo + 2], x[lo + 3]
     r4, r5, r6, r7 = x[lo + 4], x[lo + 5], x[lo + 6], x[lo + 7]
     k = lo + 8
@@ -318,18 +354,19 @@ def _pairwise_block(x: Any, lo: int, n: int) -> float:
 
 
 @_jit()
-def _pairwise(x: Any, n: int, nodes: Any, values: Any) -> float:
+def _pairwise(x: Any, n: int, nodes: Any, values: Any, zero: Any) -> float:
     """Σ x[:n] as ``np.sum`` sums a contiguous array — runs of more than 128 split in two
     halves (the first a multiple of 8 long), each summed so — so that the mean cost matches
     ``np.mean`` to the bit. Iterative (Numba's cache mishandles recursion): ``nodes`` (64, 3)
-    and ``values`` (64,) are the stacks of a post-order walk of the halving tree."""
+    and ``values`` (64,) are the stacks of a post-order walk of the halving tree. ``x``,
+    ``values`` and ``zero`` share a type: the one the sums are made in."""
     top, count = 0, 0
     nodes[0, 0], nodes[0, 1], nodes[0, 2] = 0, n, 0
     while top >= 0:
         lo, size, split = nodes[top, 0], nodes[top, 1], nodes[top, 2]
         top -= 1
         if size <= 128:
-            values[count] = _pairwise_block(x, lo, size)
+            values[count] = _pairwise_block(x, lo, size, zero)
             count += 1
         elif split:  # both halves summed: combine them, left + right
             values[count - 2] = values[count - 2] + values[count - 1]
@@ -345,15 +382,55 @@ def _pairwise(x: Any, n: int, nodes: Any, values: Any) -> float:
 
 
 @_jit()
-def _loss(
-    Z: Any, Y: Any, out: int, mb: int, terms: Any, nodes: Any, values: Any, softmax: Any
+def _squared_error(
+    Z: Any, Y: Any, out: int, mb: int, terms: Any, nodes: Any, values: Any, c: Any
 ) -> float:
-    """Mean cross-entropy from the logits (the rows of ``Z`` from ``out``), in float64, as
-    :mod:`initlab.losses` computes it: softplus(z) − y·z with NumPy's ``logaddexp(0, z)``, or
-    (``softmax`` not ``None``) SciPy's logsumexp(z) − z_y; then ``np.mean``'s pairwise sum
-    (the rest: scratch)."""
+    """Half the squared error of the identity head, (1 / 2m)·Σ_examples Σ_k (ŷ_k − y_k)²
+    with ŷ = z the rows of ``Z`` from ``out``, computed in the dtype of ``Z`` as
+    :func:`initlab.losses.squared_error_per_model` computes it on arrays of that dtype:
+    d = z − y, Σ_k d·d over the outputs in order (``np.sum`` along axis −2), ``np.mean``'s
+    pairwise sum over the examples, divided by m (NumPy divides the dtype's sum by an
+    integer in float64 and rounds back: the same as dividing in the dtype), then times ½.
+    ``terms`` and ``values`` are scratch in the dtype. No multiply-add is fused here (no
+    ``fastmath``): NumPy squares, then adds."""
     K = Y.shape[0]
-    if softmax is None:
+    for k in range(mb):
+        d = Z[out, k] - Y[0, k]
+        total = d * d
+        for r in range(1, K):
+            d = Z[out + r, k] - Y[r, k]
+            total = total + d * d
+        terms[k] = total
+    terms[0] = _pairwise(terms, mb, nodes, values, c[C_ZERO]) / mb  # rounded to the dtype
+    return float(c[C_HALF] * terms[0])
+
+
+def cost_scratch(n: int, dtype: Any) -> tuple[Any, ...]:
+    """:func:`_loss`'s scratch for ``n`` examples: the cross-entropy's terms and partial sums
+    (float64), the pairwise walk's stack, the squared error's terms and partial sums (in the
+    run's ``dtype``). Allocated once per model (or block), in Python or in the kernel."""
+    return (
+        np.empty(n), np.empty(64), np.empty((64, 3), np.int64), np.empty(n, dtype),
+        np.empty(64, dtype),
+    )  # fmt: skip
+
+
+@_jit()
+def _loss(
+    Z: Any, Y: Any, out: int, mb: int, scratch: Any, c: Any,
+    sigmoid: Any, softmax: Any, identity: Any,
+) -> float:  # fmt: skip
+    """The head's mean loss from its logits (the rows of ``Z`` from ``out``), as
+    :mod:`initlab.losses` computes it, for the head whose flag is not ``None``: the
+    cross-entropy in float64 (sigmoid: softplus(z) − y·z with NumPy's ``logaddexp(0, z)``;
+    softmax: SciPy's logsumexp(z) − z_y), then ``np.mean``'s pairwise sum; or half the
+    squared error, in the dtype (:func:`_squared_error`). ``scratch``: see
+    :func:`cost_scratch`."""
+    terms, values, nodes, squares, partial = scratch
+    if identity is not None:
+        return _squared_error(Z, Y, out, mb, squares, nodes, partial, c)
+    K = Y.shape[0]
+    if sigmoid is not None:
         for k in range(mb):
             z = float(Z[out, k])
             if z == 0.0:
@@ -365,7 +442,8 @@ def _loss(
             else:
                 softplus = z  # NaN
             terms[k] = softplus - float(Y[0, k]) * z
-    else:
+        return _pairwise(terms, mb, nodes, values, 0.0) / mb
+    if softmax is not None:
         for k in range(mb):
             top = float(Z[out, k])
             arg = 0
@@ -381,7 +459,8 @@ def _loss(
                     rest += math.exp(z - top)
                 zy += float(Y[r, k]) * z
             terms[k] = (math.log1p(rest) + top) - zy
-    return _pairwise(terms, mb, nodes, values) / mb
+        return _pairwise(terms, mb, nodes, values, 0.0) / mb
+    return math.nan  # not reached: one head's flag is set
 
 
 @_jit()

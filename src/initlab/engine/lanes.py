@@ -26,9 +26,10 @@ call the C library (``expm1``, ``erf``, ``tanh``), which does not vectorize: the
 computed in a loop of their own between vector loops (the values crossing go through the
 block's scratch rows), at about the per-model kernel's speed.
 
-**Covered** (:func:`covers`): full-batch training with the sigmoid head (two classes), every
-built-in hidden activation, gradient descent, momentum (Nesterov too) and Adam, L2,
-per-model learning rates, float64 and float32, snapshots; batches of at least
+**Covered** (:func:`covers`): full-batch training with the sigmoid head (two classes) or the
+identity head (regression, any number of outputs), every built-in hidden activation,
+gradient descent, momentum (Nesterov too) and Adam, L2, per-model learning rates, float64
+and float32, snapshots; batches of at least
 :data:`MIN_MODELS` models (any within :func:`for_every_batch`: sweeps) of at most
 :data:`MAX_PARAMETERS` parameters, from iteration 0.
 Otherwise the per-model kernel trains the batch. The arithmetic is the per-model kernel's
@@ -57,7 +58,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from initlab.engine import compiled
+from initlab.engine import compiled, lanes_source
 from initlab.engine.compiled import Schedule
 from initlab.engine.lanes_source import module_source, n_params, ok_row
 from initlab.network import MLP
@@ -116,7 +117,8 @@ OPTIMIZERS = ("gd", "momentum", "adam")
 
 def covers(mlp: MLP, schedule: Schedule, models: int) -> bool:
     """Whether :func:`train_lanes` trains this batch (see the module's docstring): full
-    batch, sigmoid head, built-in activations, gd/momentum/adam, at least
+    batch, the sigmoid or the identity head (regression, any number of outputs; not the
+    softmax), built-in activations, gd/momentum/adam, at least
     :data:`MIN_MODELS` models (any number within :func:`for_every_batch`) of at most
     :data:`MAX_PARAMETERS` parameters, a fresh run (``Schedule.start`` 0, no optimizer
     state given)."""
@@ -130,7 +132,7 @@ def covers(mlp: MLP, schedule: Schedule, models: int) -> bool:
     return (
         fresh
         and schedule.order is None
-        and mlp.output == "sigmoid"
+        and mlp.output in lanes_source.HEADS
         and all(name in kernel_math.ACTIVATION_CODES for name in mlp.hidden_activations)
         and getattr(schedule.optimizer, "name", None) in OPTIMIZERS
         and (models >= MIN_MODELS or _every_batch.get())
@@ -204,7 +206,7 @@ def _module(source: str) -> ModuleType:
 def _describe(mlp: MLP, optimizer: Any, l2: bool, dtype: np.dtype[Any], lanes: int) -> str:
     hidden = sorted(set(mlp.hidden_activations))
     parts = [f"{'/'.join(hidden)} hidden layers"] if hidden else []
-    parts += ["sigmoid head", optimizer.name + (" with L2" if l2 else ""), dtype.name]
+    parts += [f"{mlp.output} head", optimizer.name + (" with L2" if l2 else ""), dtype.name]
     return ", ".join(parts) + f"; {lanes} models per SIMD lane block"
 
 
@@ -227,18 +229,20 @@ def aligned_zeros(size: int, dtype: np.dtype[Any]) -> NDArray[Any]:
 
 def lane_inputs(X: NDArray[Any], Y: NDArray[Any], lanes: int, examples: int) -> NDArray[Any]:
     """What the lanes read, trip by trip: row ``k`` holds trip ``k``'s ``examples``
-    examples, each ``[x_0 … x_{n0−1}, y, w]`` with ``w = 1/m``, for each of the ``lanes``
-    lanes (the same numbers: every lane reads every example, in order). Where the examples
-    do not fill the last trip, it repeats the last one with ``w = 0`` (it adds exact zeros).
+    examples, each ``[x_0 … x_{n0−1}, y_0 … y_{K−1}, w]`` (``K`` rows of targets ``Y``)
+    with ``w = 1/m``, for each of the ``lanes`` lanes (the same numbers: every lane reads
+    every example, in order). Where the examples do not fill the last trip, it repeats the
+    last one with ``w = 0`` (it adds exact zeros).
     """
     n0, n = X.shape
+    K = Y.shape[0]
     trips = -(-n // examples)
     index = np.minimum(np.arange(trips * examples), n - 1).reshape(trips, examples)
-    XL = aligned_zeros(trips * examples * (n0 + 2) * lanes, X.dtype)
-    XL = XL.reshape(trips, examples, n0 + 2, lanes)
+    XL = aligned_zeros(trips * examples * (n0 + K + 1) * lanes, X.dtype)
+    XL = XL.reshape(trips, examples, n0 + K + 1, lanes)
     XL[:, :, :n0, :] = np.moveaxis(X[:, index], 0, 2)[..., None]
-    XL[:, :, n0, :] = Y[0, index][..., None]
-    XL[:, :, n0 + 1, :] = np.where(np.arange(trips * examples) < n, 1.0 / n, 0.0).reshape(
+    XL[:, :, n0 : n0 + K, :] = np.moveaxis(Y[:, index], 0, 2)[..., None]
+    XL[:, :, n0 + K, :] = np.where(np.arange(trips * examples) < n, 1.0 / n, 0.0).reshape(
         trips, examples, 1
     )
     return XL.reshape(trips, -1)
@@ -258,6 +262,7 @@ class _Blocks:
     m: NDArray[Any]
     s: NDArray[np.int64]
     on: tuple[bool | None, ...]
+    heads: tuple[bool | None, bool | None, bool | None]
     l2: bool | None
     velocity: bool
     adam: bool
@@ -283,7 +288,7 @@ class _Blocks:
         work = workspace(models, self.sizes.tolist(), self.X.shape[1], dtype)
         return (
             S, lr, self.X, self.Y, XL, self.sizes, self.acts, self.c, self.m, self.s, theta,
-            *outputs, vel, sq, self.on, self.l2, work,
+            *outputs, vel, sq, self.on, self.heads, self.l2, work,
         )  # fmt: skip
 
 
@@ -297,6 +302,8 @@ def _blocks(
     c = np.array(compiled._constants(optimizer, schedule.l2), dtype)
     with np.errstate(over="ignore"):  # float32: the bound is the largest float32
         bound = min(1e300 / n, float(np.finfo(dtype).max))
+    if mlp.is_regression:  # on the residuals, as the per-model kernel's
+        bound = kernel_math.identity_bound(n, Y.shape[0], dtype)
     m = np.zeros(lm.N_NUMBERS, dtype)
     m[[lm.M_BOUND, lm.M_L2_M]] = [bound, float(c[kernel_math.C_L2]) / n]
     s = np.zeros(lm.N_SETTINGS, np.int64)
@@ -315,6 +322,7 @@ def _blocks(
         m=m,
         s=s,
         on=kernel_math.activation_flags(hidden),
+        heads=kernel_math.head_flags(mlp.output),
         l2=True if c[kernel_math.C_L2] != 0 else None,
         velocity=optimizer.name in ("momentum", "adam"),
         adam=optimizer.name == "adam",
@@ -323,13 +331,14 @@ def _blocks(
 
 @functools.cache
 def _kernel(
-    sizes: tuple[int, ...], activations: tuple[str, ...], dtype: np.dtype[Any], lanes: int,
-    examples: int,
+    sizes: tuple[int, ...], activations: tuple[str, ...], head: str, dtype: np.dtype[Any],
+    lanes: int, examples: int,
 ) -> Any:  # fmt: skip
-    """The generated module's ``train_block`` for this network, dtype, lanes per block and
-    examples per trip, and the rows of its blocks' state (once per process: writing the
-    source takes milliseconds)."""
-    source, rows = module_source(sizes, activations, lanes, examples, dtype.name, _sources_stamp())
+    """The generated module's ``train_block`` for this network and head, dtype, lanes per
+    block and examples per trip, and the rows of its blocks' state (once per process:
+    writing the source takes milliseconds)."""
+    stamp = _sources_stamp()
+    source, rows = module_source(sizes, activations, lanes, examples, dtype.name, stamp, head)
     return _module(source).train_block, rows
 
 
@@ -349,7 +358,8 @@ def train_lanes(
     M, P = theta.shape
     iterations, every = schedule.iterations, schedule.checkpoint_every
     V, E = LANES[theta.dtype], EXAMPLES_PER_STEP[theta.dtype]
-    entry, rows = _kernel(tuple(mlp.layer_sizes), tuple(mlp.hidden_activations), theta.dtype, V, E)
+    network = (tuple(mlp.layer_sizes), tuple(mlp.hidden_activations), mlp.output)
+    entry, rows = _kernel(*network, theta.dtype, V, E)
     shared = _blocks(mlp, X, Y, schedule, V, rows)
     rates = np.array(learning_rates, theta.dtype)
     costs = np.full((M, -(-iterations // schedule.record_every)), np.nan)

@@ -7,9 +7,11 @@ innermost, ``S[row·V + lane]``):
 - rows ``[0, P)``: the parameters, in the order of the per-model kernel's ``p``
   (:mod:`initlab.engine.kernel`): layer by layer, ``W`` row-major, then ``b``;
 - rows ``[P, 2P)``: the gradient, summed over the examples by the generated pass;
-- row ``2P`` (``lanes_source.ok_row``): 1 while every logit of the iteration stayed below
-  the bound ``m[M_BOUND]`` in magnitude, else 0 (the cheap divergence check);
-- then the current trip's inputs (each example's ``x``, ``y`` and weight), and the
+- row ``2P`` (``lanes_source.ok_row``): 1 while every logit of the iteration (for the
+  identity head: every residual ŷ − y) stayed below the bound ``m[M_BOUND]`` in magnitude,
+  else 0 (the cheap divergence check, the per-model kernel's);
+- then the current trip's inputs (each example's ``x``, ``y`` (one per output) and
+  weight), and the
   generated pass's scratch (values crossing from one of its loops to the next).
 
 The generated pass (:mod:`initlab.engine.lanes_source`: one per network, dtype and lane
@@ -51,6 +53,7 @@ from initlab.engine.kernel_math import (
     _exp,
     _jit,
     _loss,
+    cost_scratch,
 )
 
 
@@ -112,12 +115,13 @@ def _lane_l2_sum(S: Any, lane: int, V: int, sizes: Any) -> float:
 @_jit(fastmath={"contract"})
 def _lane_cost(
     S: Any, lane: int, V: int, sizes: Any, acts: Any, X: Any, Y: Any, c: Any, on: Any,
-    p: Any, Z: Any, A: Any, terms: Any, nodes: Any, values: Any,
+    heads: Any, p: Any, Z: Any, A: Any, scratch: Any,
 ) -> float:  # fmt: skip
-    """The mean cross-entropy of one lane's model on all examples (the L2 term aside):
-    its parameters copied into ``p``, a forward pass as the per-model kernel's (each row of
+    """The mean loss of one lane's model on all examples (the L2 term aside): its
+    parameters copied into ``p``, a forward pass as the per-model kernel's (each row of
     ``W·A`` summed over the inputs in order, then the bias added, then φ), the logits into
-    the last row of ``Z`` and :func:`kernel_math._loss` on them. The sigmoid head only."""
+    the last rows of ``Z`` and :func:`kernel_math._loss` on them, for the head of the
+    ``heads`` flags (the sigmoid's cross-entropy or the identity's squared error)."""
     L = sizes.size - 1
     n = X.shape[1]
     for q in range(p.size):
@@ -143,7 +147,7 @@ def _lane_cost(
         w = b + nout
         src, src_row = A, row
         row += nout
-    return _loss(Z, Y, row - sizes[L], n, terms, nodes, values, None)
+    return _loss(Z, Y, row - sizes[L], n, scratch, c, *heads)
 
 
 # --- the update ------------------------------------------------------------------------------
@@ -232,13 +236,13 @@ def _copy_lane(S: Any, V: int, lane: int, out: Any) -> None:
 #     while _next_iteration(S, lr, s, c, work):
 #         _pass(S, XL, c, m)  # see lanes_source
 #         _after_pass(S, lr, X, Y, sizes, acts, c, m, s, theta, costs, status, snaps, vel, sq,
-#                     on, l2, work)
+#                     on, heads, l2, work)
 #     _finish(S, lr, theta, status, snaps, s, work)
 #
 # Lane ``j`` is model ``j`` of ``theta``; the lanes from ``theta.shape[0]`` on are padding
 # (zero, learning rate zero, never reported). ``work`` (:func:`workspace`): the models'
 # ``done`` flags, the counters ``[iteration, snapshot, live models]`` and one lane's cost
-# arrays.
+# arrays. ``on`` and ``heads`` are the per-model kernel's flags (:mod:`initlab.engine.kernel`).
 
 IT, SNAP, LIVE = range(3)
 
@@ -252,8 +256,7 @@ def workspace(models: int, sizes: Any, n: int, dtype: Any) -> tuple[Any, ...]:
     P = int(sum(nout * (nin + 1) for nin, nout in itertools.pairwise(sizes)))
     return (
         np.zeros(models, np.bool_), counters, np.empty(P, dtype), np.empty((units, n), dtype),
-        np.empty((units, n), dtype), np.empty(n), np.empty((64, 3), np.int64), np.empty(64),
-        np.empty(2, dtype),
+        np.empty((units, n), dtype), cost_scratch(n, dtype), np.empty(2, dtype),
     )  # fmt: skip
 
 
@@ -276,15 +279,15 @@ def _next_iteration(S: Any, lr: Any, s: Any, c: Any, work: Any) -> bool:
 @_jit()
 def _after_pass(
     S: Any, lr: Any, X: Any, Y: Any, sizes: Any, acts: Any, c: Any, m: Any, s: Any,
-    theta: Any, costs: Any, status: Any, snaps: Any, vel: Any, sq: Any, on: Any, l2: Any,
-    work: Any,
+    theta: Any, costs: Any, status: Any, snaps: Any, vel: Any, sq: Any, on: Any, heads: Any,
+    l2: Any, work: Any,
 ) -> None:  # fmt: skip
     """The rest of an iteration once the generated pass has summed the gradients: per live
     model, the cost where it is recorded (``it % record_every == 0``) or might not be finite
     (``ok`` flag cleared, or the L2 term not below 1e300); a model whose cost is not finite
     stops (its parameters, before this iteration's update, to ``theta``; ``status`` ``[it,
     1]``; its lane retired); then snapshots, L2 and the update of every lane."""
-    done, counters, p, Z, A, terms, nodes, values, corrections = work
+    done, counters, p, Z, A, scratch, corrections = work
     V = lr.size
     models, P = theta.shape
     n = X.shape[1]
@@ -299,7 +302,7 @@ def _after_pass(
         if l2 is not None:
             penalty = lam / (2 * n) * _lane_l2_sum(S, lane, V, sizes)
         if recording or S[2 * P * V + lane] == zero or not penalty < 1e300:
-            cost = _lane_cost(S, lane, V, sizes, acts, X, Y, c, on, p, Z, A, terms, nodes, values)
+            cost = _lane_cost(S, lane, V, sizes, acts, X, Y, c, on, heads, p, Z, A, scratch)
             cost += penalty
             if not math.isfinite(cost):
                 _copy_lane(S, V, lane, theta[lane])

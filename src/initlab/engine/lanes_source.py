@@ -11,7 +11,8 @@ which runs the training loop of :mod:`initlab.engine.lanes_math` around it.
 
 The statements are the per-model kernel's formulas, in its order (see
 :mod:`initlab.engine.kernel`): ``z = ((w₀·a₀ + w₁·a₁) + …) + b``, ``a = φ(z)`` as
-:func:`~initlab.engine.kernel_math._activate`, ``δ_L = 1/m·(a_L − y)``, ``δ_{l−1} = ((w₀·δ₀ +
+:func:`~initlab.engine.kernel_math._activate`, the head's ``a_L`` (the sigmoid's σ(z), or
+the identity's ŷ = z, one unit or more), ``δ_L = 1/m·(a_L − y)``, ``δ_{l−1} = ((w₀·δ₀ +
 w₁·δ₁) + …)·φ′`` as :func:`~initlab.engine.kernel_math._times_derivative`; each weight's
 gradient row ``+= δ_i·a_j``, example after example.
 """
@@ -25,8 +26,9 @@ __all__ = ["module_source", "n_params", "ok_row", "pass_source"]
 
 
 def ok_row(n_params: int) -> int:
-    """The row of a block's state ``S`` holding each lane's "every logit below the bound"
-    flag, after the parameters and the gradient (see :mod:`initlab.engine.lanes_math`)."""
+    """The row of a block's state ``S`` holding each lane's "every logit (or residual)
+    below the bound" flag, after the parameters and the gradient (see
+    :mod:`initlab.engine.lanes_math`)."""
     return 2 * n_params
 
 
@@ -151,25 +153,43 @@ class _Segments:
         return out
 
 
+HEADS = ("sigmoid", "identity")
+"""The heads the generated pass has: the sigmoid (one unit) and the identity (any number)."""
+
+
 class _PassWriter:
     """Writes the per-example pass of one network (see :func:`pass_source`)."""
 
     def __init__(
-        self, sizes: Sequence[int], activations: Sequence[str], lanes: int, examples: int
-    ) -> None:
-        self.sizes, self.activations = list(sizes), list(activations)
+        self, sizes: Sequence[int], activations: Sequence[str], lanes: int, examples: int,
+        head: str = "sigmoid",
+    ) -> None:  # fmt: skip
+        if head not in HEADS or (head == "sigmoid" and sizes[-1] != 1):
+            raise ValueError(
+                f"The generated pass has the heads {list(HEADS)} (the sigmoid with one output "
+                f"unit). Received: head={head!r}, {sizes[-1]} output units"
+            )
+        self.sizes, self.activations, self.head = list(sizes), list(activations), head
+        self.K = sizes[-1]
         self.L = len(sizes) - 1
         self.P = n_params(sizes)
         self.offsets = [n_params(sizes[: layer + 1]) for layer in range(self.L)]
         self.ok = ok_row(self.P)
         self.E = range(examples)
-        self.per_example = sizes[0] + 2  # x, y, w
+        self.per_example = sizes[0] + self.K + 1  # x, y (one per output unit), w
         self.code = _Segments(lanes, self.ok + 1 + examples * self.per_example)
 
     def input(self, e: int, j: int) -> str:
-        """Example ``e``'s feature ``j`` (``j = n₀``: its label ``y``; ``n₀ + 1``: its
-        weight ``w``), read from the rows each trip's inputs are copied to."""
-        name = f"x{j}_{e}" if j < self.sizes[0] else ("y", "w")[j - self.sizes[0]] + str(e)
+        """Example ``e``'s feature ``j`` (``j = n₀ + i``: its target ``y`` of output unit
+        ``i``; ``n₀ + K``: its weight ``w``), read from the rows each trip's inputs are
+        copied to."""
+        n0, K = self.sizes[0], self.K
+        if j < n0:
+            name = f"x{j}_{e}"
+        elif j < n0 + K:
+            name = f"y{e}" if K == 1 else f"y{j - n0}_{e}"
+        else:
+            name = f"w{e}"
         return self.code.read(self.ok + 1 + e * self.per_example + j, name)
 
     def values(self, kind: str, layer: int) -> list[list[str]]:
@@ -182,7 +202,8 @@ class _PassWriter:
 
     def forward(self, layer: int) -> None:
         """``z = ((w₀·a₀ + w₁·a₁) + …) + b``, then ``a = φ(z)`` (in the head: the sigmoid,
-        and ``ok`` cleared where ``|z|`` reaches the bound)."""
+        and ``ok`` cleared where ``|z|`` reaches the bound; or the identity, ``a = z``, and
+        ``ok`` cleared where the residual ``|z − y|`` reaches it)."""
         code, W = self.code, self.code.param
         nin, nout, w = self.sizes[layer], self.sizes[layer + 1], self.offsets[layer]
         name = self.activations[layer] if layer < self.L - 1 else "head"
@@ -198,7 +219,11 @@ class _PassWriter:
         cdf = self.values("cdf", layer)
         for e in self.E:
             for i, (z, a) in enumerate(zip(Z[e], A[e])):
-                if name == "head":
+                if name == "head" and self.head == "identity":
+                    y = self.input(e, self.sizes[0] + i)
+                    code.let(a, z, [z])
+                    code.let("ok", f"ok if abs({z} - {y}) < bound else zero", ["ok", z])
+                elif name == "head":
                     code.let(a, _FORWARD["sigmoid"].format(z=z), [z])
                     code.let("ok", f"ok if abs({z}) < bound else zero", ["ok", z])
                 elif name == "gelu":
@@ -241,10 +266,12 @@ class _PassWriter:
     def source(self) -> str:
         for layer in range(self.L):
             self.forward(layer)
-        top = self.L - 1
+        top, n0 = self.L - 1, self.sizes[0]
         for e, (d, a) in enumerate(zip(self.values("d", top), self.values("a", top))):
-            w, y = self.input(e, self.sizes[0] + 1), self.input(e, self.sizes[0])
-            self.code.let(d[0], f"{w} * ({a[0]} - {y})", [a[0]])
+            w = self.input(e, n0 + self.K)
+            for i in range(self.K):
+                y = self.input(e, n0 + i)
+                self.code.let(d[i], f"{w} * ({a[i]} - {y})", [a[i]])
         for layer in range(top, -1, -1):
             self.backward(layer)
         constants = ", ".join(f"c[{index}]" for index in _CONSTANTS.values())
@@ -265,18 +292,21 @@ class _PassWriter:
 
 
 def pass_source(
-    sizes: Sequence[int], activations: Sequence[str], lanes: int, examples: int = 1
-) -> tuple[str, int]:
+    sizes: Sequence[int], activations: Sequence[str], lanes: int, examples: int = 1,
+    head: str = "sigmoid",
+) -> tuple[str, int]:  # fmt: skip
     """The source of ``_pass(S, XL, c, m)``, the generated per-example pass of a network
-    with layer sizes ``sizes``, hidden ``activations`` and a sigmoid head, for blocks of
-    ``lanes`` lanes; and the rows of ``S`` it uses.
+    with layer sizes ``sizes``, hidden ``activations`` and a ``head`` of :data:`HEADS` (the
+    sigmoid: one output unit; the identity: any number), for blocks of ``lanes`` lanes; and
+    the rows of ``S`` it uses.
 
     For each example, in every lane: the forward pass (``z = ((w₀·a₀ + w₁·a₁) + …) + b``,
-    ``a = φ(z)``), the cheap divergence check (``ok`` cleared where ``|z| ≥ m[M_BOUND]``),
-    the backward pass (``δ_L = 1/m·(a_L − y)``, ``δ_{l−1} = ((w₀·δ₀ + w₁·δ₁) + …)·φ′``), and
-    each weight's gradient row ``+= δ_i·w·(…)``: the per-model kernel's formulas, in its
-    order, ``w`` being ``1/m`` (``δ_L = w·(a_L − y)``). Trip ``k`` first copies row ``k``
-    of ``XL`` (``examples`` examples' ``x``, ``y`` and ``w``, lane by lane) into rows of
+    ``a = φ(z)``), the cheap divergence check (``ok`` cleared where ``|z| ≥ m[M_BOUND]``;
+    for the identity head, where ``|z − y| ≥ m[M_BOUND]``), the backward pass (``δ_L =
+    1/m·(a_L − y)``, ``δ_{l−1} = ((w₀·δ₀ + w₁·δ₁) + …)·φ′``), and each weight's gradient
+    row ``+= δ_i·w·(…)``: the per-model kernel's formulas, in its order, ``w`` being ``1/m``
+    (``δ_L = w·(a_L − y)``). Trip ``k`` first copies row ``k`` of ``XL`` (``examples``
+    examples' ``x``, ``y`` (one per output unit) and ``w``, lane by lane) into rows of
     ``S``. (Reading each example straight from ``X``, one number for all lanes, measured
     no faster and less steady: LLVM then keeps every parameter and gradient sum across
     trips, more than the registers hold, in stack slots whose addresses vary from process to
@@ -290,13 +320,13 @@ def pass_source(
     >>> "for v in range(8):" in text, rows
     (True, 31)
     """
-    writer = _PassWriter(sizes, activations, lanes, examples)
+    writer = _PassWriter(sizes, activations, lanes, examples, head)
     return writer.source(), writer.code.rows
 
 
 _MODULE = '''"""Generated by initlab.engine.lanes: do not edit (a change writes a new file).
 
-The per-example pass of the network {what}, {lanes} models per block, {dtype}.
+The per-example pass of the network {what}, {head} head, {lanes} models per block, {dtype}.
 Engine sources: {stamp}
 """
 
@@ -322,12 +352,14 @@ _t = np.{dtype}
 
 @_jit(entry=True)
 def train_block(
-    S, lr, X, Y, XL, sizes, acts, c, m, s, theta, costs, status, snaps, vel, sq, on, l2, work
+    S, lr, X, Y, XL, sizes, acts, c, m, s, theta, costs, status, snaps, vel, sq, on, heads, l2,
+    work,
 ):
     while _next_iteration(S, lr, s, c, work):
         _pass(S, XL, c, m)
         _after_pass(
-            S, lr, X, Y, sizes, acts, c, m, s, theta, costs, status, snaps, vel, sq, on, l2, work
+            S, lr, X, Y, sizes, acts, c, m, s, theta, costs, status, snaps, vel, sq, on, heads,
+            l2, work,
         )
     _finish(S, lr, theta, status, snaps, s, work)
 '''
@@ -335,14 +367,15 @@ def train_block(
 
 def module_source(
     sizes: Sequence[int], activations: Sequence[str], lanes: int, examples: int, dtype: str,
-    stamp: str,
+    stamp: str, head: str = "sigmoid",
 ) -> tuple[str, int]:  # fmt: skip
-    """The generated module for a network, lane count and dtype (``"float64"``), with
-    ``stamp`` (a hash of the engine's sources) in its docstring; and the rows of ``S``."""
-    source, rows = pass_source(sizes, activations, lanes, examples)
+    """The generated module for a network and its head, lane count and dtype
+    (``"float64"``), with ``stamp`` (a hash of the engine's sources) in its docstring; and
+    the rows of ``S``."""
+    source, rows = pass_source(sizes, activations, lanes, examples, head)
     hidden = ", ".join(activations) or "no hidden layer"
     text = _MODULE.format(
-        what=f"{list(sizes)} ({hidden})", lanes=lanes, dtype=dtype, stamp=stamp, pass_=source,
-        constants=", ".join(sorted(set(_CONSTANTS.values()))),
+        what=f"{list(sizes)} ({hidden})", head=head, lanes=lanes, dtype=dtype, stamp=stamp,
+        pass_=source, constants=", ".join(sorted(set(_CONSTANTS.values()))),
     )  # fmt: skip
     return text, rows

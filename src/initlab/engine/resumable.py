@@ -221,7 +221,7 @@ class EngineTrainer(SettingsView):
             return cache, backward_columns(self.mlp, self.params, cache, self.targets, self.l2)
 
     def cost(self) -> float:
-        """The training cost (cross-entropy + L2 term) of the current parameters, in the
+        """The training cost (the head's loss + L2 term) of the current parameters, in the
         run's dtype (as :func:`~initlab.engine.train_batch` reports it)."""
         A0 = self._A0 if self.dtype == np.float64 else self._X
         Y = self.targets if self.dtype == np.float64 else self._Y

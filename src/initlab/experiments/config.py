@@ -135,8 +135,8 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """The configuration as plain data: what a result store keeps, and hashes as the key
-        (``dtype`` only where it is not float64, ``features`` only where given: keys of runs
-        stored before they existed are unchanged)."""
+        (``dtype`` only where it is not float64, ``l1`` and ``features`` only where given:
+        keys of runs stored before they existed are unchanged)."""
         s = self.settings
         d: dict[str, Any] = {
             "dataset": self.dataset,
@@ -157,6 +157,8 @@ class RunConfig:
         }
         if self.dtype != DTYPES[0]:
             d["dtype"] = self.dtype
+        if s.l1:
+            d["l1"] = s.l1
         if self.features:
             d["features"] = list(self.features)
         return d
@@ -184,6 +186,7 @@ class RunConfig:
                 l2=config.get("l2", 0.0),
                 seed=config["seed"],
                 record_every=config["record_every"],
+                l1=config.get("l1", 0.0),
             ),
             dtype=config.get("dtype", DTYPES[0]),
             features=tuple(config.get("features", ())),
@@ -217,6 +220,7 @@ class RunConfig:
             s.optimizer,
             s.batch_size,
             s.l2,
+            s.l1,
             self.iterations,
             s.record_every,
             self.dtype,
@@ -331,6 +335,8 @@ def spec_dict(configs: Sequence[RunConfig], name: str = "run") -> dict[str, Any]
         train["batch_size"] = s.batch_size
     if s.l2:
         train["l2"] = s.l2
+    if s.l1:
+        train["l1"] = s.l1
     if first.dtype != DTYPES[0]:
         train["dtype"] = first.dtype
     return {

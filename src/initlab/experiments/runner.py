@@ -94,7 +94,7 @@ def _train(
             dtype=configs[0].dtype,
         )  # fmt: skip
     engine = "numpy" if any(w.category is EngineFallbackWarning for w in caught) else "numba"
-    attach_records(mlp, results, data.X_train, data.y_train, l2=settings.l2,
+    attach_records(mlp, results, data.X_train, data.y_train, l2=settings.l2, l1=settings.l1,
                    plain_gd=settings.plain_gd)  # fmt: skip
     return results, engine
 

@@ -29,6 +29,7 @@ product, times the seeds::
     [train]
     learning_rate = [0.01, 0.1]
     optimizer = "gd"
+    l1 = 0.0                        # L1 strength (λ₁/m)·Σ|W|, as l2 an axis when a list
     dtype = "float64"               # or "float32": the training arithmetic (default float64)
 
 :func:`load_spec` validates everything before any training: unknown keys, wrong types, empty
@@ -76,7 +77,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "sweep": ("name", "seeds", "iterations", "record_every"),
     "data": ("dataset", "seed", "options", "features"),
     "model": ("layer_sizes", "depth", "width", "activation"),
-    "train": ("learning_rate", "optimizer", "batch_size", "l2", "dtype"),
+    "train": ("learning_rate", "optimizer", "batch_size", "l2", "l1", "dtype"),
 }
 RANGE_KEYS = ("logspace", "linspace", "values")
 
@@ -101,6 +102,7 @@ class Spec:
     optimizers: tuple[str, ...] = ("gd",)
     batch_sizes: tuple[int | None, ...] = (None,)
     l2s: tuple[float, ...] = (0.0,)
+    l1s: tuple[float, ...] = (0.0,)
     dtypes: tuple[str, ...] = (DTYPES[0],)
     features: tuple[tuple[str, ...], ...] = ((),)
     """Input feature sets (:mod:`initlab.datasets.features`); ``()`` is the raw inputs."""
@@ -115,7 +117,8 @@ class Spec:
             "dataset": len(self.datasets), "model": shapes, "activation": len(self.activations),
             "init": len(self.inits), "learning_rate": len(self.learning_rates),
             "optimizer": len(self.optimizers), "batch_size": len(self.batch_sizes),
-            "l2": len(self.l2s), "dtype": len(self.dtypes), "features": len(self.features),
+            "l2": len(self.l2s), "l1": len(self.l1s), "dtype": len(self.dtypes),
+            "features": len(self.features),
             "seeds": len(self.seeds),
         }  # fmt: skip
 
@@ -134,14 +137,16 @@ class Spec:
             shapes = [(None, d, w) for d, w in itertools.product(self.depths, self.widths)]
         out = []
         for (
-            (dataset, features), (sizes, depth, width), act, init, lr, opt, bs, l2, dtype, seed
+            (dataset, features), (sizes, depth, width), act, init, lr, opt, bs, (l2, l1), dtype,
+            seed,
         ) in itertools.product(
             itertools.product(self.datasets, self.features), shapes, self.activations,
-            self.inits, self.learning_rates, self.optimizers, self.batch_sizes, self.l2s,
-            self.dtypes, self.seeds,
+            self.inits, self.learning_rates, self.optimizers, self.batch_sizes,
+            itertools.product(self.l2s, self.l1s), self.dtypes, self.seeds,
         ):  # fmt: skip
             settings = TrainSettings(learning_rate=lr, optimizer=opt, batch_size=bs, l2=l2,
-                                     seed=seed, record_every=self.record_every)  # fmt: skip
+                                     seed=seed, record_every=self.record_every,
+                                     l1=l1)  # fmt: skip
             config = RunConfig(dataset, self.data_seed, self.data_options, sizes, depth, width,
                                act, init, self.iterations, settings, dtype,
                                features)  # fmt: skip
@@ -325,6 +330,7 @@ def parse_spec(raw: Mapping[str, Any], source: str | None = None, origin: str = 
         lambda v: check_int("batch_size", v, 0, must="an integer ≥ 1, or 0 for full batch"),
     )
     l2s = grid("train", "l2", 0.0, check_l2)
+    l1s = grid("train", "l1", 0.0, lambda v: check_l2(v, "l1"))
     dtypes = grid("train", "dtype", DTYPES[0], lambda v: check_choice("dtype", v, DTYPES))
 
     return Spec(
@@ -344,6 +350,7 @@ def parse_spec(raw: Mapping[str, Any], source: str | None = None, origin: str = 
         optimizers=tuple(opts),
         batch_sizes=tuple(b or None for b in batch_sizes),
         l2s=tuple(l2s),
+        l1s=tuple(l1s),
         dtypes=tuple(dtypes),
         features=tuple(feature_sets),
         source=source,
@@ -356,7 +363,8 @@ def parse_spec(raw: Mapping[str, Any], source: str | None = None, origin: str = 
 AXES: dict[str, tuple[str, str]] = {
     "dataset": ("data", "dataset"), "activation": ("model", "activation"),
     "learning_rate": ("train", "learning_rate"), "optimizer": ("train", "optimizer"),
-    "batch_size": ("train", "batch_size"), "l2": ("train", "l2"), "dtype": ("train", "dtype"),
+    "batch_size": ("train", "batch_size"), "l2": ("train", "l2"), "l1": ("train", "l1"),
+    "dtype": ("train", "dtype"),
 }  # fmt: skip
 """The plain axes: name → (section, key)."""
 
