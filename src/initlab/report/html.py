@@ -207,7 +207,9 @@ def _summary_section(sweep: Sweep) -> str:
     notes = (
         f"<p>One row per configuration, seeds pooled. A run <em>trained</em> when it did not "
         f"diverge and its final training loss is at most {threshold:g} × the loss of the best "
-        "constant prediction (the label entropy, ln 2 for balanced binary data). Values are "
+        "constant prediction (the label entropy, ln 2 for balanced binary data; for a "
+        "regression data set, half the targets' variance, and <em>accuracy</em> is R²). "
+        "Values are "
         "mean ± the 95 % confidence half-width t<sub>0.975, n−1</sub> · s / √n (Student's t, "
         "s the sample standard deviation); a single seed has no interval. Diverged runs count "
         "in n and in trained but have no loss or accuracy.</p>\n"
