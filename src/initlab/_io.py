@@ -33,6 +33,11 @@ def to_json_safe(value: Any) -> Any:
     >>> to_json_safe({"cost": float("nan"), "q": [1.0, float("inf")], "n": np.int64(3)})
     {'cost': None, 'q': [1.0, None], 'n': 3}
     """
+    kind = type(value)
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is int or kind is str or value is None:
+        return value
     if isinstance(value, float | np.floating):
         return float(value) if math.isfinite(value) else None
     if isinstance(value, bool | np.bool_):
@@ -40,12 +45,32 @@ def to_json_safe(value: Any) -> Any:
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, np.ndarray):
+        if value.dtype.kind in "biu":
+            return value.tolist()
+        if value.dtype.kind == "f":
+            finite = np.isfinite(value)
+            if finite.all():
+                return value.tolist()
+            objects = value.astype(object)
+            objects[~finite] = None
+            return objects.tolist()
         return to_json_safe(value.tolist())
     if isinstance(value, dict):
         return {key: to_json_safe(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [to_json_safe(item) for item in value]
+        return _safe_sequence(value)
     return value
+
+
+def _safe_sequence(items: list[Any] | tuple[Any, ...]) -> list[Any]:
+    """:func:`to_json_safe` of a list or tuple; one of plain ints and floats (a histogram, a
+    curve) is checked in one pass instead of item by item."""
+    kinds = {type(item) for item in items}
+    if kinds <= {int, float}:
+        if float not in kinds or all(math.isfinite(item) for item in items):
+            return list(items)
+        return [item if math.isfinite(item) else None for item in items]
+    return [to_json_safe(item) for item in items]
 
 
 def finite_or_none(value: float | None) -> float | None:

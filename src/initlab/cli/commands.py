@@ -391,10 +391,16 @@ def diagnose_command(
             keep_params=figures == "all",
         )
         predictions = {run.init: _prediction(comparison, run.config) for run in comparison.runs}
-        drawing.send("write_diagnostics", comparison, predictions, out,
-                     plots=figures != "none", boundaries=figures == "all")  # fmt: skip
+        # The figures are drawn by the child while this process writes the records.
+        if figures != "none":
+            drawing.send("write_diagnostic_figures", comparison, predictions, out,
+                         boundaries=figures == "all")  # fmt: skip
         try:
-            written = drawing.result()
+            from initlab.cli.output import write_records
+
+            written = write_records(comparison, out)
+            if figures != "none":
+                written += drawing.result()
         except OSError as exc:
             fail(f"cannot write to {str(out)!r}: {exc}", EXIT_IO)
     from initlab._io import dumps

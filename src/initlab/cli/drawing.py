@@ -33,7 +33,7 @@ from typing import Any
 
 __all__ = ["JOBS", "FigureProcess", "figure_process"]
 
-JOBS = ("write_figures", "write_diagnostics")
+JOBS = ("write_figures", "write_diagnostics", "write_diagnostic_figures")
 """The functions of :mod:`initlab.cli.output` the child runs (and nothing else)."""
 
 

@@ -80,23 +80,43 @@ def write_diagnostics(
     boundaries: bool = True,
 ) -> list[Path]:
     """records.csv, records.json and (with ``plots``) the diagnostics figures, into ``out``:
-    variance.png, and per run histograms_<init>.png, gradients_<init>.png and (with
-    ``boundaries``, for runs recorded with parameter snapshots) boundaries_<init>.png."""
+    :func:`write_records`, then :func:`write_diagnostic_figures`."""
+    written = write_records(comparison, out)
+    if plots:
+        written += write_diagnostic_figures(comparison, predictions, out, boundaries)
+    return written
+
+
+def write_records(comparison: Comparison, out: Path) -> list[Path]:
+    """records.csv and records.json of every recorded run, into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    written = []
     runs = [run for run in comparison.runs if run.result.records is not None]
     # One table for all runs: every run's CSV has the same header; keep the first.
     texts = [run.result.records.to_csv(run=run.init) for run in runs]  # type: ignore[union-attr]
     csv_text = texts[0] + "".join(text.split("\n", 1)[1] for text in texts[1:]) if texts else ""
-    written.append(write_atomic(out / "records.csv", csv_text))
     rows = [
         row
         for run in runs
         for row in run.result.records.to_dicts(histograms=True, run=run.init)  # type: ignore[union-attr]
     ]
-    written.append(write_atomic(out / "records.json", dumps(rows)))
-    if not plots:
-        return written
+    return [
+        write_atomic(out / "records.csv", csv_text),
+        write_atomic(out / "records.json", dumps(rows)),
+    ]
+
+
+def write_diagnostic_figures(
+    comparison: Comparison,
+    predictions: dict[str, Prediction | None],
+    out: Path,
+    boundaries: bool = True,
+) -> list[Path]:
+    """The diagnostics figures, into ``out``: variance.png (measured vs theory by depth), and
+    per run histograms_<init>.png, gradients_<init>.png and (with ``boundaries``, for runs
+    recorded with parameter snapshots) boundaries_<init>.png."""
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    runs = [run for run in comparison.runs if run.result.records is not None]
     from initlab import plots as figures
     from initlab._layout import fit_layout
 
