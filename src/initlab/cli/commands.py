@@ -242,6 +242,7 @@ def run_comparison(
     shows one progress bar per run where it is a terminal, unless ``quiet``
     (:func:`~initlab.cli.common.training_progress`), with the compile notices above."""
     from initlab import datasets
+    from initlab.cli.common import load_numba_without_blas_probe
     from initlab.compare import NOTEBOOK_INITS, compare
     from initlab.engine import EngineFallbackWarning, compile_notices
     from initlab.limits import LimitError
@@ -253,6 +254,8 @@ def run_comparison(
         activation = options.activation
         acts = activation.split(",") if "," in activation else activation
         data = datasets.load(options.dataset)
+        if options.engine in ("auto", "numba"):
+            load_numba_without_blas_probe()
         with (
             training_progress(names, not quiet) as (say, hook),
             compile_notices(lambda notice: say(compile_line(notice))),
