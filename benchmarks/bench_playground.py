@@ -16,6 +16,10 @@ The training speed is set against the plain-NumPy notebook loop measured in the 
 With ``--browser`` it also plays the real page in headless Chromium (Debian's chromium and
 chromedriver, through Selenium) and reads the page's own frames/s counter, which includes
 drawing every canvas; a browser paces its animation frames by the display, 60 per second.
+Every frame carries each run's network diagram (every neuron's map, weights and histogram)
+and the page draws it in every card: the table states frames/s for 1 run and for 4 runs side
+by side (two cards a row in the 1,400 px window), and checks that each card's diagram was
+drawn and how many cards share a row.
 
 Two timings of a whole course's worth of iterations (15,000, ``--target``), the notebook's
 network, 1 run (He) and the notebook's 3-run comparison (zeros, ×10 random, He), 4 runs stated
@@ -39,6 +43,7 @@ the display's 60 whatever the server does. Measure on a quiet machine, and say w
 
 Run:  python benchmarks/bench_playground.py [--frames 200] [--repeat 5] [--browser] [--json]
       [--target 15000] [--course-repeat 3] [--play-frames N] [--speed K] [--skip-table]
+      [--browser-seconds 5] [--browser-speeds 10 25 100]
 """
 
 from __future__ import annotations
@@ -261,6 +266,21 @@ def browser_play(
     return seconds * max(1.0, target / shown), drawn / seconds
 
 
+LAYOUT = """
+const cards = [...document.querySelectorAll('#runs section.run')];
+const tops = cards.map((c) => Math.round(c.getBoundingClientRect().top));
+return {diagrams: document.querySelectorAll('#runs .fig-network[data-drawn="true"]').length,
+        per_row: tops.filter((t) => t === tops[0]).length, cards: cards.length};
+"""
+"""How many cards drew their network diagram, and how many share the first row."""
+
+
+def browser_layout(driver: Any, url: str, inits: list[str]) -> dict[str, int]:
+    """The page's cards for ``inits``: diagrams drawn, cards in the first row, cards."""
+    _open(driver, url, [("init", name) for name in inits])
+    return dict(driver.execute_script(LAYOUT))
+
+
 def browser_frames_per_second(
     driver: Any, url: str, inits: list[str], k: int, seconds: float
 ) -> tuple[float, float, float]:
@@ -406,7 +426,10 @@ def print_results(results: dict[str, Any]) -> None:
               f"{r['frames_per_s_min']:>7} {r['iterations_per_s_per_run']:>9} "
               f"{r['plain_loop_iterations_per_s']:>10} {r['ratio_vs_plain_loop']:>6}")  # fmt: skip
     for r in results.get("browser", []):
-        print(f"Chromium page, {r['runs']} run(s), {r['iterations_per_frame']} it/frame: "
+        layout = (f"{r['runs']} runs side by side ({r['cards_per_row']} a row)"
+                  if r["runs"] > 1 else "1 run")  # fmt: skip
+        drawn = "diagram drawn" if r["diagrams_drawn"] == r["runs"] else "DIAGRAM MISSING"
+        print(f"Chromium page, {layout}, {drawn}, {r['iterations_per_frame']} it/frame: "
               f"{r['frames_per_s']} frames/s (request {r['request_ms']} ms, "
               f"drawing {r['render_ms']} ms)")  # fmt: skip
     b = results["breakdown_k10_one_run"]
@@ -424,6 +447,10 @@ def main() -> None:
     parser.add_argument("--play-frames", type=int, help="play only this many frames")
     parser.add_argument("--skip-table", action="store_true", help="no frames/s table")
     parser.add_argument("--speed", type=int, help="play at this speed, not the page's default")
+    parser.add_argument("--browser-seconds", type=int, default=5,
+                        help="seconds of frames/s reads per browser case")  # fmt: skip
+    parser.add_argument("--browser-speeds", type=int, nargs="+", default=[10, 25, 100],
+                        help="iterations per frame of the browser table")  # fmt: skip
     args = parser.parse_args()
 
     server, url = serve()
@@ -453,14 +480,17 @@ def main() -> None:
                 results["browser"] = []
                 with chromium() as driver:
                     for inits in (["he"], RUN_SETS["4 runs"]):
-                        for k in (10, 25, 100):
+                        layout = browser_layout(driver, url, inits)
+                        for k in args.browser_speeds:
                             fps, request_ms, render_ms = browser_frames_per_second(
-                                driver, url, inits, k, 5
+                                driver, url, inits, k, args.browser_seconds
                             )
                             results["browser"].append(
                                 {"runs": len(inits), "iterations_per_frame": k,
                                  "frames_per_s": fps, "request_ms": round(request_ms, 1),
-                                 "render_ms": round(render_ms, 1)}
+                                 "render_ms": round(render_ms, 1),
+                                 "diagrams_drawn": layout["diagrams"],
+                                 "cards_per_row": layout["per_row"]}
                             )  # fmt: skip
     finally:
         server.terminate()

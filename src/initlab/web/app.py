@@ -25,14 +25,15 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from initlab.web import frames
+from initlab.web.choices import options
 from initlab.web.config import (
     ConfigError,
     Limits,
     PlaygroundConfig,
+    check_inputs,
     check_int,
     check_memory,
     generated_shape,
-    options,
     parse_config,
     to_spec,
 )
@@ -242,6 +243,7 @@ def create_app(
             shape = (upload.rows, upload.features, upload.classes)
         else:
             shape = generated_shape(config)
+        check_inputs(config, shape[1])
         check_memory(config, limits, shape, CURVE_EVERY)
         return config
 
@@ -306,7 +308,8 @@ def create_app(
         session = store.get(session_id)
         with session.lock:
             text = to_spec(session.config, session.mlp.layer_sizes, session.iteration,
-                           session.upload_name)  # fmt: skip
+                           session.upload_name, upload_task=session.upload_task,
+                           planned=limits.max_iterations)  # fmt: skip
         return PlainTextResponse(
             text,
             headers={"Content-Disposition": 'attachment; filename="initlab-playground.toml"'},
@@ -325,7 +328,9 @@ def create_app(
         )
 
     @app.post("/api/uploads", status_code=201)
-    async def upload(request: Request, name: str = "upload.csv") -> Any:
+    async def upload(
+        request: Request, name: str = "upload.csv", task: str = "classification"
+    ) -> Any:
         limit = limits.max_upload_bytes
         declared = request.headers.get("content-length")
         too_big = (
@@ -343,7 +348,7 @@ def create_app(
         if size == 0:
             raise ConfigError("The upload is empty; send a CSV file with a header row")
         content = b"".join(chunks)
-        item = await asyncio.to_thread(uploads.add, name, content, _client(request))
+        item = await asyncio.to_thread(uploads.add, name, content, _client(request), task)
         return JSONResponse(
             {
                 "dataset": f"upload:{item.id}",
@@ -351,6 +356,7 @@ def create_app(
                 "rows": item.rows,
                 "features": item.features,
                 "classes": item.classes,
+                "task": item.task,
             },
             status_code=201,
         )

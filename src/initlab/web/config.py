@@ -3,11 +3,13 @@
 A :class:`PlaygroundConfig` is parsed from the page's JSON by :func:`parse_config`, which
 checks every field against :class:`Limits` and initlab's registries and fails with a
 :class:`ConfigError` naming the field, the value and what is allowed. :func:`to_spec` turns
-a configuration into an initlab experiment spec (TOML) that ``initlab sweep`` runs.
+a configuration into an initlab experiment spec (TOML) that ``initlab sweep`` runs. What the
+page's controls offer (``GET /api/options``) is listed by :mod:`initlab.web.choices`.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import itertools
 import math
@@ -18,6 +20,7 @@ from typing import Any
 
 from initlab import _validate, activations, datasets, initializers, optim
 from initlab import limits as memory
+from initlab.datasets.features import check_features
 from initlab.experiments.config import RunConfig, to_toml
 from initlab.losses import output_size
 from initlab.rng import NOTEBOOK, Seed
@@ -55,6 +58,7 @@ class Limits:
     max_request_bytes: int = 64 * 1024
     """Any other request body (a configuration is well under 1 KiB)."""
     max_features: int = 32
+    """Features of an uploaded file, and input features a configuration names."""
     max_classes: int = 20
     max_sessions: int = 64
     """Sessions at once; when full, the client holding the most gives way to one holding less."""
@@ -87,6 +91,10 @@ class PlaygroundConfig:
     points: int = 400
     test_fraction: float = 0.25
     data_seed: Seed = NOTEBOOK
+    features: tuple[str, ...] | None = None
+    """The network's inputs, computed from the data's raw inputs
+    (:mod:`initlab.datasets.features`, canonical names such as ``"x1^2"``); ``None``: the raw
+    inputs themselves (``x1, x2`` for the generated sets)."""
     hidden: tuple[int, ...] = (10, 5)
     activation: str = "relu"
     inits: tuple[tuple[tuple[str, Any], ...], ...] = ((("name", "he"),),)
@@ -95,6 +103,7 @@ class PlaygroundConfig:
     learning_rate: float = 0.01
     batch_size: int | None = None
     l2: float = 0.0
+    l1: float = 0.0
     seed: int = 0
 
     @property
@@ -118,7 +127,8 @@ class PlaygroundConfig:
     def settings(self) -> TrainSettings:
         """The training arguments, validated by :class:`~initlab.settings.TrainSettings`."""
         return TrainSettings(learning_rate=self.learning_rate, optimizer=self.optimizer,
-                             batch_size=self.batch_size, l2=self.l2, seed=self.seed)  # fmt: skip
+                             batch_size=self.batch_size, l2=self.l2, seed=self.seed,
+                             l1=self.l1)  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -127,6 +137,7 @@ class PlaygroundConfig:
             "points": self.points,
             "test_fraction": self.test_fraction,
             "data_seed": self.data_seed,
+            "features": None if self.features is None else list(self.features),
             "hidden": list(self.hidden),
             "activation": self.activation,
             "inits": self.init_configs,
@@ -134,6 +145,7 @@ class PlaygroundConfig:
             "learning_rate": self.learning_rate,
             "batch_size": self.batch_size,
             "l2": self.l2,
+            "l1": self.l1,
             "seed": self.seed,
         }
 
@@ -235,6 +247,7 @@ def parse_config(
     ):
         allowed = "an integer ≥ 0" + (" or 'notebook'" if notebook_ok else "")
         raise ConfigError(f"data_seed: {data_seed!r} is not allowed for {dataset}; give {allowed}")
+    features = parse_features(get("features"), limits)
 
     hidden_raw = get("hidden")
     if isinstance(hidden_raw, str):
@@ -281,6 +294,7 @@ def parse_config(
     if batch_size is not None:
         batch_size = check_int("batch_size", batch_size, 0, limits.max_points, " (0: full batch)")
     l2 = _float_field("l2", get("l2"), 0.0, 100.0, open_low=False)
+    l1 = _float_field("l1", get("l1"), 0.0, 100.0, open_low=False)
     seed = check_int("seed", get("seed"), 0, 2**32 - 1)
     config = PlaygroundConfig(
         dataset=dataset,
@@ -288,6 +302,7 @@ def parse_config(
         points=points,
         test_fraction=test_fraction,
         data_seed=data_seed,
+        features=features,
         hidden=tuple(int(h) for h in hidden_raw),
         activation=activation,
         inits=inits,
@@ -295,6 +310,7 @@ def parse_config(
         learning_rate=learning_rate,
         batch_size=batch_size,
         l2=l2,
+        l1=l1,
         seed=seed,
     )
     try:
@@ -302,6 +318,37 @@ def parse_config(
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     return config
+
+
+def parse_features(raw: object, limits: Limits) -> tuple[str, ...] | None:
+    """The ``features`` field: ``None`` (the raw inputs), or a list of feature names (or one
+    comma-separated text) as canonical, distinct names
+    (:func:`~initlab.datasets.features.check_features`), at most ``limits.max_features``.
+    Whether the data has the inputs they read is checked once the data is known
+    (:func:`check_inputs`)."""
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        raw = [name.strip() for name in raw.split(",") if name.strip()]
+    if isinstance(raw, list | tuple) and len(raw) > limits.max_features:
+        raise ConfigError(
+            f"features: {len(raw)} features is over this server's limit of {limits.max_features}"
+        )
+    try:
+        return check_features(raw)  # type: ignore[arg-type]  # checked there, with its message
+    except ValueError as exc:
+        raise ConfigError(f"features: {exc}") from None
+
+
+def check_inputs(config: PlaygroundConfig, n_inputs: int) -> None:
+    """A :class:`ConfigError` naming ``features`` if one of them reads an input the data
+    (``n_inputs`` raw inputs) lacks."""
+    if config.features is None:
+        return
+    try:
+        check_features(config.features, n_inputs)
+    except ValueError as exc:
+        raise ConfigError(f"features: {exc}") from None
 
 
 def _parse_init(index: int, raw: object) -> tuple[tuple[str, Any], ...]:
@@ -343,11 +390,21 @@ FIELD_OF_CAUSE = {"layer_sizes": "hidden", "n_train": "points", "n_test": "point
 """The configuration field behind an estimate's argument (:attr:`initlab.limits.Part.cause`)."""
 
 
+@functools.cache
+def dataset_task(name: str) -> str:
+    """``"classification"`` or ``"regression"``: what the registered data set ``name``'s targets
+    are (read from a tiny instance of it, once)."""
+    return datasets.load(name, n_train=4, n_test=2).task
+
+
 def generated_shape(config: PlaygroundConfig) -> tuple[int, int, int]:
-    """Points, features and classes of a generated data set, from its generator's defaults
-    (the playground sets neither ``n_features`` nor the number of classes)."""
+    """Points, raw inputs and classes of a generated data set, from its generator's defaults
+    (the playground sets neither ``n_features`` nor the number of classes); a regression set
+    counts as 0 classes."""
     params = inspect.signature(datasets.DATASETS.get(config.dataset)).parameters
     features = params["n_features"].default if "n_features" in params else 2
+    if dataset_task(config.dataset) == "regression":
+        return config.points, int(features), 0
     classes = next((params[p].default for p in ("centers", "arms") if p in params), 2)
     return config.points, int(features), int(classes)
 
@@ -360,10 +417,13 @@ def session_estimate(
     parameter snapshots one step keeps (one per ``curve_every`` iterations of the most a step
     trains: ``max_step``, cut to ``max_step_flops``), the data and the boundary grid.
 
-    ``shape`` is the data's points, features and classes (:func:`generated_shape`, or the
-    upload's)."""
+    ``shape`` is the data's points, raw inputs and classes (:func:`generated_shape`, or the
+    upload's; 0 classes: one regression target); the network's inputs are its features where
+    the configuration names them."""
     points, features, classes = shape
-    sizes = [features, *config.hidden, output_size(classes)]
+    if config.features is not None:
+        features = len(config.features)
+    sizes = [features, *config.hidden, output_size(classes) if classes else 1]
     runs, params = len(config.inits), memory.n_parameters(sizes)
     n_train = points - round(points * config.test_fraction)
     batch = min(config.batch_size or n_train, n_train)
@@ -409,93 +469,18 @@ def check_memory(
         raise ConfigError(f"{', '.join(fields)}: {exc}") from None
 
 
-# --- what the controls offer -------------------------------------------------------------
-
-CHOICES: dict[str, tuple[str, ...]] = {
-    "Mode": initializers.MODES,
-    "TorchMode": initializers.TORCH_MODES,
-    "Distribution": initializers.DISTRIBUTIONS,
-}
-"""Literal type aliases in initializer signatures and their values."""
-NAMED_CHOICES: dict[str, tuple[str, ...]] = {
-    "nonlinearity": initializers.NONLINEARITIES,
-    "activation": initializers.NONLINEARITIES,
-}
-
-
-def _arg_spec(param: inspect.Parameter) -> dict[str, Any]:
-    annotation = param.annotation if isinstance(param.annotation, str) else str(param.annotation)
-    default = None if param.default is inspect.Parameter.empty else param.default
-    optional = "None" in annotation
-    required = param.default is inspect.Parameter.empty
-    spec: dict[str, Any] = {"name": param.name, "default": default, "required": required}
-    choices = CHOICES.get(annotation.replace(" | None", "")) or NAMED_CHOICES.get(param.name)
-    if choices:
-        spec.update(type="optional_choice" if optional else "choice", choices=list(choices))
-    elif annotation.startswith("int"):
-        spec["type"] = "int"
-    elif annotation.startswith("float"):
-        spec["type"] = "float"
-    else:
-        spec["type"] = "str"
-    return spec
-
-
-def initializer_options() -> list[dict[str, Any]]:
-    """Every registered initializer with its description and arguments."""
-    out = []
-    for entry in initializers.INITIALIZERS:
-        try:
-            params = list(inspect.signature(entry.value).parameters.values())
-        except (TypeError, ValueError):
-            params = []
-        args = [_arg_spec(p) for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-        out.append({"name": entry.name, "description": entry.description, "args": args})
-    return out
-
-
-def dataset_options() -> list[dict[str, Any]]:
-    out = []
-    for entry in datasets.DATASETS:
-        params = inspect.signature(entry.value).parameters
-        n_train, n_test = params["n_train"].default, params["n_test"].default
-        seed = params["seed"].default
-        out.append(
-            {
-                "name": entry.name,
-                "description": entry.description,
-                "noise": params["noise"].default,
-                "points": n_train + n_test,
-                "test_fraction": round(n_test / (n_train + n_test), 4),
-                "data_seed": seed,
-            }
-        )
-    return out
-
-
-def options(limits: Limits) -> dict[str, Any]:
-    """What ``GET /api/options`` returns: the controls' choices, the limits, the defaults."""
-    from initlab import __version__
-
-    return {
-        "version": __version__,
-        "datasets": dataset_options(),
-        "activations": activations.ACTIVATIONS.names(),
-        "optimizers": optim.OPTIMIZERS.names(),
-        "initializers": initializer_options(),
-        "limits": limits.to_dict(),
-        "defaults": PlaygroundConfig().to_dict(),
-    }
-
-
 # --- the experiment spec -------------------------------------------------------------------
 
 
-def data_options(config: PlaygroundConfig) -> dict[str, Any]:
-    """The keyword arguments of :func:`initlab.datasets.load` (besides the seed)."""
+def data_options(config: PlaygroundConfig, task: str = "classification") -> dict[str, Any]:
+    """The keyword arguments of :func:`initlab.datasets.load` (besides the seed); ``task`` is
+    an upload's (``"regression"``: its label column holds real targets)."""
     if config.is_upload:
-        return {"test_fraction": config.test_fraction}
-    options: dict[str, Any] = {"n_train": config.points - config.n_test, "n_test": config.n_test}
+        options: dict[str, Any] = {"test_fraction": config.test_fraction}
+        if task != "classification":
+            options["task"] = task
+        return options
+    options = {"n_train": config.points - config.n_test, "n_test": config.n_test}
     if config.noise is not None:
         options["noise"] = config.noise
     return options
@@ -507,15 +492,18 @@ def run_configs(
     iterations: int,
     record_every: int,
     dataset: str | None = None,
+    task: str = "classification",
 ) -> list[RunConfig]:
     """The configuration's runs, one per initializer, as initlab builds and trains them
     (:func:`initlab.experiments.config.build`): ``layer_sizes`` are the network sized to the
-    data, ``dataset`` the name or file the data comes from (default: ``config.dataset``)."""
+    data (its features), ``dataset`` the name or file the data comes from (default:
+    ``config.dataset``), ``task`` an upload's (:func:`data_options`)."""
     settings = config.settings.replace(record_every=record_every)
-    options = tuple(sorted(data_options(config).items()))
+    options = tuple(sorted(data_options(config, task).items()))
     return [
         RunConfig(dataset or config.dataset, config.data_seed, options, tuple(layer_sizes), None,
-                  None, config.activation, tuple(sorted(init)), iterations, settings)
+                  None, config.activation, tuple(sorted(init)), iterations, settings,
+                  features=config.features or ())
         for init in config.inits
     ]  # fmt: skip
 
@@ -526,11 +514,21 @@ def to_spec(
     iterations: int,
     upload_name: str | None = None,
     name: str = "playground",
+    upload_task: str = "classification",
+    planned: int | None = None,
 ) -> str:
     """The configuration as an initlab experiment spec: ``initlab sweep`` on it trains the
-    same runs (same data, network, initial weights and updates) for ``iterations``."""
+    same runs (same data and features, network, initial weights and updates) for
+    ``iterations``, the iteration reached; before any training (``iterations = 0``) for
+    ``planned``, the iterations a session runs to (``Limits.max_iterations``), where given.
+    ``upload_task`` is an upload's (its ``[data] options`` say ``task = "regression"`` for
+    real targets)."""
+    reached = f"at iteration {iterations}"
+    if iterations == 0 and planned:
+        reached = f"before training; it trains for the session's {planned} iterations"
+        iterations = planned
     comments = [
-        f"Exported from the initlab playground at iteration {iterations}.",
+        f"Exported from the initlab playground {reached}.",
         "Run it with:  initlab sweep <this file>",
     ]
     dataset = config.dataset
@@ -538,5 +536,6 @@ def to_spec(
         dataset = upload_name or "upload.csv"
         comments.append(f"The data is your uploaded file: save it as {dataset} beside this spec.")
     iterations = max(1, iterations)
-    runs = run_configs(config, layer_sizes, iterations, max(1, iterations // 10), dataset)
+    runs = run_configs(config, layer_sizes, iterations, max(1, iterations // 10), dataset,
+                       upload_task)  # fmt: skip
     return to_toml(runs, name=name, comments=comments)

@@ -1,11 +1,13 @@
 """What the page draws, computed from a session's current state.
 
-A frame holds, for every run: costs and accuracies (train and test), the new points of their
-curves, the decision boundary on a ``grid × grid`` box as base64 ``uint8`` (a tenth of the
-size of JSON numbers), every neuron's map, weights and histogram for the network diagram
-(:mod:`initlab.web.neurons`), per-layer histograms of activations and of ∂L/∂W entries, the
-pre-activation second moment measured now and at iteration 0 beside the mean-field
-prediction, and the diagnosis (:func:`initlab.diagnostics.diagnose`) with its verdict.
+A frame holds, for every run: costs and accuracies (train and test; R² for a regression
+network), the new points of their curves, the decision boundary on a ``grid × grid`` box as
+base64 ``uint8`` (a tenth of the size of JSON numbers; a regression network's predicted
+surface on the targets' colour scale; the grid expanded to the run's input features), every
+neuron's map, weights and histogram for the network diagram (:mod:`initlab.web.neurons`),
+per-layer histograms of activations and of ∂L/∂W entries, the pre-activation second moment
+measured now and at iteration 0 beside the mean-field prediction, and the diagnosis
+(:func:`initlab.diagnostics.diagnose`) with its verdict.
 
 Frames read sessions (:mod:`initlab.web.session`); what both need to measure a run lives in
 :mod:`initlab.web.measure`, so the dependency points one way.
@@ -56,9 +58,14 @@ def probabilities(mlp: MLP, params: Params, grid: np.ndarray) -> np.ndarray:
 
 
 def boundary(session: Session, run: Run) -> dict[str, Any] | None:
+    """The decision boundary on the session's grid (the network's probabilities), or for a
+    regression network its predicted surface (:func:`surface`); ``None`` unless the data has
+    2 raw inputs."""
     grid = session.boundary_grid
     if session.extent is None or grid is None:
         return None
+    if session.target_range is not None:
+        return surface(session, run)
     size = session.limits.grid
     P = np.nan_to_num(probabilities(session.mlp, run.params, grid), nan=0.5)
     if P.shape[0] == 1:
@@ -68,6 +75,7 @@ def boundary(session: Session, run: Run) -> dict[str, Any] | None:
         probability = P[classes, np.arange(P.shape[1])]
     scaled = np.clip(np.rint(probability * 255.0), 0, 255)
     return {
+        "kind": "probability",
         "size": size,
         "extent": list(session.extent),
         "probability": _b64(scaled),
@@ -75,7 +83,66 @@ def boundary(session: Session, run: Run) -> dict[str, Any] | None:
     }
 
 
-def _layers(run: Run, records: Records, grads_W: list[np.ndarray]) -> list[dict[str, Any]]:
+def surface(session: Session, run: Run) -> dict[str, Any]:
+    """A regression network's prediction (its first output) over the boundary's grid, on
+    the colour scale ``[low, high]`` of the targets (:func:`~initlab.web.session.target_range`)::
+
+        q = clip(round(255 · (ŷ − low) / (high − low)), 0, 255)
+
+    (127.5 is the scale's middle, 0 where it spans 0; a non-finite ŷ is sent as 0 or 255 by
+    its sign, NaN as the middle). ``min``/``max`` are the prediction's own range on the grid
+    (``null`` where it is not finite), so the page can say when it leaves the scale."""
+    assert session.extent is not None
+    assert session.boundary_grid is not None
+    assert session.target_range is not None
+    low, high = session.target_range
+    values = probabilities(session.mlp, run.params, session.boundary_grid)[0]
+    with np.errstate(all="ignore"):
+        scaled = np.rint((values - low) / (high - low) * 255.0)
+    scaled = np.where(np.isnan(scaled), 128.0, np.clip(scaled, 0, 255))
+    finite = values[np.isfinite(values)]
+    return {
+        "kind": "surface",
+        "size": session.limits.grid,
+        "extent": list(session.extent),
+        "values": _b64(scaled),
+        "low": low,
+        "high": high,
+        "min": finite_or_none(float(finite.min())) if finite.size else None,
+        "max": finite_or_none(float(finite.max())) if finite.size else None,
+    }
+
+
+NOISE_RELATIVE = 1e-12
+"""A measured mean of Z² is rounding noise, shown as 0, when its root is at most this
+fraction of the inputs' root mean square (:func:`noise_floor`). Every pre-activation descends
+from the inputs and is measured in their units. float64 rounds each operation to
+u = 2⁻⁵³ ≈ 1.1e-16 of its operands; a value that sums up to 10⁴ rounded terms of that scale
+(a layer's inputs over the training set, a bias over thousands of updates) carries up to
+about 10⁴·u ≈ 1e-12 of it where the exact value is 0. The zeros run's output pre-activation,
+a bias that updates of ±½ drive to ~1e-16, has a mean Z² of ~1e-32 against a threshold of
+~3e-25 on the course's circles; He's layers sit near 1. A signal truly this far below the
+inputs (eight layers of ``random(scale=0.001)``) has vanished for every purpose of the page,
+and the diagnosis says so."""
+
+
+def noise_floor(X: np.ndarray) -> float:
+    """The mean of Z² at or below which a measured one is rounding noise:
+    ``(NOISE_RELATIVE)² · mean(X²)``, ``X`` the network's training inputs (0 for no inputs).
+
+    >>> f"{noise_floor(np.array([[3.0, 4.0]])):.3g}"  # mean(X²) = 12.5
+    '1.25e-23'
+    """
+    if X.size == 0:
+        return 0.0
+    with np.errstate(over="ignore"):
+        q_x = float(np.mean(np.square(X)))
+    return NOISE_RELATIVE**2 * q_x if math.isfinite(q_x) else 0.0
+
+
+def _layers(
+    run: Run, records: Records, grads_W: list[np.ndarray], q_noise: float
+) -> list[dict[str, Any]]:
     current = records.at(-1)
     initial = run.initial_rows.at(0)
     predicted = run.prediction.q if run.prediction is not None else None
@@ -95,6 +162,7 @@ def _layers(run: Run, records: Records, grads_W: list[np.ndarray]) -> list[dict[
                 "q_measured": finite_or_none(now.z_second_moment),
                 "q_initial": finite_or_none(start.z_second_moment),
                 "q_predicted": None if predicted is None else finite_or_none(float(predicted[k])),
+                "q_noise": q_noise,
                 "grad_norm": finite_or_none(now.grad_W_norm),
                 "dead_fraction": finite_or_none(now.dead_fraction),
                 "saturated_fraction": finite_or_none(now.saturated_fraction),
@@ -136,27 +204,32 @@ def run_frame(session: Session, run: Run, since: int) -> dict[str, Any]:
         status = "finished"
     else:
         status = "training"
-    train_cost, test_cost, train_acc, test_acc = current
+    train_cost, test_cost, train_score, test_score = current
+    regression = session.mlp.is_regression
     limits = session.limits
     network = neurons.network(session.mlp, run.params, session.data.X_train, session.extent,
-                              limits.neuron_grid, limits.max_diagram_neurons)  # fmt: skip
+                              limits.neuron_grid, limits.max_diagram_neurons,
+                              session.config.features or ())  # fmt: skip
     return {
         "index": run.index,
         "label": run.label,
         "init": run.init,
         "status": status,
         "diverged_at": trainer.diverged_at,
+        "engine_note": run.engine_note,
         "train_cost": finite_or_none(train_cost),
         "test_cost": finite_or_none(test_cost),
-        "train_accuracy": finite_or_none(train_acc),
-        "test_accuracy": finite_or_none(test_acc),
+        "train_accuracy": None if regression else finite_or_none(train_score),
+        "test_accuracy": None if regression else finite_or_none(test_score),
+        "train_r2": finite_or_none(train_score) if regression else None,
+        "test_r2": finite_or_none(test_score) if regression else None,
         "history": {
             k: [finite_or_none(v) if isinstance(v, float) else v for v in values]
             for k, values in run.curve.since(since).items()
         },
         "boundary": boundary(session, run),
         "network": network,
-        "layers": _layers(run, records, grads_W),
+        "layers": _layers(run, records, grads_W, noise_floor(session.data.X_train)),
         "findings": [
             {"kind": f.kind, "severity": f.severity, "message": f.message, "layer": f.layer}
             for f in findings
@@ -177,14 +250,21 @@ def frame(session: Session, since: int = -1) -> dict[str, Any]:
 
 
 def data_payload(session: Session) -> dict[str, Any]:
-    data = session.data
+    """The data as the page draws it: the raw inputs (the plane's points), the network's
+    inputs by name (``inputs``: the features, or the raw ``x1 … xd``), labels or targets."""
+    data, raw = session.data, session.raw
+    features = session.config.features
     return {
         "name": data.name,
-        "n_features": data.n_features,
+        "task": data.task,
+        "n_features": raw.n_features,
+        "inputs": list(features) if features else [f"x{i + 1}" for i in range(raw.n_features)],
         "n_classes": data.n_classes,
+        "n_targets": data.n_targets,
         "label_names": list(data.label_names),
-        "train": {"X": data.X_train.tolist(), "y": data.y_train.tolist()},
-        "test": {"X": data.X_test.tolist(), "y": data.y_test.tolist()},
+        "target_range": None if session.target_range is None else list(session.target_range),
+        "train": {"X": raw.X_train.tolist(), "y": data.y_train.tolist()},
+        "test": {"X": raw.X_test.tolist(), "y": data.y_test.tolist()},
         "extent": list(session.extent) if session.extent is not None else None,
     }
 
@@ -208,6 +288,9 @@ def results(session: Session) -> dict[str, Any]:
                     "test_cost",
                     "train_accuracy",
                     "test_accuracy",
+                    "train_r2",
+                    "test_r2",
+                    "engine_note",
                     "history",
                     "findings",
                     "verdict",

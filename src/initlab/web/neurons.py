@@ -6,9 +6,12 @@ plane, on a coarse ``neuron_grid × neuron_grid`` grid over the decision boundar
 pass (:func:`~initlab.network.forward_columns`) of the run's current parameters on the grid's
 cell centres::
 
-    A[0] = grid (2 × g²)      Z[l] = W[l] · A[l-1] + b[l]      A[l] = φ_l(Z[l])
+    A[0] = features(grid) (k × g²)      Z[l] = W[l] · A[l-1] + b[l]      A[l] = φ_l(Z[l])
 
-so map ``j`` of layer ``l`` is row ``j`` of ``A[l]``. Under a zeros (or any constant) init
+so map ``j`` of layer ``l`` is row ``j`` of ``A[l]``. The grid is the raw plane
+``(x₁, x₂)``; where the run's inputs are features of it (``x₁²``, ``sin x₂``, …,
+:mod:`initlab.datasets.features`) each cell is expanded as the data was, so the input layer's
+maps are the features themselves over the plane. Under a zeros (or any constant) init
 every unit of a layer has the same incoming weights, hence the same row of ``A[l]`` and the
 same picture; random inits give each unit its own.
 
@@ -32,6 +35,7 @@ from __future__ import annotations
 
 import base64
 import functools
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -40,7 +44,7 @@ from numpy.typing import NDArray
 from initlab._io import finite_or_none
 from initlab.diagnostics import summarize
 from initlab.network import MLP, Params, forward_columns
-from initlab.web.measure import boundary_grid
+from initlab.web.measure import grid_inputs
 
 HISTOGRAM_BINS = 20
 """Bins of each neuron's activation histogram over the training data (the detail view)."""
@@ -98,8 +102,10 @@ def neuron_count(mlp: MLP) -> int:
 
 
 @functools.lru_cache(maxsize=64)
-def _grid(extent: tuple[float, float, float, float], size: int) -> NDArray[np.float64]:
-    grid = boundary_grid(extent, size)
+def _grid(
+    extent: tuple[float, float, float, float], size: int, features: tuple[str, ...] = ()
+) -> NDArray[np.float64]:
+    grid = grid_inputs(extent, size, features)
     grid.setflags(write=False)
     return grid
 
@@ -136,12 +142,16 @@ def network(
     extent: tuple[float, float, float, float] | None,
     grid: int,
     max_neurons: int,
+    features: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The diagram of one run: sizes and activations always; weights, maps and histograms for
-    networks of at most ``max_neurons`` hidden and output neurons (else ``note`` says why not).
+    """The diagram of one run: sizes, activations and input names always; weights, maps and
+    histograms for networks of at most ``max_neurons`` hidden and output neurons (else
+    ``note`` says why not).
 
-    ``extent`` is the input plane's box (``None`` unless the data has 2 features: then no
-    maps), ``grid`` the maps' side in cells, ``X_train`` the training data in rows.
+    ``extent`` is the raw input plane's box (``None`` unless the data has 2 raw inputs: then
+    no maps), ``grid`` the maps' side in cells, ``X_train`` the training data in rows (the
+    network's inputs), ``features`` the names of those inputs where they are features of the
+    raw ones (``inputs`` is then that list; without, ``x1 … xd``).
 
     Weights and biases are base64 float32 (little-endian), ``W[l]`` row-major ``(n[l],
     n[l-1])``: entry ``(j, i)`` is the link from neuron ``i`` of layer ``l − 1`` to neuron ``j``
@@ -151,6 +161,7 @@ def network(
     sizes = list(mlp.layer_sizes)
     out: dict[str, Any] = {
         "sizes": sizes,
+        "inputs": list(features) or [f"x{i + 1}" for i in range(sizes[0])],
         "activations": list(mlp.layer_activations),
         "neurons": neuron_count(mlp),
         "max_neurons": max_neurons,
@@ -174,7 +185,7 @@ def network(
     if extent is None:
         out["note"] = "Neuron maps need 2 input features (a plane to draw them on)"
         return out
-    q, low, high = quantize(np.vstack(maps(mlp, params, _grid(extent, grid))))
+    q, low, high = quantize(np.vstack(maps(mlp, params, _grid(extent, grid, tuple(features)))))
     layers, first = [], 0
     for n in sizes:  # one quantize for all the neurons (each on its own range), then per layer
         last = first + n

@@ -1,10 +1,12 @@
 """Playground sessions: one configuration's data and runs, trained step by step on request.
 
-A :class:`Session` builds its data, network and initial weights exactly as an initlab sweep
-builds a run: each initializer's run is a :class:`~initlab.experiments.config.RunConfig`
-(:func:`~initlab.web.config.run_configs`) built by
-:func:`~initlab.experiments.config.build`. Each run then trains on the compiled engine, as a
-sweep does, resumable: an :class:`~initlab.engine.resumable.EngineTrainer` continues from
+A :class:`Session` builds its data (its inputs replaced by the configuration's features
+where it names them, the raw inputs kept for drawing), network (a regression head on real
+targets) and initial weights exactly as an initlab sweep builds a run: each initializer's
+run is a :class:`~initlab.experiments.config.RunConfig`
+(:func:`~initlab.web.config.run_configs`) built by :func:`~initlab.experiments.config.build`.
+Each run then trains on the compiled engine, as a sweep does, resumable: an
+:class:`~initlab.engine.resumable.EngineTrainer` continues from
 step to step bit for bit as one call would (the reference :class:`initlab.train.Trainer`
 where Numba is missing or the kernel lacks the run's activation or optimizer), so an
 exported spec reproduces the playground's numbers. A step is one kernel call per run, which
@@ -37,7 +39,9 @@ import numpy as np
 
 from initlab import datasets, theory
 from initlab.datasets import Dataset
+from initlab.datasets.base import TASKS
 from initlab.diagnostics import Records
+from initlab.engine import EngineFallbackWarning
 from initlab.engine.resumable import ResumableRun, Snapshots, resumable_trainer, run_with_snapshots
 from initlab.experiments.config import build, build_mlp, load_data, sizes_for
 from initlab.network import MLP, Params
@@ -46,12 +50,13 @@ from initlab.web.config import (
     ConfigError,
     Limits,
     PlaygroundConfig,
+    check_inputs,
     data_options,
     run_configs,
     unknown_upload,
 )
 from initlab.web.fairness import LOCAL, Holdings
-from initlab.web.measure import boundary_grid, layer_records, metrics, stacked_metrics
+from initlab.web.measure import grid_inputs, layer_records, metrics, stacked_metrics
 
 CURVE_EVERY = 10
 """Curves get a point every 10 iterations, whatever the page's steps (so a reload, which
@@ -81,12 +86,19 @@ class TooManySessions(RuntimeError):
     """The server is at its session limit."""
 
 
+SCORES = {"accuracy": ("train_accuracy", "test_accuracy"), "r2": ("train_r2", "test_r2")}
+"""A curve's score columns by the score's name: accuracy, or R² for a regression network."""
+
+
 @dataclass
 class Curve:
-    """Train/test cost and accuracy at every ``every``-th iteration: the points are a function
-    of the iteration reached alone, never of how training was split into steps."""
+    """Train/test cost and score at every ``every``-th iteration: the points are a function
+    of the iteration reached alone, never of how training was split into steps. The score is
+    the accuracy, or R² for a regression network (``score = "r2"``: :meth:`since` names its
+    columns ``train_r2``, ``test_r2``; they are kept in ``train_accuracy``, ``test_accuracy``)."""
 
     every: int = CURVE_EVERY
+    score: str = "accuracy"
     iteration: list[int] = field(default_factory=list)
     train_cost: list[float] = field(default_factory=list)
     test_cost: list[float] = field(default_factory=list)
@@ -126,10 +138,12 @@ class Curve:
                 setattr(self, name, [column[k] for k in keep])
 
     def since(self, iteration: int) -> dict[str, list[Any]]:
+        """The points after ``iteration``, by column (the score's named as :data:`SCORES`)."""
         start = next((k for k, it in enumerate(self.iteration) if it > iteration), None)
         if start is None:
             start = len(self.iteration)
-        return {name: getattr(self, name)[start:] for name in CURVE_COLUMNS}
+        names = (*CURVE_COLUMNS[:3], *SCORES[self.score])
+        return {key: getattr(self, name)[start:] for key, name in zip(names, CURVE_COLUMNS)}
 
 
 @dataclass
@@ -145,6 +159,9 @@ class Run:
     prediction: theory.Prediction | None
     theory_note: str | None
     curve: Curve = field(default_factory=Curve)
+    engine_note: str | None = None
+    """Why the run trains on the reference loop instead of the compiled engine (the
+    engine's :class:`~initlab.engine.EngineFallbackWarning`), or ``None``."""
 
     @property
     def params(self) -> Params:
@@ -188,21 +205,29 @@ class Session:
 
     def configure(self, config: PlaygroundConfig, seed: int | None = None) -> None:
         """Build data, network and runs for ``config`` (``seed`` replaces its seed); on an
-        error the session keeps its previous state."""
+        error the session keeps its previous state.
+
+        The data is kept twice: :attr:`raw`, the data set's own inputs (what the page draws
+        over), and :attr:`data`, its inputs replaced by the configuration's features (what the
+        networks see), as :func:`~initlab.experiments.config.build_data` makes it."""
         if seed is not None:
             config = dataclasses.replace(config, seed=seed)
         upload = self.uploads.get(config.upload_id) if config.upload_id is not None else None
         source = str(upload.path) if upload else config.dataset
+        task = upload.task if upload else "classification"
         try:
-            data = load_data(source, config.data_seed, data_options(config).items())
+            raw = load_data(source, config.data_seed, data_options(config, task).items())
         except (ValueError, OSError) as exc:
             raise ConfigError(f"dataset: {exc}") from None
+        check_inputs(config, raw.n_features)
+        data = datasets.with_features(raw, config.features) if config.features else raw
         limit = self.limits.max_iterations
-        configs = run_configs(config, sizes_for(data, config.hidden), limit, limit, source)
+        configs = run_configs(config, sizes_for(data, config.hidden), limit, limit, source, task)
         try:
             mlp = build_mlp(configs[0], data)
         except ValueError as exc:
             raise ConfigError(f"hidden: {exc}") from None
+        score = "r2" if mlp.is_regression else "accuracy"
         runs = []
         for k, (init, run_config) in enumerate(zip(config.init_configs, configs, strict=True)):
             try:
@@ -210,21 +235,31 @@ class Session:
             except (ValueError, TypeError) as exc:
                 raise ConfigError(f"inits[{k}]: {init_label(init)} cannot initialize "
                                   f"{list(mlp.layer_sizes)}: {exc}") from None  # fmt: skip
-            trainer = resumable_trainer(mlp, built.initial_params, data.X_train, data.y_train,
-                                        settings=built.settings)  # fmt: skip
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", EngineFallbackWarning)
+                trainer = resumable_trainer(mlp, built.initial_params, data.X_train,
+                                            data.y_train, settings=built.settings)  # fmt: skip
+            fallback = [str(w.message) for w in caught
+                        if issubclass(w.category, EngineFallbackWarning)]  # fmt: skip
             prediction, note = _predict(mlp, init, data.X_train)
             run = Run(k, init, init_label(init), trainer, layer_records(trainer)[0], prediction,
-                      note)  # fmt: skip
+                      note, Curve(score=score), fallback[0] if fallback else None)  # fmt: skip
             run.curve.append(0, metrics(trainer, data))
             runs.append(run)
-        self.config, self.data, self.mlp, self.runs = config, data, mlp, runs
+        self.config, self.raw, self.data, self.mlp, self.runs = config, raw, data, mlp, runs
         self.upload_name = upload.name if upload else None
         """The uploaded file's name (the session keeps its data if the file is dropped)."""
+        self.upload_task = task
         self.iteration = 0
-        self.extent = boundary_extent(data)
+        self.extent = boundary_extent(raw)
         self.boundary_grid = (
-            boundary_grid(self.extent, self.limits.grid) if self.extent is not None else None
+            grid_inputs(self.extent, self.limits.grid, config.features or ())
+            if self.extent is not None
+            else None
         )
+        """The network's inputs on the boundary's grid (the raw plane, expanded)."""
+        self.target_range = target_range(data) if data.is_regression else None
+        """The regression surface's colour scale (:func:`target_range`)."""
 
     # -- training ----------------------------------------------------------------------------
 
@@ -274,15 +309,38 @@ class Session:
         return end - start
 
     def measure(self, flat: np.ndarray) -> np.ndarray:
-        """The curves' metrics of a stack of flat parameter sets (the runs share the L2)."""
-        return stacked_metrics(self.mlp, flat, self.data, self.config.l2)
+        """The curves' metrics of a stack of flat parameter sets (the runs share L2 and L1)."""
+        return stacked_metrics(self.mlp, flat, self.data, self.config.l2, self.config.l1)
 
     def touch(self) -> None:
         self.last_used = time.monotonic()
 
 
+def target_range(data: Dataset) -> tuple[float, float]:
+    """The colour scale of a regression surface: the targets' range (train and test, every
+    output), made symmetric about 0 where it spans 0 (so white is 0, as TensorFlow Playground
+    draws it), widened to ±1 around a constant target.
+
+    >>> import numpy as np
+    >>> from initlab.datasets import Dataset
+    >>> X = np.zeros((2, 2))
+    >>> target_range(Dataset("t", X, np.array([-0.5, 2.0]), X, np.array([1.0, 0.0]),
+    ...                      task="regression"))
+    (-2.0, 2.0)
+    """
+    y = np.concatenate([np.ravel(data.y_train), np.ravel(data.y_test)])
+    low, high = float(np.min(y)), float(np.max(y))
+    if low < 0 < high:
+        half = max(-low, high)
+        return -half, half
+    if low == high:
+        return low - 1.0, high + 1.0
+    return low, high
+
+
 def boundary_extent(data: Dataset) -> tuple[float, float, float, float] | None:
-    """The decision-boundary box: every point plus a 10 % margin; ``None`` unless 2-D."""
+    """The decision-boundary box: every point plus a 10 % margin; ``None`` unless 2-D (the
+    data set's raw inputs)."""
     if data.n_features != 2:
         return None
     X = np.vstack([data.X_train, data.X_test])
@@ -418,6 +476,10 @@ class Upload:
     rows: int
     features: int
     classes: int
+    """0 for a regression upload."""
+    task: str = "classification"
+    """``"regression"``: the label column holds a real target
+    (:func:`initlab.datasets.from_csv`)."""
 
 
 class UploadStore:
@@ -447,11 +509,17 @@ class UploadStore:
         except KeyError:
             raise unknown_upload(UPLOAD_PREFIX + upload_id) from None
 
-    def add(self, name: str, content: bytes, client: str = LOCAL) -> Upload:
+    def add(
+        self, name: str, content: bytes, client: str = LOCAL, task: str = "classification"
+    ) -> Upload:
         """Check and keep a CSV file for ``client``; a :class:`ConfigError` says what is
-        wrong with it."""
+        wrong with it. With ``task="regression"`` its label column is a real target; the same
+        file read both ways is two uploads (the id hashes the task too)."""
+        if task not in TASKS:
+            raise ConfigError(f"task: {task!r} is not allowed; choose one of {', '.join(TASKS)}")
         stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(name or "upload.csv").stem)[:60] or "upload"
-        upload_id = hashlib.sha256(content).hexdigest()[:16]
+        marked = content if task == "classification" else content + b"\0" + task.encode()
+        upload_id = hashlib.sha256(marked).hexdigest()[:16]
         with self._lock:
             if upload_id in self._uploads:
                 self._hold(client, upload_id)
@@ -460,7 +528,7 @@ class UploadStore:
         path.parent.mkdir(exist_ok=True)
         path.write_bytes(content)
         try:
-            data = datasets.from_csv(path, test_fraction=0.25, seed=0)
+            data = datasets.from_csv(path, test_fraction=0.25, seed=0, task=task)
         except ValueError as exc:
             path.unlink()
             raise ConfigError(str(exc).replace(str(path), f"{stem}.csv")) from None
@@ -474,8 +542,12 @@ class UploadStore:
             problems.append(f"{data.n_classes} classes (the limit is {self.limits.max_classes})")
         if problems:
             path.unlink()
-            raise ConfigError(f"{stem}.csv has {' and '.join(problems)}")
-        upload = Upload(upload_id, f"{stem}.csv", path, rows, data.n_features, data.n_classes)
+            hint = ""
+            if data.n_classes > self.limits.max_classes:
+                hint = " (if its label column is a real number to predict, upload it as regression)"
+            raise ConfigError(f"{stem}.csv has {' and '.join(problems)}{hint}")
+        upload = Upload(upload_id, f"{stem}.csv", path, rows, data.n_features, data.n_classes,
+                        task)  # fmt: skip
         with self._lock:
             self._uploads[upload_id] = upload
             self._hold(client, upload_id)

@@ -71,9 +71,12 @@ export const step = (id, iterations, since) =>
 /** `POST /api/sessions/{id}/reset`: draw the weights again (seed null: the same seed). */
 export const reset = (id, seed) => request("POST", sessionPath(id, "/reset"), { json: { seed } });
 
-/** `POST /api/uploads`: a CSV file as the raw body → {dataset, name, rows, …}. */
-export const upload = (file) =>
-  request("POST", `/api/uploads?name=${encodeURIComponent(file.name)}`, { body: file });
+/** `POST /api/uploads`: a CSV file as the raw body → {dataset, name, rows, …}; `task`
+ * "regression" reads its label column as a real target. */
+export const upload = (file, task = "classification") => {
+  const query = `name=${encodeURIComponent(file.name)}${task === "classification" ? "" : `&task=${encodeURIComponent(task)}`}`;
+  return request("POST", `/api/uploads?${query}`, { body: file });
+};
 
 /** `GET /api/sessions/{id}/export/{kind}` (spec or results) → the file as a Blob. */
 export async function exportBlob(id, kind) {

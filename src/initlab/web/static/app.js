@@ -16,7 +16,8 @@ import {
   rememberUpload,
   renderArgs,
 } from "./controls.js";
-import { makePanel, renderPanel, renderSummary } from "./panels.js";
+import { makePanel, renderPanel, renderSummary, updateBadges } from "./panels.js";
+import { syncInputs, uploadTask } from "./inputs.js";
 import { syncSliders } from "./sliders.js";
 import {
   ClientError,
@@ -32,7 +33,7 @@ import {
 const DEBOUNCE_MS = 250;
 const URL_EVERY_MS = 500;
 const MAX_CURVE_POINTS = 4000;
-const HISTORY_KEYS = ["iteration", "train_cost", "test_cost", "train_accuracy", "test_accuracy"];
+const HISTORY_KEYS = ["iteration", "train_cost", "test_cost", "train_accuracy", "test_accuracy", "train_r2", "test_r2"];
 
 /** Everything the page knows; window.initlab exposes a read-only view of it. */
 const S = {
@@ -236,9 +237,11 @@ function render() {
   f.runs.forEach((run, i) =>
     renderPanel(runs.children[i], run, i, S.histories[i] ?? emptyHistory(), S.data),
   );
+  updateBadges(runs, f, S.playing);
   setText($("#iteration"), String(f.iteration));
   renderSummary(S.data, f, S.config);
   syncSliders();
+  syncInputs();
   S.drawn = true;
   S.timing.renderMs = performance.now() - start;
 }
@@ -262,6 +265,7 @@ function setPlaying(on) {
   btn.classList.toggle("playing", on);
   btn.setAttribute("aria-pressed", on ? "true" : "false");
   document.body.classList.toggle("is-playing", on);
+  updateBadges($("#runs"), S.frame, on);
   if (!on) {
     S.fps = 0;
     S.frameTimes = [];
@@ -440,7 +444,7 @@ async function upload(input) {
   const file = input.files?.[0];
   if (!file) return;
   try {
-    const res = await exclusive(() => api.upload(file));
+    const res = await exclusive(() => api.upload(file, uploadTask()));
     const name = res.name ?? file.name;
     rememberUpload(res.dataset, name);
     ensureDatasetOption(res.dataset, name);
@@ -491,6 +495,10 @@ function wire() {
   controls.addEventListener("input", configChange);
   controls.addEventListener("change", configChange);
   $("#speed").addEventListener("change", () => writeUrl());
+  $("#view-options").addEventListener("change", () => {
+    render();
+    writeUrl();
+  });
   $("#upload").addEventListener("change", (e) => upload(e.target));
   $("#inits").addEventListener("click", (e) => {
     const btn = e.target.closest?.(".remove-init");

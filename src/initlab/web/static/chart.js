@@ -75,6 +75,20 @@ export function short(v) {
   return String(Number(v.toPrecision(3)));
 }
 
+/**
+ * A number on an axis is rounding noise, written 0, when it lies within NOISE of the axis'
+ * span from zero: float64 sums leave ~1e-16 of their terms where the exact value is 0 (the
+ * zeros run's output histogram starts at 1.1e-16, the edge of a ±½ range around ½), and a
+ * label written to 3 digits cannot tell anything that close to 0 from 0. The report uses the
+ * same fraction for its ± (initlab.report.data.NOISE).
+ */
+export const NOISE = 1e-9;
+
+/** Whether `v` is rounding noise beside a quantity of size `scale` (see NOISE). */
+export function atNoise(v, scale) {
+  return Number.isFinite(v) && Number.isFinite(scale) && Math.abs(v) <= NOISE * Math.abs(scale);
+}
+
 function powerLabel(e) {
   if (e >= -2 && e <= 3) return short(10 ** e);
   return `10${String(e).split("").map((c) => SUPERSCRIPT[c]).join("")}`;

@@ -70,7 +70,7 @@ export function buildControls(o) {
   options = o;
   fillSelect(
     $("#dataset"),
-    o.datasets.map((d) => ({ value: d.name, text: d.name, title: d.description })),
+    o.datasets.map((d) => ({ value: d.name, text: d.task === "regression" ? `${d.name} (regression)` : d.name, title: d.description })),
   );
   fillSelect($("#activation"), o.activations);
   fillSelect($("#optimizer"), o.optimizers);
@@ -223,5 +223,7 @@ export function onDatasetChosen() {
   } else if (name.startsWith("upload:") && $("#data-seed").value.trim() === "notebook") {
     $("#data-seed").value = "0";
   }
+  // An upload starts from its own columns (its features may be more, or fewer, than 2).
+  if (name.startsWith("upload:") && $("#features")) $("#features").value = "";
   refreshDatasetFields();
 }

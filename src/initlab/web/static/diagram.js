@@ -14,34 +14,22 @@
 //
 // Editing goes through the page's own form: the +/− buttons write the new widths into the
 // "Hidden layers" field and send it an input event, and the page reconfigures the session as
-// it does for typing (app.js), within the limits of /api/options.
+// it does for typing (app.js), within the limits of /api/options. The input column's feature
+// toggles (x₁, x₂, x₁², x₂², x₁x₂, sin x₁, sin x₂; inputs.js) write the "Input features"
+// field alike; each input neuron's map is then its feature over the raw plane.
 
 import { $, $$, el, setText } from "./dom.js";
 import { setup } from "./chart.js";
+import { featureLabel, playgroundFeatures, setFeatures, toggledFeatures } from "./inputs.js";
 import { drawDetail } from "./neuron-detail.js";
+import { LUT, NEGATIVE, POSITIVE, lutIndex } from "./scale.js";
 
-const NEGATIVE = [245, 147, 34]; // TF-Playground orange
-const POSITIVE = [8, 119, 189]; // TF-Playground blue
-const WHITE = [248, 249, 250];
 const LINK_FULL = 2; // |w| at which a link reaches its full width and colour
 const MAX_COLUMN_PX = 330; // a column of neurons shrinks its nodes to fit this height…
 const NODE_PX = [12, 30]; // …within these node sizes
 const SUBSCRIPT = "₀₁₂₃₄₅₆₇₈₉";
 
-const mix = (a, b, t) => a.map((v, i) => Math.round(v + (b[i] - v) * t));
-
-/** The LUT entry of t in [−1, 1]: 0 at −1, 128 (white) at 0, 255 at 1. */
-const lutIndex = (t) => Math.round(128 + t * (t < 0 ? 128 : 127));
-
-/** 256 colours from orange (t = −1) through white (t = 0, entry 128) to blue (t = 1). */
-export const LUT = (() => {
-  const lut = new Uint8ClampedArray(256 * 3);
-  for (let i = 0; i < 256; i++) {
-    const t = (i - 128) / (i < 128 ? 128 : 127);
-    lut.set(t < 0 ? mix(WHITE, NEGATIVE, -t * 0.9) : mix(WHITE, POSITIVE, t * 0.9), i * 3);
-  }
-  return lut;
-})();
+export { LUT };
 
 /** "x₁₂" for input 12 (1-based). */
 export function inputName(i) {
@@ -76,6 +64,7 @@ export function decode(net) {
   if (d) return d;
   d = {
     sizes: net.sizes,
+    inputs: net.inputs ?? null,
     activations: net.activations,
     note: net.note,
     weights: net.weights ? net.weights.map(floats) : null,
@@ -97,12 +86,17 @@ export function decode(net) {
  * How layer `l`'s values become colours: t = (v − centre) / half, in [−1, 1], coloured at
  * sign(t)·√|t| (small values stay visible beside a layer's largest). Hidden layers and the
  * inputs: centred on 0, half the largest |value| of the layer on the plane; a sigmoid or
- * softmax output: centred on ½, half ½.
+ * softmax output: centred on ½, half ½; a regression (identity) output: the targets' scale,
+ * coloured at t itself (`linear`), as the predicted surface (regression.js) draws it.
  */
 export function layerScale(d, l) {
   const L = d.sizes.length - 1;
   const act = l === 0 ? "input" : d.activations[l - 1];
   if (l === L && (act === "sigmoid" || act === "softmax")) return { centre: 0.5, half: 0.5 };
+  if (l === L && act === "identity" && d.targetRange) {
+    const [low, high] = d.targetRange;
+    return { centre: (low + high) / 2, half: (high - low) / 2, linear: true };
+  }
   const m = d.maps.layers[l];
   let half = 0;
   for (let j = 0; j < m.low.length; j++) {
@@ -118,14 +112,14 @@ export function paintNeuron(img, d, l, j) {
   const cells = size * size;
   const q = m.q.subarray(j * cells, (j + 1) * cells);
   const px = img.data;
-  const { centre, half } = layerScale(d, l);
+  const { centre, half, linear } = layerScale(d, l);
   const low = m.low[j];
   const step = low === null ? 0 : (m.high[j] - low) / 255;
   // The colour of each byte value once (v is affine in q), then one look-up per pixel.
   const colour = new Uint16Array(256);
   for (let k = 0; k < 256; k++) {
     const t = low === null || half === 0 ? 0 : (low + k * step - centre) / half;
-    const c = Math.sign(t) * Math.sqrt(Math.min(1, Math.abs(t)));
+    const c = Math.sign(t) * (linear ? Math.min(1, Math.abs(t)) : Math.sqrt(Math.min(1, Math.abs(t))));
     colour[k] = 3 * lutIndex(c);
   }
   for (let i = 0; i < cells; i++) {
@@ -196,7 +190,32 @@ export function makeDiagram() {
   return fig;
 }
 
-function column(l, n, L, d, mapSize) {
+/**
+ * The feature toggles of the input column (TF Playground's seven features of a 2-D input):
+ * one button each, pressed where the feature is one of the network's inputs; the only one
+ * left cannot be switched off.
+ */
+function featureToggles(inputs) {
+  const used = new Set(inputs);
+  return el(
+    "div",
+    { class: "net-features", role: "group", "aria-label": "Input features" },
+    ...playgroundFeatures().map((f) => {
+      const on = used.has(f);
+      return el("button", {
+        type: "button",
+        class: `net-feature${on ? " on" : ""}`,
+        "data-feature": f,
+        "aria-pressed": on ? "true" : "false",
+        disabled: on && used.size === 1,
+        title: on ? `Stop feeding ${featureLabel(f)} to the network` : `Feed ${featureLabel(f)} to the network`,
+        text: featureLabel(f),
+      });
+    }),
+  );
+}
+
+function column(l, n, L, d, mapSize, toggles) {
   const kind = l === 0 ? "input" : l === L ? "output" : "hidden";
   const head = el("div", { class: "net-col-head" });
   if (kind === "hidden") {
@@ -210,9 +229,11 @@ function column(l, n, L, d, mapSize) {
   }
   const nodes = el("div", { class: "net-nodes" });
   const col = el("div", { class: `net-col net-${kind}`, "data-layer": String(l) }, head, nodes);
+  if (kind === "input" && toggles) col.append(featureToggles(d.inputs));
   if (d.note && !d.weights) return col; // over the server's limit: headers only
   for (let j = 0; j < n; j++) {
-    const name = kind === "input" ? inputName(j) : kind === "output" ? (n === 1 ? "ŷ" : `ŷ${SUBSCRIPT[j % 10]}`) : "";
+    const input = d.inputs?.[j] ? featureLabel(d.inputs[j]) : inputName(j);
+    const name = kind === "input" ? input : kind === "output" ? (n === 1 ? "ŷ" : `ŷ${SUBSCRIPT[j % 10]}`) : "";
     const canvas = el("canvas", { class: "neuron-map", width: mapSize, height: mapSize });
     const node = el(
       "div",
@@ -232,10 +253,12 @@ function column(l, n, L, d, mapSize) {
   return col;
 }
 
-/** Rebuild the columns when the network's shape (or whether it has maps) changes. */
+/** Rebuild the columns when the network's shape, its inputs (or whether it has maps or
+ * feature toggles: data with 2 raw inputs) change. */
 function build(fig, state, d) {
   const mapSize = d.maps ? d.maps.size : 1;
-  const key = `${d.sizes.join(",")}|${mapSize}|${d.weights ? 1 : 0}`;
+  const toggles = state.data?.n_features === 2;
+  const key = `${d.sizes.join(",")}|${mapSize}|${d.weights ? 1 : 0}|${(d.inputs ?? []).join(",")}|${toggles}`;
   if (state.key === key) return;
   state.key = key;
   state.dirty = true;
@@ -245,8 +268,9 @@ function build(fig, state, d) {
   const node = Math.max(NODE_PX[0], Math.min(NODE_PX[1], Math.floor(MAX_COLUMN_PX / widest) - 4));
   net.style.setProperty("--node", `${node}px`);
   net.classList.toggle("no-maps", !d.maps);
+  net.classList.toggle("feature-inputs", (d.inputs ?? []).some((f) => !/^x\d+$/.test(f)));
   const links = $("canvas.net-links", net);
-  net.replaceChildren(links, ...d.sizes.map((n, l) => column(l, n, L, d, mapSize)));
+  net.replaceChildren(links, ...d.sizes.map((n, l) => column(l, n, L, d, mapSize, toggles)));
   state.painted = [];
   state.contexts = d.sizes.map((_, l) =>
     $$(`.net-col[data-layer="${l}"] canvas.neuron-map`, net).map((c) => c.getContext("2d")),
@@ -361,6 +385,7 @@ export function renderDiagram(fig, run, data) {
   fig.hidden = !net;
   if (!net) return;
   const d = decode(net);
+  d.targetRange = data?.task === "regression" ? data.target_range : null; // the output's scale
   state.run = run;
   state.data = data;
   build(fig, state, d);
@@ -430,6 +455,16 @@ function currentHidden(fallback) {
   return parts.every((p) => /^\d+$/.test(p)) ? parts.map(Number) : fallback;
 }
 
+/** The network's inputs the "Input features" field holds now (a change may not have reached
+ * the server yet); the run's inputs where it is empty or names them other than canonically. */
+function currentFeatures(state) {
+  const run = state.run.network.inputs ?? ["x1", "x2"];
+  const text = document.getElementById("features")?.value.trim() ?? "";
+  const names = text.split(",").map((f) => f.trim()).filter(Boolean);
+  const known = new Set([...playgroundFeatures(), ...run]);
+  return names.length && names.every((f) => known.has(f)) ? names : run;
+}
+
 /** Write `hidden` into the "Hidden layers" field and tell the page, as typing there does. */
 function setHidden(hidden) {
   const field = document.getElementById("hidden");
@@ -482,6 +517,12 @@ function onEdit(fig, state, button) {
 
 function wire(fig, state) {
   fig.addEventListener("click", (e) => {
+    const feature = e.target.closest?.("button.net-feature");
+    if (feature) {
+      const next = feature.disabled || !state.run ? null : toggledFeatures(currentFeatures(state), feature.dataset.feature);
+      if (next) setFeatures(next);
+      return;
+    }
     const button = e.target.closest?.("button.net-btn");
     if (button) {
       onEdit(fig, state, button);

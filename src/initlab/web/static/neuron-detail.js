@@ -1,10 +1,13 @@
 // initlab playground: one neuron up close, for the network diagram (diagram.js). Its map over
 // the input plane drawn large with the training points on top, its incoming weights and bias
 // as bars coloured by sign, and the histogram of its activation over the training data: all
-// as the server sent them in the frame (initlab.web.neurons), nothing computed here.
+// as the server sent them in the frame (initlab.web.neurons), nothing computed here. The points
+// are coloured by class, or for a regression set by target (regression.js).
 
 import { $, setText } from "./dom.js";
-import { INK, MUTED, AXIS, classColor, drawNote, font, setup, short } from "./chart.js";
+import { INK, MUTED, AXIS, drawNote, font, setup, short } from "./chart.js";
+import { featureLabel } from "./inputs.js";
+import { targetColor } from "./regression.js";
 
 const NEGATIVE = "#f59322";
 const POSITIVE = "#0877bd";
@@ -15,10 +18,13 @@ function sub(n) {
   return String(n).split("").map((c) => SUBSCRIPT[Number(c)]).join("");
 }
 
+/** Input `i`'s name: its feature ("x₁²", "sin x₂") or x₁, x₂, … */
+const inputLabel = (d, i) => (d.inputs?.[i] ? featureLabel(d.inputs[i]) : `x${sub(i + 1)}`);
+
 /** The neuron's name: "x₁" (an input), "ŷ" (the output) or "layer 1 · neuron 3". */
 function describe(d, l, j) {
   const L = d.sizes.length - 1;
-  if (l === 0) return `input x${sub(j + 1)}`;
+  if (l === 0) return `input ${inputLabel(d, j)}`;
   const act = d.activations[l - 1];
   if (l === L) {
     return `output ${d.sizes[L] === 1 ? "ŷ" : `ŷ${sub(j)}`} · ${act}`;
@@ -47,7 +53,7 @@ function drawMap(canvas, source, extent, data) {
       const py = ((y1 - p[1]) / (y1 - y0)) * h;
       ctx.beginPath();
       ctx.arc(px, py, 2, 0, 2 * Math.PI);
-      ctx.fillStyle = classColor(data.train.y[i]);
+      ctx.fillStyle = targetColor(data, data.train.y[i]);
       ctx.fill();
       ctx.stroke();
     });
@@ -65,7 +71,7 @@ function drawWeights(canvas, d, l, j) {
   }
   const nIn = d.sizes[l - 1];
   const values = [...d.weights[l - 1].subarray(j * nIn, (j + 1) * nIn), d.biases[l - 1][j]];
-  const labels = values.map((_, i) => (i === nIn ? "b" : l === 1 ? `x${sub(i + 1)}` : `${i + 1}`));
+  const labels = values.map((_, i) => (i === nIn ? "b" : l === 1 ? inputLabel(d, i) : `${i + 1}`));
   const top = 14;
   const bottom = 14;
   const finite = values.filter(Number.isFinite);

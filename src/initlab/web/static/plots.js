@@ -5,9 +5,9 @@
 import {
   AXIS,
   CLASS_COLORS,
-  INK,
   MUTED,
   SERIES,
+  atNoise,
   axes,
   classColor,
   drawNote,
@@ -58,6 +58,11 @@ function hexRgb(hex) {
 const WHITE = [248, 249, 250];
 const mix = (a, b, t) => a.map((v, i) => v + (b[i] - v) * t);
 
+/** White mixed with colour `hex` by `t` (0: white, 1: the colour), as whole RGB levels. */
+export function mixWhite(hex, t) {
+  return mix(WHITE, hexRgb(hex), t).map(Math.round);
+}
+
 /** 256-entry colour table for a binary boundary: orange (P=0) → white → blue (P=1). */
 const BINARY_LUT = (() => {
   const lo = mix(WHITE, hexRgb(CLASS_COLORS[0]), 0.6);
@@ -71,11 +76,29 @@ const BINARY_LUT = (() => {
   return lut;
 })();
 
+/**
+ * The colour of one boundary cell. `p`: the server's byte (two classes: P(class 1)·255, else
+ * the winning class' probability ·255); `cls`: the winning class (null for two classes); `k`:
+ * the number of classes. Two classes: BINARY_LUT[p], or discretized the table's end on p's
+ * side of ½ (p ≥ 128: class 1). More classes: the winner's colour mixed into white by
+ * 0.18 + 0.6·s, s = (P − 1/k)/(1 − 1/k) how sure it is; discretized, at s = 1.
+ */
+export function boundaryColor(p, cls, k, discrete) {
+  if (cls === null) {
+    const j = 3 * (discrete ? (p >= 128 ? 255 : 0) : p);
+    return [BINARY_LUT[j], BINARY_LUT[j + 1], BINARY_LUT[j + 2]];
+  }
+  const strength = discrete ? 1 : Math.max(0, Math.min(1, (p / 255 - 1 / k) / (1 - 1 / k)));
+  return mixWhite(classColor(cls), 0.18 + 0.6 * strength);
+}
+
+// boundary → {continuous, discrete}: its image in each drawing, made once.
 const boundaryCache = new WeakMap();
 
-function boundaryImage(boundary, nClasses) {
-  const cached = boundaryCache.get(boundary);
-  if (cached) return cached;
+function boundaryImage(boundary, nClasses, discrete) {
+  const cached = boundaryCache.get(boundary) ?? {};
+  const which = discrete ? "discrete" : "continuous";
+  if (cached[which]) return cached[which];
   const n = boundary.size;
   const prob = decodeBytes(boundary.probability);
   const classes = decodeBytes(boundary.classes);
@@ -83,16 +106,7 @@ function boundaryImage(boundary, nClasses) {
   const px = img.data;
   const k = Math.max(2, nClasses || 2);
   for (let i = 0; i < n * n; i++) {
-    let c;
-    if (classes) {
-      // Winning class, shaded by how sure: its probability from 1/k (white) to 1 (full).
-      const p = prob[i] / 255;
-      const strength = Math.max(0, Math.min(1, (p - 1 / k) / (1 - 1 / k)));
-      c = mix(WHITE, hexRgb(classColor(classes[i])), 0.18 + 0.6 * strength);
-    } else {
-      const j = prob[i] * 3;
-      c = [BINARY_LUT[j], BINARY_LUT[j + 1], BINARY_LUT[j + 2]];
-    }
+    const c = boundaryColor(prob[i], classes ? classes[i] : null, k, discrete);
     px[i * 4] = c[0];
     px[i * 4 + 1] = c[1];
     px[i * 4 + 2] = c[2];
@@ -102,20 +116,27 @@ function boundaryImage(boundary, nClasses) {
   off.width = n;
   off.height = n;
   off.getContext("2d").putImageData(img, 0, 0);
-  boundaryCache.set(boundary, off);
+  cached[which] = off;
+  boundaryCache.set(boundary, cached);
   return off;
 }
 
 /**
  * The decision boundary (frame.runs[i].boundary) as a heatmap with the data's train points
- * (filled, white outline) and test points (rings) on top.
+ * (filled, white outline) and, unless `view.showTest` is false, its test points (rings) on
+ * top. `view.discretize`: each cell in its class' colour (hard classes, no smoothing) instead
+ * of shaded by the probability. The canvas' data-train-points and data-test-points say how
+ * many points were drawn.
  */
-export function drawBoundary(canvas, boundary, data) {
+export function drawBoundary(canvas, boundary, data, view = { showTest: true, discretize: false }) {
   const { ctx, w, h } = setup(canvas);
+  canvas.dataset.trainPoints = "0";
+  canvas.dataset.testPoints = "0";
   if (!boundary) {
     drawNote(ctx, w, h, "decision boundary needs 2 features");
     return;
   }
+  const discrete = Boolean(view.discretize);
   const pad = { l: 30, r: 6, t: 6, b: 20 };
   const side = Math.max(10, Math.min(w - pad.l - pad.r, h - pad.t - pad.b));
   const box = { x: pad.l, y: pad.t, w: side, h: side };
@@ -124,9 +145,9 @@ export function drawBoundary(canvas, boundary, data) {
   const sy = linScale(y0, y1, box.y + box.h, box.y);
 
   ctx.save();
-  ctx.imageSmoothingEnabled = true;
+  ctx.imageSmoothingEnabled = !discrete;
   ctx.imageSmoothingQuality = "high";
-  ctx.drawImage(boundaryImage(boundary, data?.n_classes), box.x, box.y, box.w, box.h);
+  ctx.drawImage(boundaryImage(boundary, data?.n_classes, discrete), box.x, box.y, box.w, box.h);
   ctx.restore();
 
   ctx.save();
@@ -135,6 +156,7 @@ export function drawBoundary(canvas, boundary, data) {
   ctx.clip();
   const r = side > 220 ? 3.4 : 2.8;
   const inside = (p) => p[0] >= x0 && p[0] <= x1 && p[1] >= y0 && p[1] <= y1;
+  let drawn = 0;
   if (data?.train) {
     ctx.lineWidth = 1;
     ctx.strokeStyle = "#fff";
@@ -145,9 +167,12 @@ export function drawBoundary(canvas, boundary, data) {
       ctx.fillStyle = classColor(data.train.y[i]);
       ctx.fill();
       ctx.stroke();
+      drawn++;
     });
   }
-  if (data?.test) {
+  canvas.dataset.trainPoints = String(drawn);
+  drawn = 0;
+  if (data?.test && view.showTest !== false) {
     data.test.X.forEach((p, i) => {
       if (!inside(p)) return;
       const px = sx(p[0]);
@@ -160,8 +185,10 @@ export function drawBoundary(canvas, boundary, data) {
       ctx.lineWidth = 1.6;
       ctx.strokeStyle = classColor(data.test.y[i]);
       ctx.stroke();
+      drawn++;
     });
   }
+  canvas.dataset.testPoints = String(drawn);
   ctx.restore();
 
   const xt = niceTicks(x0, x1, 4).map((v) => ({ v, label: short(v) }));
@@ -334,50 +361,86 @@ function drawHist(ctx, hg, box, color) {
   ctx.font = font(9);
   ctx.textBaseline = "top";
   ctx.textAlign = "left";
-  ctx.fillText(short(low), box.x, box.y + box.h + 3);
+  const span = high - low;
+  const lowText = short(atNoise(low, span) ? 0 : low);
+  const highText = short(atNoise(high, span) ? 0 : high);
+  // Side by side where both fit, else the high end a line lower (drawHistograms leaves room).
+  const fits = ctx.measureText(lowText).width + ctx.measureText(highText).width + 6 <= box.w;
+  ctx.fillText(lowText, box.x, box.y + box.h + 3);
   ctx.textAlign = "right";
-  ctx.fillText(short(high), box.x + box.w, box.y + box.h + 3);
+  ctx.fillText(highText, box.x + box.w, box.y + box.h + (fits ? 3 : 12));
   ctx.restore();
   return max > 0 || counts.length > 0;
 }
 
+/** Histogram columns: the left margin (row labels), the gap between layers. */
+const HIST_LEFT = 16;
+const HIST_GAP = 10;
+
+/**
+ * The layers' titles above the histogram columns, in `box` (a .hist-titles element laid out
+ * as a grid of the same columns: panels.css): "layer 1 · relu · 10", allowed to wrap between
+ * words. Where a column is too narrow for its longest word ("sigmoid"), the title is the layer
+ * number alone, the whole title in its tooltip: a title is never cut.
+ */
+function histTitles(box, layers, cw, ctx) {
+  ctx.save();
+  ctx.font = font(10, 600);
+  const texts = layers.map((layer) => {
+    const long = `layer ${layer.layer} · ${layer.activation} · ${layer.width}`;
+    const widest = Math.max(...long.split(" ").map((word) => ctx.measureText(word).width));
+    return { long, text: widest <= cw - 2 ? long : `${layer.layer}` };
+  });
+  ctx.restore();
+  const key = JSON.stringify(texts);
+  if (box.dataset.key === key) return;
+  box.dataset.key = key;
+  box.style.setProperty("--columns", String(layers.length));
+  box.style.setProperty("--left", `${HIST_LEFT}px`);
+  box.style.setProperty("--gap", `${HIST_GAP}px`);
+  box.replaceChildren(
+    ...texts.map(({ long, text }) => {
+      const t = document.createElement("span");
+      t.className = "hist-title";
+      t.textContent = text;
+      t.title = long;
+      return t;
+    }),
+  );
+}
+
 /**
  * One small multiple per layer: the activation histogram (top row) and the histogram of
- * ∂L/∂W's entries (bottom row). Marks the canvas data-drawn="true" once something was drawn.
+ * ∂L/∂W's entries (bottom row); their titles go in `titles` (a .hist-titles element) when
+ * given. Marks the canvas data-drawn="true" once something was drawn.
  */
-export function drawHistograms(canvas, layers) {
+export function drawHistograms(canvas, layers, titles = null) {
   const { ctx, w, h } = setup(canvas);
   if (!layers || !layers.length) {
     drawNote(ctx, w, h, "no layers");
     delete canvas.dataset.drawn;
+    titles?.replaceChildren();
+    if (titles) delete titles.dataset.key;
     return;
   }
-  const left = 16;
-  const gap = 10;
+  const left = HIST_LEFT;
+  const gap = HIST_GAP;
   const n = layers.length;
   const cw = (w - left - gap * (n - 1) - 2) / n;
-  const titleH = 16;
-  const labelH = 14;
-  const rowH = (h - titleH - 2 * labelH - 6) / 2;
+  if (titles) histTitles(titles, layers, cw, ctx);
+  const top = 4;
+  // Room under each row for its range labels: one line, or two where a column is too narrow
+  // for both side by side (drawHist staggers them then).
+  const labelH = cw < 84 ? 23 : 14;
+  const rowH = (h - top - 2 * labelH - 6) / 2;
   let drawn = false;
-  ctx.font = font(10, 600);
   layers.forEach((layer, i) => {
     const x = left + i * (cw + gap);
-    const long = `layer ${layer.layer} · ${layer.activation} · ${layer.width}`;
-    const mid = `${layer.layer} · ${layer.activation} · ${layer.width}`;
-    const text = ctx.measureText(long).width <= cw ? long : ctx.measureText(mid).width <= cw ? mid : `${layer.layer}`;
-    ctx.save();
-    ctx.fillStyle = INK;
-    ctx.font = font(10, 600);
-    ctx.textAlign = "center";
-    ctx.textBaseline = "top";
-    ctx.fillText(text, x + cw / 2, 2);
-    ctx.restore();
-    const a = drawHist(ctx, layer.activation_hist, { x, y: titleH, w: cw, h: rowH }, SERIES.activations);
+    const a = drawHist(ctx, layer.activation_hist, { x, y: top, w: cw, h: rowH }, SERIES.activations);
     const g = drawHist(
       ctx,
       layer.gradient_hist,
-      { x, y: titleH + rowH + labelH + 6, w: cw, h: rowH },
+      { x, y: top + rowH + labelH + 6, w: cw, h: rowH },
       SERIES.gradients,
     );
     drawn = drawn || a || g;
@@ -388,8 +451,8 @@ export function drawHistograms(canvas, layers) {
   ctx.textAlign = "center";
   ctx.textBaseline = "middle";
   const rows = [
-    ["activations", SERIES.activations, titleH + rowH / 2],
-    ["∂L/∂W", SERIES.gradients, titleH + rowH + labelH + 6 + rowH / 2],
+    ["activations", SERIES.activations, top + rowH / 2],
+    ["∂L/∂W", SERIES.gradients, top + rowH + labelH + 6 + rowH / 2],
   ];
   for (const [label, color, y] of rows) {
     ctx.save();
@@ -407,25 +470,51 @@ export function drawHistograms(canvas, layers) {
 // --- theory -------------------------------------------------------------------------------------
 
 /**
+ * A layer's mean of Z² as the chart draws it: null when missing or not finite, 0 when at most
+ * the layer's `q_noise` (the server's rounding-noise level, initlab.web.frames.noise_floor:
+ * a root mean square 1e-12 of the inputs' is what float64 leaves of an exact 0), else itself.
+ */
+export function drawnQ(layer, v) {
+  if (v === null || v === undefined || !Number.isFinite(v)) return null;
+  const floor = layer.q_noise;
+  return Number.isFinite(floor) && Math.abs(v) <= floor ? 0 : v;
+}
+
+/**
  * Per layer: the mean-field prediction q_predicted (dashed line, crosses) beside the measured
- * second moment of Z at initialization (rings) and now (diamonds), log y.
+ * second moment of Z at initialization (rings) and now (diamonds), log y. Values at rounding
+ * noise (drawnQ) are drawn as 0, on the line under the log axis marked "0", never as data;
+ * the canvas' data-noise counts them, data-low is the axis' bottom value.
  */
 export function drawTheory(canvas, layers, theory) {
   const { ctx, w, h } = setup(canvas);
   title(ctx, "mean of Z² per layer", 4, 4);
+  canvas.dataset.noise = "0";
+  delete canvas.dataset.low;
   if (!layers || !layers.length) {
     drawNote(ctx, w, h, "no layers");
     return;
   }
-  const pos = (v) => v !== null && v !== undefined && Number.isFinite(v) && v > 0;
-  const values = layers.flatMap((l) => [l.q_predicted, l.q_initial, l.q_measured]).filter(pos);
+  let noise = 0;
+  const qs = layers.map((l) => {
+    const q = {};
+    for (const key of ["q_predicted", "q_initial", "q_measured"]) {
+      q[key] = drawnQ(l, l[key]);
+      if (q[key] === 0 && l[key] !== 0) noise++;
+    }
+    return q;
+  });
+  canvas.dataset.noise = String(noise);
+  const pos = (v) => v !== null && v > 0;
+  const values = qs.flatMap((q) => [q.q_predicted, q.q_initial, q.q_measured]).filter(pos);
   const box = { x: 40, y: 24, w: Math.max(10, w - 40 - 12), h: Math.max(10, h - 24 - 20) };
   const n = layers.length;
   const sx = (i) => box.x + ((i + 0.5) / n) * box.w;
   const xt = layers.map((l, i) => ({ v: i, label: `${l.layer}` }));
   if (!values.length) {
     axes(ctx, box, xt, [], sx, () => 0, { grid: false });
-    drawNote(ctx, w, h + 10, theory && !theory.available && theory.note ? theory.note : "all zero: nothing to show on a log scale");
+    const all = noise ? "all 0 (or rounding noise): nothing to show on a log scale" : "all zero: nothing to show on a log scale";
+    drawNote(ctx, w, h + 10, theory && !theory.available && theory.note ? theory.note : all);
     return;
   }
   let lo = Math.min(...values);
@@ -438,28 +527,38 @@ export function drawTheory(canvas, layers, theory) {
     lo /= 1.4;
     hi *= 1.4;
   }
+  canvas.dataset.low = String(lo);
   const sy = logScale(lo, hi, box.y + box.h, box.y);
   axes(ctx, box, xt, logTicks(lo, hi), sx, sy);
   const bottom = box.y + box.h - 3;
   const yOf = (v) => (pos(v) ? sy(v) : v === 0 ? bottom : null);
+  if (qs.some((q) => [q.q_predicted, q.q_initial, q.q_measured].includes(0))) {
+    ctx.save();
+    ctx.fillStyle = MUTED;
+    ctx.font = font(10);
+    ctx.textAlign = "right";
+    ctx.textBaseline = "middle";
+    ctx.fillText("0", box.x - 4, bottom);
+    ctx.restore();
+  }
   // Prediction: a dashed line through the layers.
-  if (layers.some((l) => pos(l.q_predicted))) {
+  if (qs.some((q) => pos(q.q_predicted))) {
     ctx.save();
     ctx.strokeStyle = SERIES.predicted;
     ctx.lineWidth = 1.5;
     ctx.setLineDash([4, 3]);
-    polyline(ctx, layers.map((_, i) => i), layers.map((l) => l.q_predicted), sx, sy, pos);
+    polyline(ctx, qs.map((_, i) => i), qs.map((q) => q.q_predicted), sx, sy, pos);
     ctx.setLineDash([]);
-    layers.forEach((l, i) => {
-      if (pos(l.q_predicted)) marker(ctx, "cross", sx(i), sy(l.q_predicted), 3, SERIES.predicted);
+    qs.forEach((q, i) => {
+      if (pos(q.q_predicted)) marker(ctx, "cross", sx(i), sy(q.q_predicted), 3, SERIES.predicted);
     });
     ctx.restore();
   }
   const off = Math.min(7, box.w / n / 6);
-  layers.forEach((l, i) => {
-    const yi = yOf(l.q_initial);
+  qs.forEach((q, i) => {
+    const yi = yOf(q.q_initial);
     if (yi !== null) marker(ctx, "ring", sx(i) - off, yi, 3.5, SERIES.initial);
-    const ym = yOf(l.q_measured);
+    const ym = yOf(q.q_measured);
     if (ym !== null) marker(ctx, "diamond", sx(i) + off, ym, 3.5, SERIES.measured);
   });
   const items = [

@@ -1,6 +1,6 @@
 // initlab playground: sliders and choices beside the exact-value fields, as TF Playground
 // offers them. Noise, test fraction and batch size get a slider over a ladder of values;
-// learning rate and L2 a list of the usual values. They only write the fields: the fields
+// learning rate, L2 and L1 a list of the usual values. They only write the fields: the fields
 // stay the configuration's source (state.js reads them, the URL holds them), so a value typed
 // there is kept exactly and the slider moves to the nearest rung.
 
@@ -20,6 +20,7 @@ const SLIDERS = [
 const CHOICES = [
   { field: "learning-rate", name: "Learning rate", values: [0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10] },
   { field: "l2", name: "L2", values: [0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10] },
+  { field: "l1", name: "L1", values: [0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10] },
 ];
 
 const built = [];

@@ -30,6 +30,11 @@ function parseDataSeed(raw) {
   return s;
 }
 
+function featureList(raw) {
+  const names = String(raw).split(",").map((f) => f.trim()).filter(Boolean);
+  return names.length ? names : null;
+}
+
 /** One initializer in the URL: `name` or `name:arg=value,arg=value` (null: `arg=`). */
 function encodeInit(init) {
   const { name, ...args } = init;
@@ -126,6 +131,24 @@ const TYPES = {
     encode: (v) => v.map(encodeInit),
     decode: (texts) => texts.filter(Boolean).map(decodeInit),
   },
+  /** A checkbox: on or off; "1" or "0" in the URL (any text but 0, false, no, off: on). */
+  flag: {
+    read: (c) => c.checked,
+    write: (c, v) => {
+      c.checked = Boolean(v);
+    },
+    encode: (v) => [v ? "1" : "0"],
+    decode: (texts) => !["0", "false", "no", "off"].includes(texts[0].trim().toLowerCase()),
+  },
+  /** Input feature names separated by commas (inputs.js); empty is null: the raw inputs. */
+  features: {
+    read: (c) => featureList(c.value),
+    write: (c, v) => {
+      c.value = (v ?? []).join(",");
+    },
+    encode: (v) => [v.join(",")],
+    decode: (texts) => featureList(texts[0]),
+  },
   /** A whole number ≥ 0 with no control (bad text counts as 0). */
   count: {
     encode: (v) => [String(v)],
@@ -140,7 +163,9 @@ const TYPES = {
  * control: the element's id; type: a TYPES entry. A configuration field's default is the
  * server's (`defaults` in /api/options); a view field declares its own. Optional:
  * choices: the values allowed (others mean the default); omitNull: left out of the URL when
- * null; zeroIsNull: 0 in the control and the URL stands for null (batch size 0: all samples).
+ * null; omitDefault: left out of the URL at its default; zeroIsNull: 0 in the control and the
+ * URL stands for null (batch size 0: all samples). A view field with a control and no value
+ * in the view given to toQuery is read from its control.
  */
 export const FIELDS = [
   { name: "dataset", key: "dataset", control: "dataset", type: "dataset" },
@@ -148,6 +173,7 @@ export const FIELDS = [
   { name: "points", key: "points", control: "points", type: "int" },
   { name: "test_fraction", key: "test", control: "test-fraction", type: "float" },
   { name: "data_seed", key: "dseed", control: "data-seed", type: "intOrName" },
+  { name: "features", key: "feat", control: "features", type: "features", omitNull: true },
   { name: "hidden", key: "hidden", control: "hidden", type: "list" },
   { name: "activation", key: "act", control: "activation", type: "choice" },
   { name: "inits", key: "init", control: "inits", type: "inits" },
@@ -155,6 +181,7 @@ export const FIELDS = [
   { name: "learning_rate", key: "lr", control: "learning-rate", type: "float" },
   { name: "batch_size", key: "batch", control: "batch-size", type: "int", zeroIsNull: true },
   { name: "l2", key: "l2", control: "l2", type: "float" },
+  { name: "l1", key: "l1", control: "l1", type: "float" },
   { name: "seed", key: "seed", control: "seed", type: "int" },
   // The default plays the course's 15,000 iterations in 300 frames: 5 s at the display's 60
   // frames/s, 10 s at 30, and within the 20 s the page aims for down to 15 frames/s (a busy
@@ -169,11 +196,16 @@ export const FIELDS = [
     choices: [1, 5, 10, 25, 50, 100, 250, 500],
     default: 50,
   },
+  // How the boundary is drawn (plots.js drawBoundary): the test points as rings, or not;
+  // each cell in its class' colour (discretized) or shaded by the probability.
+  { name: "show_test", key: "showtest", control: "show-test", type: "flag", view: true, default: true, omitDefault: true },
+  { name: "discretize", key: "discrete", control: "discretize", type: "flag", view: true, default: false, omitDefault: true },
   { name: "iteration", key: "it", type: "count", view: true, default: 0 },
 ];
 
 const CONFIG_FIELDS = FIELDS.filter((f) => !f.view);
-const SPEED = FIELDS.find((f) => f.name === "speed");
+const field = (name) => FIELDS.find((f) => f.name === name);
+const SPEED = field("speed");
 
 const control = (f) => $(`#${f.control}`);
 const isNull = (v) => v === null || v === undefined;
@@ -214,6 +246,12 @@ export function speed() {
   return readField(SPEED);
 }
 
+/** How the boundary is drawn, as its controls say: {showTest, discretize}. */
+export function viewOptions() {
+  if (!control(field("show_test"))) return { showTest: true, discretize: false };
+  return { showTest: readField(field("show_test")), discretize: readField(field("discretize")) };
+}
+
 /** Show `view` (the speed) in the controls of its fields. */
 export function writeView(view) {
   for (const f of FIELDS) if (f.view && f.control) writeField(f, view[f.name]);
@@ -224,7 +262,9 @@ export function toQuery(config, view) {
   const p = new URLSearchParams();
   for (const f of FIELDS) {
     let v = f.view ? view[f.name] : config[f.name];
+    if (f.view && v === undefined && f.control && control(f)) v = readField(f);
     if (f.omitNull && isNull(v)) continue;
+    if (f.omitDefault && v === f.default) continue;
     if (f.zeroIsNull) v ??= 0;
     for (const text of TYPES[f.type].encode(v)) p.append(f.key, text);
   }
