@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from initlab import MLP, circles, train
 from initlab.compare import compare
 from initlab.datasets import plane
+from initlab.engine import EngineFallbackWarning
 from initlab.experiments.config import initial_params
 from initlab.network import r2
 from initlab.rng import NOTEBOOK
@@ -33,9 +35,10 @@ def test_compare_on_a_regression_set_trains_identity_heads_scored_by_r2() -> Non
     assert "symmetry" in zeros.why
 
 
-@pytest.mark.filterwarnings("ignore::initlab.engine.EngineFallbackWarning")
 def test_compare_with_l1_is_train_with_l1() -> None:
-    c = compare(["he"], iterations=800, learning_rate=0.1, l1=0.5, record_every=100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", EngineFallbackWarning)  # the compiled engine trains L1
+        c = compare(["he"], iterations=800, learning_rate=0.1, l1=0.5, record_every=100)
     data, mlp = circles(), MLP([2, 10, 5, 1])
     reference = train(mlp, initial_params(mlp, "he", NOTEBOOK, data), data.X_train,
                       data.y_train, iterations=800, learning_rate=0.1, l1=0.5,

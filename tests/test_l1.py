@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from initlab import MLP, circles, init_params, train
-from initlab.engine import train_batch
+from initlab.engine import EngineFallbackWarning, train_batch
 from initlab.experiments import parse_spec
 from initlab.experiments.config import RunConfig, to_toml
 from initlab.network import gradients, loss
@@ -70,7 +70,7 @@ def test_l1_drives_weights_to_zero_and_every_engine_agrees() -> None:
     small = sum(int((np.abs(p.W) < 0.02).sum()) for p in sparse.params)
     assert small > sum(int((np.abs(p.W) < 0.02).sum()) for p in plain.params)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a compiled engine that lacks L1 says so and falls back
+        warnings.simplefilter("error", EngineFallbackWarning)  # the compiled engine trains L1
         (auto,) = train_batch(mlp, [params], X, y, iterations=2000, settings=settings)
     (numpy,) = train_batch(mlp, [params], X, y, iterations=2000, settings=settings, engine="numpy")
     # the same formulas; the sums are blocked differently (BLAS, SIMD): rounding only

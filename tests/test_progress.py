@@ -406,3 +406,57 @@ def test_diagnose_through_a_pipe_shows_no_progress(tmp_path: Path) -> None:
     assert "he" in done.stdout
     # Nothing but a compile notice, where this machine has not compiled this run before.
     assert all(line.startswith("Compil") for line in done.stderr.splitlines()), done.stderr
+
+
+# --- runs that share the threads ------------------------------------------------------------
+
+
+@needs_numba
+@pytest.mark.parametrize("name", list(BATCHES))
+@pytest.mark.parametrize("threads", [2, 4])
+def test_runs_sharing_the_threads_chunk_by_chunk_are_each_one_call(
+    monkeypatch: pytest.MonkeyPatch, chunks, name: str, threads: int
+) -> None:
+    """3 runs on 2 threads (or 5 on 4) take turns in chunks so they end together; each run
+    is still, to the bit, the run trained alone in one kernel call."""
+    import initlab.engine.compiled
+
+    chunks(29)  # many turns, ending mid-epoch and between snapshots
+    monkeypatch.setattr(initlab.engine.compiled, "threads", lambda: threads)
+    mlp, params, kw = BATCHES[name]()
+    params = (params * 3)[: threads + 1]
+    rates = kw.pop("learning_rate")
+    rates = (rates if isinstance(rates, list) else [rates]) * len(params)
+    rates = rates[: len(params)]
+    data = circles()
+    shared = train_batch(mlp, params, data.X_train, data.y_train, iterations=400,
+                         learning_rate=rates, checkpoint_every=50, engine="numba", **kw)  # fmt: skip
+    for p, rate, result in zip(params, rates, shared, strict=True):
+        (alone,) = train_batch(mlp, [p], data.X_train, data.y_train, iterations=400,
+                               learning_rate=[rate], checkpoint_every=50, engine="numba",
+                               **kw)  # fmt: skip
+        assert_same_result(result, alone)
+
+
+def test_sharing_threads_gives_each_run_its_chunks_in_order() -> None:
+    from initlab.progress import share_threads
+
+    lock = threading.Lock()
+    log: list[tuple[int, int]] = []
+    at = [0, 0, 0]
+    running: set[int] = set()
+
+    def chunk(k: int, thread: int) -> int | None:
+        with lock:
+            assert k not in running  # a run is on one thread at a time
+            running.add(k)
+        log.append((k, at[k]))
+        at[k] += 1
+        with lock:
+            running.discard(k)
+        return None if at[k] == 5 else at[k]
+
+    share_threads(chunk, lambda k: 5 - at[k], 3, 2)
+    assert sorted(log) == [(k, i) for k in range(3) for i in range(5)]
+    for k in range(3):
+        assert [i for j, i in log if j == k] == list(range(5))

@@ -11,11 +11,11 @@ Engines:
     :mod:`initlab.engine.kernel`: a compiled kernel trains each model from start to end, its
     work arrays allocated once; models run in parallel on ``NUMBA_NUM_THREADS`` threads (all
     cores by default). Covers every built-in hidden activation, the sigmoid, softmax and
-    identity (regression) heads, ``"gd"``, ``"momentum"`` (Nesterov too) and ``"adam"``, L2,
-    per-model learning rates, full-batch and mini-batch training (``train()``'s batch order,
-    drawn up front), float64 and float32 (not yet L1: such runs train on ``"numpy"``). The
-    kernel is compiled for what a run uses (its hidden activations, head, optimizer, L2 or
-    not, mini-batches or not, dtype): the first such run on a machine
+    identity (regression) heads, ``"gd"``, ``"momentum"`` (Nesterov too) and ``"adam"``, L2
+    and L1, per-model learning rates, full-batch and mini-batch training (``train()``'s batch
+    order, drawn up front), float64 and float32. The kernel is compiled for what a run uses
+    (its hidden activations, head, optimizer, L2 or not, L1 or not, mini-batches or not,
+    dtype): the first such run on a machine
     compiles it (about 3.5 s for the notebook's network on a 2-core machine) and caches the
     machine code on disk; later processes load it in a fraction of a second.
     (Threads rather than ``numba.prange``: a ``parallel=True`` wrapper re-optimizes the whole
@@ -29,7 +29,7 @@ Engines:
     16 in float32, each example's forward and backward pass written out for the network as
     scalar code that the compiler turns into vector instructions (generated and cached per
     network, dtype and training variant: about 7 s of compile for the notebook's network in
-    float64, 5 s in float32, on 2 cores). Every hidden activation, gd/momentum/Adam, L2,
+    float64, 5 s in float32, on 2 cores). Every hidden activation, gd/momentum/Adam, L2, L1,
     per-model learning rates, snapshots and both dtypes; about 2.5 times the per-model
     kernel's speed in float64 and 4.5 times in float32 (``benchmarks/bench_engine.py``).
     Smaller batches (the notebook's comparison, single runs) stay on the per-model kernel,
@@ -338,8 +338,6 @@ def _compiled_engine(run: _Run, required: bool) -> bool:
         return False
     missing = _not_covered(run.mlp, run.settings.optimizer, kernel.ACTIVATION_CODES)
     drawn = -(-run.iterations // run.per_epoch) * run.n
-    if missing is None and run.settings.l1:
-        missing = "L1 regularisation"
     if missing is None and run.batch_size is not None and drawn > MAX_ORDER:
         missing = f"mini-batch runs drawing more than {MAX_ORDER:,} indices"
     if missing is None:
@@ -380,11 +378,11 @@ def needs_compile(
 
     ``False`` where Numba cannot be imported or the kernel does not cover the run (the
     NumPy engine trains it; nothing compiles), and where the kernel is compiled for this
-    network (its head too), optimizer, L2 or not, mini-batches or not and dtype already, in
-    this process or
-    in Numba's disk cache. The settings come as ``settings=TrainSettings(...)`` or as
-    training keywords, as for :func:`train_batch`; ``n_examples``, if given, tells a
-    ``batch_size`` that covers the whole data (full batch) from a real mini-batch one.
+    network (its head too), optimizer, L2 or not, L1 or not, mini-batches or not and dtype
+    already, in this process or in Numba's disk cache. The settings come as
+    ``settings=TrainSettings(...)`` or as training keywords, as for :func:`train_batch`;
+    ``n_examples``, if given, tells a ``batch_size`` that covers the whole data (full
+    batch) from a real mini-batch one.
 
     >>> from initlab import MLP
     >>> isinstance(needs_compile(MLP([2, 10, 5, 1]), learning_rate=0.01), bool)
@@ -403,7 +401,7 @@ def needs_compile(
     size = settings.batch_size
     minibatch = size is not None and (n_examples is None or size < n_examples)
     return not is_compiled(mlp, optimizer=settings.optimizer, l2=settings.l2,
-                           minibatch=minibatch, dtype=dt)  # fmt: skip
+                           minibatch=minibatch, dtype=dt, l1=settings.l1)  # fmt: skip
 
 
 # --- the engines -----------------------------------------------------------------------------
@@ -441,7 +439,8 @@ def _train_numba(run: _Run, progress: ProgressHook | None = None) -> list[Outcom
     every = run.checkpoint_every or 0
     order = run.order() if run.batch_size is not None else None
     schedule = Schedule(run.settings.optimizer, run.settings.l2, run.iterations,
-                        run.settings.record_every, every, run.batch_size, order)  # fmt: skip
+                        run.settings.record_every, every, run.batch_size, order,
+                        l1=run.settings.l1)  # fmt: skip
     from initlab.engine import lanes  # Numba's; lanes imports compiled, not the other way
 
     lane = lanes.covers(mlp, schedule, len(theta))  # lanes cannot resume: start and end told
@@ -464,7 +463,7 @@ def _train_numba(run: _Run, progress: ProgressHook | None = None) -> list[Outcom
             if order is not None:
                 index = run.batch_index(order, ran)
                 A0, Y_batch = X[:, index], Y[:, index]
-            diverged_cost = _cost(mlp, params, A0, Y_batch, run.settings.l2)
+            diverged_cost = _cost(mlp, params, A0, Y_batch, run.settings.l2, run.settings.l1)
             if math.isfinite(diverged_cost):  # finite in float64 only: keep it non-finite
                 diverged_cost = math.inf
         recorded = costs[k, : -(-ran // run.settings.record_every)].tolist()

@@ -112,6 +112,8 @@ class _Batch:
     velocities: NDArray[Any] | None = None
     """The models' optimizer state (rows), as :class:`Schedule` has it."""
     squares: NDArray[Any] | None = None
+    l1: bool | None = None
+    """``True`` for a run with L1, else ``None``: the kernel compiles the L1 term only then."""
 
     def arguments(
         self,
@@ -158,14 +160,15 @@ class _Batch:
                 order = order[(t0 // per_epoch - start // per_epoch) * n :]
         return (
             p, lr, self.X, self.Y, self.sizes, self.acts, self.constants, settings,
-            costs, status, snaps, v, sq, order, self.on, self.heads, self.l2,
+            costs, status, snaps, v, sq, order, self.on, self.heads, self.l2, self.l1,
         )  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Schedule:
-    """How the kernel trains: the optimizer and L2, the iteration counts and, for mini-batch
-    runs, the batch size and the concatenated epoch permutations (``order``).
+    """How the kernel trains: the optimizer, L2 and L1 (``l1``, last: 0 for none), the
+    iteration counts and, for mini-batch runs, the batch size and the concatenated epoch
+    permutations (``order``).
 
     A run resumes at iteration ``start`` (default 0: a fresh run): the models' parameters
     are then those after ``start`` iterations, ``velocity`` and ``squares`` their optimizer
@@ -186,6 +189,7 @@ class Schedule:
     start: int = 0
     velocity: NDArray[Any] | None = None
     squares: NDArray[Any] | None = None
+    l1: float = 0.0
 
     @property
     def records(self) -> int:
@@ -214,7 +218,7 @@ def _batch(mlp: MLP, X: NDArray[Any], Y: NDArray[Any], schedule: Schedule) -> _B
     iterations, record_every = schedule.iterations, schedule.record_every
     checkpoint_every, batch_size = schedule.checkpoint_every, schedule.batch_size
     dtype = X.dtype
-    constants = np.array(_constants(optimizer, l2), dtype=dtype)
+    constants = np.array(_constants(optimizer, l2, schedule.l1), dtype=dtype)
     settings = np.zeros(kernel.N_SETTINGS, dtype=np.int64)
     settings[kernel.S_ITERATIONS] = iterations
     settings[kernel.S_RECORD_EVERY] = record_every
@@ -238,10 +242,11 @@ def _batch(mlp: MLP, X: NDArray[Any], Y: NDArray[Any], schedule: Schedule) -> _B
         adam=optimizer.name == "adam",
         velocities=schedule.velocity,
         squares=schedule.squares,
+        l1=True if constants[kernel_math.C_L1] != 0 else None,
     )
 
 
-def _constants(optimizer: Any, l2: float) -> list[float]:
+def _constants(optimizer: Any, l2: float, l1: float = 0.0) -> list[float]:
     """The kernel's constants array (see ``kernel_math.C_*``), in the order of its indices."""
     beta1 = getattr(optimizer, "beta1", 0.0)
     beta2 = getattr(optimizer, "beta2", 0.0)
@@ -262,6 +267,7 @@ def _constants(optimizer: Any, l2: float) -> list[float]:
         beta2,
         1 - beta2,
         getattr(optimizer, "eps", 0.0),
+        l1,
     ]
 
 
@@ -269,10 +275,16 @@ def _describe(mlp: MLP, optimizer: Any, batch: _Batch) -> str:
     hidden = sorted(set(mlp.hidden_activations))
     parts = [f"{'/'.join(hidden)} hidden layers"] if hidden else []
     parts.append(f"{mlp.output} head")
-    parts.append(optimizer.name + (" with L2" if batch.l2 else ""))
+    parts.append(optimizer.name + regularisation(bool(batch.l2), bool(batch.l1)))
     if batch.order is not None:
         parts.append("mini-batches")
     return ", ".join([*parts, batch.X.dtype.name])
+
+
+def regularisation(l2: bool, l1: bool) -> str:
+    """``" with L2"``, ``" with L1"``, ``" with L2 and L1"`` or ``""``, for a notice."""
+    terms = [name for name, used in (("L2", l2), ("L1", l1)) if used]
+    return f" with {' and '.join(terms)}" if terms else ""
 
 
 def _signature(arguments: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -300,8 +312,9 @@ def _on_disk(entry: Any, signature: Any) -> bool:
 
 
 def is_compiled(
-    mlp: MLP, *, optimizer: Any, l2: float, minibatch: bool, dtype: np.dtype[Any]
-) -> bool:
+    mlp: MLP, *, optimizer: Any, l2: float, minibatch: bool, dtype: np.dtype[Any],
+    l1: float = 0.0,
+) -> bool:  # fmt: skip
     """Whether the kernel for this network and training is compiled already, in this
     process or in the disk cache (see :func:`initlab.engine.needs_compile`)."""
     from initlab.engine import kernel
@@ -309,7 +322,8 @@ def is_compiled(
     X = np.zeros((mlp.n_features, 1), dtype)
     Y = np.zeros((mlp.layer_sizes[-1], 1), dtype)
     order = np.zeros(1, np.int64) if minibatch else None
-    batch = _batch(mlp, X, Y, Schedule(optimizer, l2, 1, 1, 0, 1 if minibatch else None, order))
+    schedule = Schedule(optimizer, l2, 1, 1, 0, 1 if minibatch else None, order, l1=l1)
+    batch = _batch(mlp, X, Y, schedule)
     p = np.zeros(1, dtype)
     arguments = batch.arguments(
         p, p[0], np.zeros(1), np.zeros(2, np.int64), np.zeros((1, 1), dtype)
@@ -379,37 +393,51 @@ def train_compiled(
         entry(*batch.arguments(theta[k], lrs[k], costs[k], status[k], snaps[k], k))
 
     count = min(M, threads())
-    if progress is not None:
+    # Runs that do not divide evenly among the threads (the notebook's 3 on 2 cores) share
+    # them chunk by chunk, so they end together: 1.5 rounds of work instead of 2.
+    balance = progress is None and count > 1 and M % count != 0 and 4 * count > M
+    if progress is not None or balance:
         import dataclasses
-        import threading
 
-        from initlab.progress import Reporter, next_chunk, run_in_threads
+        from initlab.progress import (
+            BALANCE_SECONDS,
+            CHUNK_SECONDS,
+            Reporter,
+            next_chunk,
+            share_threads,
+        )
 
-        reporter = Reporter(progress, M, schedule.iterations)
+        reporter = Reporter(progress, M, schedule.iterations) if progress is not None else None
+        target = BALANCE_SECONDS if reporter is None else CHUNK_SECONDS
         if batch.velocity and batch.velocities is None:  # each model's state, kept by chunks
             zeros = np.zeros((M, P), theta.dtype)
             squares = np.zeros((M, P), theta.dtype) if batch.adam else None
             batch = dataclasses.replace(batch, velocities=zeros, squares=squares)
         start, every = schedule.start, schedule.checkpoint_every
         end = start + schedule.iterations
-        done = [0] * M  # iterations done by model k: written by its thread only
+        at = [start] * M  # the next iteration of model k
+        sizes: list[int | None] = [None] * M
+        done = [0] * M  # iterations done by model k: written by the thread training it only
 
-        def train_chunks(k: int, stop: threading.Event) -> None:
-            t, size = start, next_chunk()
-            while t < end and not stop.is_set():
-                t1 = min(end, t + size)
-                began = time.perf_counter()
-                entry(*batch.arguments(theta[k], lrs[k], costs[k], status[k], snaps[k], k, (t, t1)))
-                if status[k, 1] or t1 == end:  # diverged, or done
-                    done[k] = end - start
-                    return
-                if every:  # the chunk's closing snapshot: the next chunk takes that row, if due
-                    snaps[k, _multiples(start, t1, every)] = 0
-                t, size = t1, next_chunk(size, time.perf_counter() - began)
-                done[k] = t - start
+        def chunk(k: int, thread: int) -> int | None:
+            t = at[k]
+            size = sizes[k] or next_chunk()
+            t1 = min(end, t + size)
+            began = time.perf_counter()
+            entry(*batch.arguments(theta[k], lrs[k], costs[k], status[k], snaps[k], k, (t, t1)))
+            if status[k, 1] or t1 == end:  # diverged, or done
+                done[k] = end - start
+                return None
+            if every:  # the chunk's closing snapshot: the next chunk takes that row, if due
+                snaps[k, _multiples(start, t1, every)] = 0
+            at[k], done[k] = t1, t1 - start
+            sizes[k] = next_chunk(size, time.perf_counter() - began, target)
+            return t1
 
-        run_in_threads(train_chunks, M, count, lambda: reporter.update(done))
-        reporter.finish()
+        poll = (lambda: reporter.update(done)) if reporter is not None else (lambda: None)
+        share_threads(chunk, lambda k: end - at[k], M, count, poll)
+        if reporter is not None:
+            reporter.finish()
     elif count == 1:
         for k in range(M):
             train_one(k)

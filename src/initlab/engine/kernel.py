@@ -19,9 +19,10 @@ loop are here; their building blocks (sums, ``exp``, activations, the cost) are 
 **Compiled for what a run uses**: optional arguments that are ``None`` are pruned before
 typing, so only the code a run needs is compiled (see :mod:`initlab.engine.kernel_math`):
 the velocity ``v`` and Adam's ``sq`` (``None`` for plain gradient descent), the mini-batch
-``order`` (``None`` for full batch), the ``l2`` flag, and the flags of the activations
-(``on``) and of the heads (``heads``: sigmoid, softmax, identity). Each combination, and
-each dtype, is compiled on first use and cached on disk.
+``order`` (``None`` for full batch), the ``l2`` and ``l1`` flags (a run without L1
+compiles no L1 code), and the flags of the activations (``on``) and of the heads
+(``heads``: sigmoid, softmax, identity). Each combination, and each dtype, is compiled on
+first use and cached on disk.
 
 The arithmetic is :func:`initlab.network.backward_columns`, :mod:`initlab.losses`,
 :mod:`initlab.activations` and :mod:`initlab.optim` operation for operation: the same
@@ -60,6 +61,7 @@ from initlab.engine.kernel_math import (
     C_BETA1,
     C_BETA2,
     C_EPS,
+    C_L1,
     C_L2,
     C_ONE,
     C_ZERO,
@@ -70,8 +72,10 @@ from initlab.engine.kernel_math import (
     _dot2x2,
     _exp,
     _jit,
+    _l1_sum,
     _l2_sum,
     _loss,
+    _sign,
     _sum,
     _times_derivative,
 )
@@ -185,12 +189,13 @@ def _forward(
 @_jit(fastmath={"contract"})
 def _backward(
     p: Any, sizes: Any, acts: Any, x: Any, y: Any, Z: Any, A: Any, mb: int, g: Any, D: Any,
-    Dn: Any, c: Any, scale: Any, on: Any, l2: Any,
+    Dn: Any, c: Any, scale: Any, on: Any, l2: Any, l1: Any,
 ) -> None:  # fmt: skip
     """Gradients into ``g`` (laid out as ``p``), as ``backward_columns``:
-    ``dZ[L] = 1/m·(P − Y)``, ``dW = dZ·A[l-1]ᵀ (+ λ/m·W`` unless ``l2`` is ``None)``,
+    ``dZ[L] = 1/m·(P − Y)``, ``dW = dZ·A[l-1]ᵀ (+ λ/m·W`` unless ``l2`` is ``None)`` ``(+
+    λ₁/m·sign(W)`` unless ``l1`` is ``None``; added after the L2 term, as there),
     ``db = Σ_examples dZ``, ``dZ[l-1] = (W[l]ᵀ·dZ) ⊙ φ′(Z[l-1])``. ``scale`` is
-    ``[1/m, λ/m]`` in the dtype."""
+    ``[1/m, λ/m, λ₁/m]`` in the dtype."""
     L = sizes.size - 1
     inv_m, l2_m = scale[0], scale[1]
     rows = 0  # first row of the current layer in Z and A
@@ -224,6 +229,10 @@ def _backward(
         if l2 is not None and l2_m != c[C_ZERO]:
             for q in range(w, b):
                 g[q] = g[q] + l2_m * p[q]
+        if l1 is not None:  # λ₁/m·sign(W) is exact: fusing its multiply-add changes nothing
+            l1_m = scale[2]
+            for q in range(w, b):
+                g[q] = g[q] + l1_m * _sign(p[q], c)
         for i in range(nout):
             g[b + i] = _sum(D, i, mb)
         if layer == 0:
@@ -321,7 +330,7 @@ def _entry(sources: str) -> Callable[..., None]:
     def train_model(
         p: Any, lr: Any, X: Any, Y: Any, sizes: Any, acts: Any, c: Any, s: Any,
         costs: Any, status: Any, snaps: Any, v: Any, sq: Any, order: Any,
-        on: Any, heads: Any, l2: Any,
+        on: Any, heads: Any, l2: Any, l1: Any,
     ) -> None:  # fmt: skip
         """Train one model in place: ``p`` its parameters, ``lr`` its learning rate.
 
@@ -342,8 +351,10 @@ def _entry(sources: str) -> Callable[..., None]:
         at the ``q``-th multiple of ``checkpoint_every`` from ``t0`` on (before its update)
         and, last, at the end.
 
-        The cost itself is computed only where it is recorded or might not be finite (the L2
-        term aside, checked on its own: below 1e300 it cannot make a finite loss overflow):
+        The cost itself is computed only where it is recorded or might not be finite (the
+        penalty, the L2 plus the L1 term, aside: checked on its own, as the sum the cost
+        adds; below 1e300 it cannot make a finite loss overflow, and a penalty that
+        overflowed or is NaN fails the test):
 
         - cross-entropy: while every logit is below ``1e300 / n`` in magnitude the mean loss
           cannot overflow, so the divergence check needs no ``log``;
@@ -376,7 +387,7 @@ def _entry(sources: str) -> Callable[..., None]:
         per_epoch = 1 if order is None else (n + batch - 1) // batch
         first_record = (t0 + record_every - 1) // record_every  # costs[0]'s multiple
         first_epoch = t0 // per_epoch  # order's first permutation
-        lam = float(c[C_L2])
+        lam, lam1 = float(c[C_L2]), float(c[C_L1])
         bound = _bound(n, K, p, *heads)
 
         # Every work array, allocated once.
@@ -392,7 +403,7 @@ def _entry(sources: str) -> Callable[..., None]:
             np.empty(n), np.empty(64), np.empty((64, 3), np.int64), np.empty(n, p.dtype),
             np.empty(64, p.dtype),
         )  # fmt: skip
-        scale = np.empty(2, p.dtype)
+        scale = np.empty(3, p.dtype)
         corrections = np.empty(2, p.dtype)
 
         diverged = 0
@@ -416,6 +427,8 @@ def _entry(sources: str) -> Callable[..., None]:
             penalty = 0.0
             if l2 is not None:
                 penalty = lam / (2 * mb) * _l2_sum(p, sizes)
+            if l1 is not None:  # network.penalty: the L2 term + the L1 term
+                penalty = penalty + lam1 / mb * _l1_sum(p, sizes)
             recording = it % record_every == 0
             if recording or not small or not penalty < 1e300:
                 cost = _loss(Z, y, units - K, mb, scratch, c, *heads) + penalty
@@ -430,12 +443,16 @@ def _entry(sources: str) -> Callable[..., None]:
                 snap += 1
             scale[0] = 1.0 / mb
             scale[1] = lam / mb
-            _backward(p, sizes, acts, x, y, Z, A, mb, g, D, Dn, c, scale, on, l2)
+            if l1 is not None:
+                scale[2] = lam1 / mb
+            _backward(p, sizes, acts, x, y, Z, A, mb, g, D, Dn, c, scale, on, l2, l1)
             if order is not None and recording:  # the full-data cost, before the update
                 _forward(p, sizes, acts, X, Y, Z, A, n, c, tmp, bound, on, *heads)
                 penalty = 0.0
                 if l2 is not None:
                     penalty = lam / (2 * n) * _l2_sum(p, sizes)
+                if l1 is not None:
+                    penalty = penalty + lam1 / n * _l1_sum(p, sizes)
                 cost = _loss(Z, Y, units - K, n, scratch, c, *heads)
                 costs[it // record_every - first_record] = cost + penalty
             _step(p, g, v, sq, nesterov, lr, it + 1, c, corrections)

@@ -103,8 +103,9 @@ def head_flags(head: str) -> tuple[bool | None, bool | None, bool | None]:
     C_BETA2,
     C_1MB2,
     C_EPS,
-) = range(16)
-N_CONSTANTS = 16
+    C_L1,
+) = range(17)
+N_CONSTANTS = 17
 
 LOG2 = math.log(2.0)
 
@@ -476,3 +477,34 @@ def _l2_sum(p: Any, sizes: Any) -> float:
         total += part
         w += nout * nin + nout
     return total
+
+
+@_jit()
+def _l1_sum(p: Any, sizes: Any) -> float:
+    """Σ_l Σ|W[l]| (biases excluded), in float64, each layer's sum added to the total as
+    :func:`initlab.network.l1_penalty_per_model` adds them (the layer's sum in order here,
+    NumPy's pairwise there: rounding)."""
+    total = 0.0
+    w = 0
+    for layer in range(sizes.size - 1):
+        nin, nout = sizes[layer], sizes[layer + 1]
+        part = 0.0
+        for q in range(w, w + nout * nin):
+            part += abs(float(p[q]))
+        total += part
+        w += nout * nin + nout
+    return total
+
+
+@_jit()
+def _sign(x: Any, c: Any) -> Any:
+    """``np.sign(x)`` in the dtype of ``c``: 1, −1, 0 (for ±0: NumPy's sign of −0.0 is
+    +0.0) or NaN (NaN propagates, as the gradient of a diverging run needs)."""
+    zero, one = c[C_ZERO], c[C_ONE]
+    if x > zero:
+        return one
+    if x < zero:
+        return -one
+    if x == zero:
+        return zero
+    return x

@@ -28,8 +28,8 @@ block's scratch rows), at about the per-model kernel's speed.
 
 **Covered** (:func:`covers`): full-batch training with the sigmoid head (two classes) or the
 identity head (regression, any number of outputs), every built-in hidden activation,
-gradient descent, momentum (Nesterov too) and Adam, L2, per-model learning rates, float64
-and float32, snapshots; batches of at least
+gradient descent, momentum (Nesterov too) and Adam, L2, L1, per-model learning rates,
+float64 and float32, snapshots; batches of at least
 :data:`MIN_MODELS` models (any within :func:`for_every_batch`: sweeps) of at most
 :data:`MAX_PARAMETERS` parameters, from iteration 0.
 Otherwise the per-model kernel trains the batch. The arithmetic is the per-model kernel's
@@ -203,10 +203,12 @@ def _module(source: str) -> ModuleType:
     return module
 
 
-def _describe(mlp: MLP, optimizer: Any, l2: bool, dtype: np.dtype[Any], lanes: int) -> str:
+def _describe(
+    mlp: MLP, optimizer: Any, l2: bool, dtype: np.dtype[Any], lanes: int, l1: bool = False
+) -> str:
     hidden = sorted(set(mlp.hidden_activations))
     parts = [f"{'/'.join(hidden)} hidden layers"] if hidden else []
-    parts += [f"{mlp.output} head", optimizer.name + (" with L2" if l2 else ""), dtype.name]
+    parts += [f"{mlp.output} head", optimizer.name + compiled.regularisation(l2, l1), dtype.name]
     return ", ".join(parts) + f"; {lanes} models per SIMD lane block"
 
 
@@ -266,6 +268,7 @@ class _Blocks:
     l2: bool | None
     velocity: bool
     adam: bool
+    l1: bool | None = None
 
     def arguments(
         self, theta: NDArray[Any], rates: NDArray[Any], outputs: tuple[NDArray[Any], ...],
@@ -288,7 +291,7 @@ class _Blocks:
         work = workspace(models, self.sizes.tolist(), self.X.shape[1], dtype)
         return (
             S, lr, self.X, self.Y, XL, self.sizes, self.acts, self.c, self.m, self.s, theta,
-            *outputs, vel, sq, self.on, self.heads, self.l2, work,
+            *outputs, vel, sq, self.on, self.heads, self.l2, self.l1, work,
         )  # fmt: skip
 
 
@@ -299,13 +302,15 @@ def _blocks(
     from initlab.engine import lanes_math as lm
 
     dtype, n, optimizer = X.dtype, X.shape[1], schedule.optimizer
-    c = np.array(compiled._constants(optimizer, schedule.l2), dtype)
+    c = np.array(compiled._constants(optimizer, schedule.l2, schedule.l1), dtype)
     with np.errstate(over="ignore"):  # float32: the bound is the largest float32
         bound = min(1e300 / n, float(np.finfo(dtype).max))
     if mlp.is_regression:  # on the residuals, as the per-model kernel's
         bound = kernel_math.identity_bound(n, Y.shape[0], dtype)
     m = np.zeros(lm.N_NUMBERS, dtype)
-    m[[lm.M_BOUND, lm.M_L2_M]] = [bound, float(c[kernel_math.C_L2]) / n]
+    m[[lm.M_BOUND, lm.M_L2_M, lm.M_L1_M]] = [
+        bound, float(c[kernel_math.C_L2]) / n, float(c[kernel_math.C_L1]) / n,
+    ]  # fmt: skip
     s = np.zeros(lm.N_SETTINGS, np.int64)
     s[lm.S_ITERATIONS], s[lm.S_RECORD_EVERY] = schedule.iterations, schedule.record_every
     s[lm.S_CHECKPOINT_EVERY] = schedule.checkpoint_every
@@ -326,6 +331,7 @@ def _blocks(
         l2=True if c[kernel_math.C_L2] != 0 else None,
         velocity=optimizer.name in ("momentum", "adam"),
         adam=optimizer.name == "adam",
+        l1=True if c[kernel_math.C_L1] != 0 else None,
     )
 
 
@@ -373,7 +379,7 @@ def train_lanes(
         return shared.arguments(theta[block], rates[block], outputs, XL)
 
     signature = compiled._signature(arguments(blocks[0]))
-    what = _describe(mlp, schedule.optimizer, bool(shared.l2), theta.dtype, V)
+    what = _describe(mlp, schedule.optimizer, bool(shared.l2), theta.dtype, V, bool(shared.l1))
     compiled._compile(entry, signature, what)
 
     def train_block(block: slice) -> None:

@@ -17,7 +17,7 @@ innermost, ``S[row·V + lane]``):
 The generated pass (:mod:`initlab.engine.lanes_source`: one per network, dtype and lane
 count) sums one iteration's gradient over every example into those rows; the functions here
 run the iterations around it (the generated module's entry calls them, see below): the cost
-and divergence check, snapshots, L2, the update, and the outputs. All of that is
+and divergence check, snapshots, L2 and L1, the update, and the outputs. All of that is
 per-iteration work (the pass is per example), so it is written for clarity, not for SIMD.
 
 The arithmetic is the per-model kernel's, operation for operation (see
@@ -46,6 +46,7 @@ from initlab.engine.kernel_math import (
     C_BETA1,
     C_BETA2,
     C_EPS,
+    C_L1,
     C_L2,
     C_ONE,
     C_ZERO,
@@ -53,6 +54,7 @@ from initlab.engine.kernel_math import (
     _exp,
     _jit,
     _loss,
+    _sign,
     cost_scratch,
 )
 
@@ -89,8 +91,8 @@ __all__ = [
 # Indices into the integer settings array ``s`` and the dtype array ``m``.
 S_ITERATIONS, S_RECORD_EVERY, S_CHECKPOINT_EVERY, S_NESTEROV = range(4)
 N_SETTINGS = 4
-M_BOUND, M_L2_M = range(2)
-N_NUMBERS = 2
+M_BOUND, M_L2_M, M_L1_M = range(3)
+N_NUMBERS = 3
 
 
 # --- one lane's cost -------------------------------------------------------------------------
@@ -107,6 +109,21 @@ def _lane_l2_sum(S: Any, lane: int, V: int, sizes: Any) -> float:
         for q in range(w, w + nout * nin):
             value = float(S[q * V + lane])
             part += value * value
+        total += part
+        w += nout * nin + nout
+    return total
+
+
+@_jit()
+def _lane_l1_sum(S: Any, lane: int, V: int, sizes: Any) -> float:
+    """Σ_l Σ|W[l]| of one lane, in float64, summed as :func:`kernel_math._l1_sum` sums."""
+    total = 0.0
+    w = 0
+    for layer in range(sizes.size - 1):
+        nin, nout = sizes[layer], sizes[layer + 1]
+        part = 0.0
+        for q in range(w, w + nout * nin):
+            part += abs(float(S[q * V + lane]))
         total += part
         w += nout * nin + nout
     return total
@@ -162,6 +179,18 @@ def _add_l2(S: Any, P: int, V: int, sizes: Any, l2_m: Any) -> None:
         nin, nout = sizes[layer], sizes[layer + 1]
         for q in range(w * V, (w + nout * nin) * V):
             S[P * V + q] = S[P * V + q] + l2_m * S[q]
+        w += nout * nin + nout
+
+
+@_jit()
+def _add_l1(S: Any, P: int, V: int, sizes: Any, l1_m: Any, c: Any) -> None:
+    """``g += λ₁/m·sign(W)`` for the weights of every lane, after the L2 term, as
+    ``backward_columns`` (``np.sign``: 0 at W = 0, NaN propagating)."""
+    w = 0
+    for layer in range(sizes.size - 1):
+        nin, nout = sizes[layer], sizes[layer + 1]
+        for q in range(w * V, (w + nout * nin) * V):
+            S[P * V + q] = S[P * V + q] + l1_m * _sign(S[q], c)
         w += nout * nin + nout
 
 
@@ -236,13 +265,14 @@ def _copy_lane(S: Any, V: int, lane: int, out: Any) -> None:
 #     while _next_iteration(S, lr, s, c, work):
 #         _pass(S, XL, c, m)  # see lanes_source
 #         _after_pass(S, lr, X, Y, sizes, acts, c, m, s, theta, costs, status, snaps, vel, sq,
-#                     on, heads, l2, work)
+#                     on, heads, l2, l1, work)
 #     _finish(S, lr, theta, status, snaps, s, work)
 #
 # Lane ``j`` is model ``j`` of ``theta``; the lanes from ``theta.shape[0]`` on are padding
 # (zero, learning rate zero, never reported). ``work`` (:func:`workspace`): the models'
 # ``done`` flags, the counters ``[iteration, snapshot, live models]`` and one lane's cost
-# arrays. ``on`` and ``heads`` are the per-model kernel's flags (:mod:`initlab.engine.kernel`).
+# arrays. ``on``, ``heads``, ``l2`` and ``l1`` are the per-model kernel's flags
+# (:mod:`initlab.engine.kernel`): a run without L1 compiles no L1 code.
 
 IT, SNAP, LIVE = range(3)
 
@@ -280,19 +310,20 @@ def _next_iteration(S: Any, lr: Any, s: Any, c: Any, work: Any) -> bool:
 def _after_pass(
     S: Any, lr: Any, X: Any, Y: Any, sizes: Any, acts: Any, c: Any, m: Any, s: Any,
     theta: Any, costs: Any, status: Any, snaps: Any, vel: Any, sq: Any, on: Any, heads: Any,
-    l2: Any, work: Any,
+    l2: Any, l1: Any, work: Any,
 ) -> None:  # fmt: skip
     """The rest of an iteration once the generated pass has summed the gradients: per live
     model, the cost where it is recorded (``it % record_every == 0``) or might not be finite
-    (``ok`` flag cleared, or the L2 term not below 1e300); a model whose cost is not finite
-    stops (its parameters, before this iteration's update, to ``theta``; ``status`` ``[it,
-    1]``; its lane retired); then snapshots, L2 and the update of every lane."""
+    (``ok`` flag cleared, or the penalty, L2 + L1 terms, not below 1e300); a model whose cost
+    is not finite stops (its parameters, before this iteration's update, to ``theta``;
+    ``status`` ``[it, 1]``; its lane retired); then snapshots, L2, L1 and the update of
+    every lane."""
     done, counters, p, Z, A, scratch, corrections = work
     V = lr.size
     models, P = theta.shape
     n = X.shape[1]
     it, record_every, every = counters[IT], s[S_RECORD_EVERY], s[S_CHECKPOINT_EVERY]
-    lam = float(c[C_L2])
+    lam, lam1 = float(c[C_L2]), float(c[C_L1])
     zero = c[C_ZERO]
     recording = it % record_every == 0
     for lane in range(models):
@@ -301,6 +332,8 @@ def _after_pass(
         penalty = 0.0
         if l2 is not None:
             penalty = lam / (2 * n) * _lane_l2_sum(S, lane, V, sizes)
+        if l1 is not None:
+            penalty = penalty + lam1 / n * _lane_l1_sum(S, lane, V, sizes)
         if recording or S[2 * P * V + lane] == zero or not penalty < 1e300:
             cost = _lane_cost(S, lane, V, sizes, acts, X, Y, c, on, heads, p, Z, A, scratch)
             cost += penalty
@@ -323,6 +356,8 @@ def _after_pass(
         counters[SNAP] += 1
     if l2 is not None:
         _add_l2(S, P, V, sizes, m[M_L2_M])
+    if l1 is not None:
+        _add_l1(S, P, V, sizes, m[M_L1_M], c)
     _update(S, P, lr, vel, sq, s[S_NESTEROV] != 0, it + 1, c, corrections)
     counters[IT] += 1
 

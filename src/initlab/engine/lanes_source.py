@@ -353,13 +353,13 @@ _t = np.{dtype}
 @_jit(entry=True)
 def train_block(
     S, lr, X, Y, XL, sizes, acts, c, m, s, theta, costs, status, snaps, vel, sq, on, heads, l2,
-    work,
+    l1, work,
 ):
     while _next_iteration(S, lr, s, c, work):
         _pass(S, XL, c, m)
         _after_pass(
             S, lr, X, Y, sizes, acts, c, m, s, theta, costs, status, snaps, vel, sq, on, heads,
-            l2, work,
+            l2, l1, work,
         )
     _finish(S, lr, theta, status, snaps, s, work)
 '''

@@ -218,14 +218,15 @@ class EngineTrainer(SettingsView):
         """Forward and backward pass of the current parameters on the whole training set."""
         with np.errstate(over="ignore", invalid="ignore"):
             cache = forward_columns(self.mlp, self.params, self._A0)
-            return cache, backward_columns(self.mlp, self.params, cache, self.targets, self.l2)
+            grads = backward_columns(self.mlp, self.params, cache, self.targets, self.l2, self.l1)
+            return cache, grads
 
     def cost(self) -> float:
-        """The training cost (the head's loss + L2 term) of the current parameters, in the
-        run's dtype (as :func:`~initlab.engine.train_batch` reports it)."""
+        """The training cost (the head's loss + L2 and L1 terms) of the current parameters,
+        in the run's dtype (as :func:`~initlab.engine.train_batch` reports it)."""
         A0 = self._A0 if self.dtype == np.float64 else self._X
         Y = self.targets if self.dtype == np.float64 else self._Y
-        return _cost(self.mlp, self.params, A0, Y, self.l2)
+        return _cost(self.mlp, self.params, A0, Y, self.l2, self.l1)
 
     def result(self, iterations: int | None = None) -> TrainResult:
         """The run so far as a :class:`~initlab.train.TrainResult`."""
@@ -316,7 +317,7 @@ class EngineTrainer(SettingsView):
         s = self.settings
         schedule = Schedule(s.optimizer, s.l2, iterations, s.record_every, every,
                             self._batch_size, order, start, self._velocity,
-                            self._squares)  # fmt: skip
+                            self._squares, s.l1)  # fmt: skip
         theta = self._theta[None]
         costs, status, snaps = train_compiled(
             self.mlp, theta, [s.learning_rate], self._X, self._Y, schedule
@@ -342,7 +343,7 @@ class EngineTrainer(SettingsView):
             first = (iteration // self._per_epoch - start // self._per_epoch) * n + offset
             index = order[first : first + min(self._batch_size, n - offset)]
             X, Y = X[:, index], Y[:, index]
-        cost = _cost(self.mlp, self.params, X, Y, self.l2)
+        cost = _cost(self.mlp, self.params, X, Y, self.l2, self.l1)
         return cost if not math.isfinite(cost) else math.inf
 
     def _order(self, start: int, end: int) -> NDArray[np.int64]:
