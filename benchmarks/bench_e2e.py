@@ -27,6 +27,12 @@ Every case is run once before the rounds (the warm-up fills the Numba cache and 
 cache), except those marked otherwise (the plain script, which has nothing to warm, and the
 empty-cache case).
 
+initlab's modules are byte-compiled first (``compileall``), as ``pip install`` compiles an
+installed package and as NumPy's and scikit-learn's, which the plain script imports, are: on
+a machine with ``PYTHONDONTWRITEBYTECODE=1`` and an editable install, every process would
+otherwise compile all of initlab's modules from source again (about 0.13 s of an
+``initlab compare`` here). ``--source`` skips that, to measure that setting.
+
 Adding a case: append a :class:`Case` in :func:`cases` — a name, the command, the baseline
 it is measured against and its target; ``env`` adds environment variables and ``setup(folder)``
 runs before every timed run, untimed (e.g. emptying a Numba cache folder in ``env`` for a
@@ -346,7 +352,18 @@ def main() -> None:
     parser.add_argument(
         "--only", action="append", metavar="NAME", help="run only this case (and its baseline)"
     )
+    parser.add_argument(
+        "--source",
+        action="store_true",
+        help="do not byte-compile initlab first (as an editable install never writing .pyc)",
+    )
     args = parser.parse_args()
+    if not args.source:
+        import compileall
+
+        import initlab
+
+        compileall.compile_dir(Path(initlab.__file__).parent, quiet=1)
 
     every = cases(args.iterations)
     by_name = {case.name: case for case in every}
@@ -365,7 +382,9 @@ def main() -> None:
     about = machine()
     raw = measure(chosen, args.rounds)
     rows = summarise(chosen, raw)
-    print(", ".join(f"{key} {value}" for key, value in about.items()) + f", {args.rounds} rounds")
+    compiled = "from source" if args.source else "byte-compiled"
+    print(", ".join(f"{key} {value}" for key, value in about.items())
+          + f", {args.rounds} rounds, initlab {compiled}")  # fmt: skip
     print_table(rows)
     if args.json is not None:
         result = {

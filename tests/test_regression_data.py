@@ -141,3 +141,11 @@ def test_csv_and_npz_read_regression_targets(tmp_path) -> None:
         from_csv(path, label_column="price", task="regression")
     with pytest.raises(ValueError, match=r"task.*Received: task='regress'"):
         from_csv(path, task="regress")
+
+
+def test_every_registered_set_declares_its_task_as_it_builds() -> None:
+    from initlab.datasets import DATASETS
+    from initlab.datasets.registry import task_of
+
+    for name in DATASETS.names():
+        assert task_of(name) == load(name, n_train=4, n_test=2).task, name

@@ -7,13 +7,15 @@ playground then answers anyone who can reach that address.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import ipaddress
+import threading
 from typing import Annotated
 
 import typer
 
-from initlab.cli.common import EXIT_IO, fail, long_running
+from initlab.cli.common import EXIT_IO, fail, load_numba_without_blas_probe, long_running
 from initlab.cli.limits import MaxMemoryOption
 
 
@@ -90,11 +92,33 @@ def serve_command(
 
         webbrowser.open(url)
     app = create_app(limits, hosts=(host,), port=bound)
+    threading.Thread(target=warm_engine, name="initlab-warm-engine", daemon=True).start()
     config = uvicorn.Config(app, log_level="warning")
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()
+
+
+def warm_engine() -> None:
+    """Load the compiled engine while the server starts and the browser fetches the page, so
+    that the first step does not wait for it: Numba's import (its BLAS probe answered "none",
+    :func:`~initlab.cli.common.load_numba_without_blas_probe`) and the kernel of the page's
+    default network from Numba's disk cache (one iteration of it), about 0.5 s. Nothing is
+    compiled here: a kernel not on disk yet compiles on first use, as it would have."""
+    with contextlib.suppress(Exception):  # a warm-up that fails changes nothing
+        load_numba_without_blas_probe()
+        import numpy as np
+
+        from initlab import MLP, circles, init_params
+        from initlab.engine import needs_compile, train_batch
+
+        mlp = MLP([2, 10, 5, 1])
+        if not needs_compile(mlp, learning_rate=0.1):
+            data = circles()
+            params = init_params(mlp, np.random.default_rng(0), "he")
+            train_batch(mlp, [params], data.X_train, data.y_train, iterations=1,
+                        learning_rate=0.1, checkpoint_every=1, engine="numba")  # fmt: skip
 
 
 def is_loopback(address: str) -> bool:

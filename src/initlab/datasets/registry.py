@@ -28,6 +28,19 @@ DATASETS.register("spiral", spiral, "k interleaved spiral arms, one class each (
 DATASETS.register("plane", plane, "regression: a tilted plane (x1 + x2) / 10 (TF Playground)")
 DATASETS.register("gaussians", gaussians, "regression: six signed bumps (TF Playground)")
 
+REGRESSION_SETS = frozenset({"plane", "gaussians"})
+"""The registered data sets whose targets are real numbers (``Dataset.task == "regression"``)."""
+
+
+def task_of(name: str) -> str:
+    """``"classification"`` or ``"regression"``: the task of the registered data set ``name``,
+    known without building it.
+
+    >>> task_of("plane"), task_of("moons")
+    ('regression', 'classification')
+    """
+    return "regression" if DATASETS.canonical(name) in REGRESSION_SETS else "classification"
+
 
 def load(name: str | os.PathLike[str], **kwargs: Any) -> Dataset:
     """Build a registered dataset by name, or read a data file.

@@ -393,8 +393,10 @@ FIELD_OF_CAUSE = {"layer_sizes": "hidden", "n_train": "points", "n_test": "point
 @functools.cache
 def dataset_task(name: str) -> str:
     """``"classification"`` or ``"regression"``: what the registered data set ``name``'s targets
-    are (read from a tiny instance of it, once)."""
-    return datasets.load(name, n_train=4, n_test=2).task
+    are (:func:`initlab.datasets.registry.task_of`, without building it)."""
+    from initlab.datasets.registry import task_of
+
+    return task_of(name)
 
 
 def generated_shape(config: PlaygroundConfig) -> tuple[int, int, int]:
