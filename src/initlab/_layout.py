@@ -6,6 +6,9 @@ labels have known sizes (the diagnostics figures of :mod:`initlab.plots`) can in
 out once by :class:`Margins`; :func:`fit_layout` checks, without drawing, that its tick labels
 are as short as those margins assume, and hands any figure whose labels are not (a "1e6"
 offset, long numbers) back to constrained layout, which makes room for them.
+
+Two helpers for the axes of those figures live here too: :class:`PlainLogFormatter` (log-axis
+ticks as plain numbers) and :func:`widen_flat_ylim` (a readable range for a constant curve).
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.axis import Axis
 from matplotlib.figure import Figure
-from matplotlib.ticker import LogFormatterSciNotation
+from matplotlib.ticker import LogFormatter, LogFormatterSciNotation
 from numpy.typing import NDArray
 
 PLAIN_LABEL_CHARS = 5
@@ -118,3 +123,32 @@ def plain_text(text: object) -> str:
     'a\\\\$x^2\\\\$'
     """
     return str(text).replace("$", "\\$")
+
+
+class PlainLogFormatter(LogFormatter):
+    """Label the ticks matplotlib's log formatter would label, as plain numbers (``0.6``)."""
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return f"{x:g}" if super().__call__(x, pos) else ""
+
+
+def widen_flat_ylim(ax: Axes, logy: bool) -> None:
+    """Give a (nearly) constant cost, like the zeros run's 0.693…, a readable y range.
+
+    Left alone, matplotlib zooms into a spread of a few ulps: tick labels of ±1e-16 on a
+    linear axis, and no tick at all on a log axis.
+    """
+    ys = [np.asarray(line.get_ydata(), dtype=np.float64) for line in ax.get_lines()]
+    values = np.concatenate(ys) if ys else np.empty(0)
+    values = values[np.isfinite(values) & ((values > 0) if logy else True)]
+    if values.size == 0:
+        return
+    low, high = float(values.min()), float(values.max())
+    if high - low > 1e-6 * max(abs(high), abs(low)):
+        return
+    center = (low + high) / 2
+    if logy:
+        ax.set_ylim(center / 3, center * 3)
+    else:
+        half = max(abs(center), 1.0) / 2
+        ax.set_ylim(center - half, center + half)

@@ -26,10 +26,18 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
-from matplotlib.ticker import LogFormatter
 from numpy.typing import ArrayLike, NDArray
 
-from initlab._layout import Margins, fit_layout, grid_figure, plain_text, suptitle, tick_labels
+from initlab._layout import (
+    Margins,
+    PlainLogFormatter,
+    fit_layout,
+    grid_figure,
+    plain_text,
+    suptitle,
+    tick_labels,
+    widen_flat_ylim,
+)
 from initlab._validate import check_choice, check_int, check_real
 from initlab.compare import Comparison, Run
 from initlab.diagnostics import Records
@@ -152,44 +160,15 @@ def plot_cost(
     if logy:
         ax.set_yscale("log")
         # Plain numbers (0.6, 2, 100) read better on a cost axis than 6×10⁻¹.
-        ax.yaxis.set_major_formatter(_PlainLogFormatter(labelOnlyBase=False))
-        ax.yaxis.set_minor_formatter(_PlainLogFormatter(labelOnlyBase=False))
-    _widen_flat_ylim(ax, logy)
+        ax.yaxis.set_major_formatter(PlainLogFormatter(labelOnlyBase=False))
+        ax.yaxis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False))
+    widen_flat_ylim(ax, logy)
     ax.set_xlabel("iteration")
     ax.set_ylabel("cost (log scale)" if logy else "cost")
     ax.grid(True, alpha=0.3)
     if label is not None:
         ax.legend()
     return ax
-
-
-class _PlainLogFormatter(LogFormatter):
-    """Label the ticks matplotlib's log formatter would label, as plain numbers (``0.6``)."""
-
-    def __call__(self, x: float, pos: int | None = None) -> str:
-        return f"{x:g}" if super().__call__(x, pos) else ""
-
-
-def _widen_flat_ylim(ax: Axes, logy: bool) -> None:
-    """Give a (nearly) constant cost, like the zeros run's 0.693…, a readable y range.
-
-    Left alone, matplotlib zooms into a spread of a few ulps: tick labels of ±1e-16 on a
-    linear axis, and no tick at all on a log axis.
-    """
-    ys = [np.asarray(line.get_ydata(), dtype=np.float64) for line in ax.get_lines()]
-    values = np.concatenate(ys) if ys else np.empty(0)
-    values = values[np.isfinite(values) & ((values > 0) if logy else True)]
-    if values.size == 0:
-        return
-    low, high = float(values.min()), float(values.max())
-    if high - low > 1e-6 * max(abs(high), abs(low)):
-        return
-    center = (low + high) / 2
-    if logy:
-        ax.set_ylim(center / 3, center * 3)
-    else:
-        half = max(abs(center), 1.0) / 2
-        ax.set_ylim(center - half, center + half)
 
 
 # --- decision boundary -----------------------------------------------------------------
@@ -469,6 +448,10 @@ BOUNDARY_GRID_MARGINS = Margins(left=0.8, right=0.1, bottom=0.55, top=0.55, wgap
 labels of up to :data:`initlab._layout.PLAIN_LABEL_CHARS` characters."""
 
 
+MINOR_DECADES = 6
+"""Decades a diagnostics log axis spans beyond which it shows no minor ticks."""
+
+
 def _layer_color(layer: int, n_layers: int) -> Any:
     from matplotlib import colormaps
 
@@ -477,9 +460,15 @@ def _layer_color(layer: int, n_layers: int) -> Any:
 
 def _finish_log_axes(ax: Axes, values: Sequence[float], xlabel: str, ylabel: str) -> Axes:
     """Finish a diagnostics plot: axis labels, a small legend, a light grid, and a log y-axis
-    unless no value is positive (an all-zero network), which keeps it linear."""
-    if any(v > 0 and math.isfinite(v) for v in values):
+    unless no value is positive (an all-zero network), which keeps it linear; over more than
+    :data:`MINOR_DECADES` decades the log axis has no minor ticks (too dense to read)."""
+    positive = [v for v in values if v > 0 and math.isfinite(v)]
+    if positive:
         ax.set_yscale("log")
+        if math.log10(max(positive) / min(positive)) > MINOR_DECADES:
+            from matplotlib.ticker import NullLocator
+
+            ax.yaxis.set_minor_locator(NullLocator())
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend(fontsize="x-small")
