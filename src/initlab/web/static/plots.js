@@ -137,17 +137,36 @@ export function drawBoundary(canvas, boundary, data, view = { showTest: true, di
     return;
   }
   const discrete = Boolean(view.discretize);
-  const pad = { l: 30, r: 6, t: 6, b: 20 };
+  drawPlane(canvas, ctx, w, h, {
+    extent: boundary.extent,
+    image: boundaryImage(boundary, data?.n_classes, discrete),
+    smooth: !discrete,
+    pad: { l: 30, r: 6, t: 6, b: 20 },
+    data,
+    showTest: view.showTest !== false,
+    color: classColor,
+    outline: { width: 1, color: "#fff", ring: "rgba(255,255,255,0.9)", ringWidth: 1.6 },
+  });
+}
+
+/**
+ * A 2-D input plane, as the boundary and the regression surface draw it: `image` over
+ * `extent` in the largest square the padding `pad` leaves, the data's train points (filled,
+ * outlined) and, with `showTest`, its test points (rings), each coloured by `color(y)`, then
+ * the axes and the frame. The canvas' data-train-points and data-test-points say how many
+ * points were drawn; returns the square's box.
+ */
+export function drawPlane(canvas, ctx, w, h, { extent, image, smooth, pad, data, showTest, color, outline }) {
   const side = Math.max(10, Math.min(w - pad.l - pad.r, h - pad.t - pad.b));
   const box = { x: pad.l, y: pad.t, w: side, h: side };
-  const [x0, x1, y0, y1] = boundary.extent;
+  const [x0, x1, y0, y1] = extent;
   const sx = linScale(x0, x1, box.x, box.x + box.w);
   const sy = linScale(y0, y1, box.y + box.h, box.y);
 
   ctx.save();
-  ctx.imageSmoothingEnabled = !discrete;
+  ctx.imageSmoothingEnabled = smooth;
   ctx.imageSmoothingQuality = "high";
-  ctx.drawImage(boundaryImage(boundary, data?.n_classes, discrete), box.x, box.y, box.w, box.h);
+  ctx.drawImage(image, box.x, box.y, box.w, box.h);
   ctx.restore();
 
   ctx.save();
@@ -156,40 +175,33 @@ export function drawBoundary(canvas, boundary, data, view = { showTest: true, di
   ctx.clip();
   const r = side > 220 ? 3.4 : 2.8;
   const inside = (p) => p[0] >= x0 && p[0] <= x1 && p[1] >= y0 && p[1] <= y1;
-  let drawn = 0;
-  if (data?.train) {
-    ctx.lineWidth = 1;
-    ctx.strokeStyle = "#fff";
-    data.train.X.forEach((p, i) => {
+  const counts = { train: 0, test: 0 };
+  for (const split of ["train", "test"]) {
+    if (!data?.[split] || (split === "test" && !showTest)) continue;
+    data[split].X.forEach((p, i) => {
       if (!inside(p)) return;
+      counts[split]++;
       ctx.beginPath();
       ctx.arc(sx(p[0]), sy(p[1]), r, 0, 2 * Math.PI);
-      ctx.fillStyle = classColor(data.train.y[i]);
-      ctx.fill();
-      ctx.stroke();
-      drawn++;
+      if (split === "train") {
+        ctx.fillStyle = color(data.train.y[i]);
+        ctx.fill();
+        ctx.lineWidth = outline.width;
+        ctx.strokeStyle = outline.color;
+        ctx.stroke();
+      } else {
+        ctx.lineWidth = 3.2;
+        ctx.strokeStyle = outline.ring;
+        ctx.stroke();
+        ctx.lineWidth = outline.ringWidth;
+        ctx.strokeStyle = color(data.test.y[i]);
+        ctx.stroke();
+      }
     });
   }
-  canvas.dataset.trainPoints = String(drawn);
-  drawn = 0;
-  if (data?.test && view.showTest !== false) {
-    data.test.X.forEach((p, i) => {
-      if (!inside(p)) return;
-      const px = sx(p[0]);
-      const py = sy(p[1]);
-      ctx.beginPath();
-      ctx.arc(px, py, r, 0, 2 * Math.PI);
-      ctx.lineWidth = 3.2;
-      ctx.strokeStyle = "rgba(255,255,255,0.9)";
-      ctx.stroke();
-      ctx.lineWidth = 1.6;
-      ctx.strokeStyle = classColor(data.test.y[i]);
-      ctx.stroke();
-      drawn++;
-    });
-  }
-  canvas.dataset.testPoints = String(drawn);
   ctx.restore();
+  canvas.dataset.trainPoints = String(counts.train);
+  canvas.dataset.testPoints = String(counts.test);
 
   const xt = niceTicks(x0, x1, 4).map((v) => ({ v, label: short(v) }));
   const yt = niceTicks(y0, y1, 4).map((v) => ({ v, label: short(v) }));
@@ -198,6 +210,7 @@ export function drawBoundary(canvas, boundary, data, view = { showTest: true, di
   ctx.strokeStyle = AXIS;
   ctx.strokeRect(box.x + 0.5, box.y + 0.5, box.w - 1, box.h - 1);
   ctx.restore();
+  return box;
 }
 
 // --- curves ----------------------------------------------------------------------------------

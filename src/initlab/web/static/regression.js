@@ -23,7 +23,7 @@ import {
   short,
   title,
 } from "./chart.js";
-import { drawBoundary } from "./plots.js";
+import { drawBoundary, drawPlane } from "./plots.js";
 import { LUT } from "./scale.js";
 
 /** Whether `data` (the session's DATA) is a regression set. */
@@ -119,59 +119,16 @@ export function drawSurface(canvas, boundary, data, view = { showTest: true }) {
   canvas.dataset.low = String(boundary.low);
   canvas.dataset.high = String(boundary.high);
   canvas.setAttribute("aria-label", `predicted surface, colour scale ${short(boundary.low)} to ${short(boundary.high)}, with the data`);
-  const pad = { l: 30, r: 48, t: 6, b: 20 };
-  const side = Math.max(10, Math.min(w - pad.l - pad.r, h - pad.t - pad.b));
-  const box = { x: pad.l, y: pad.t, w: side, h: side };
-  const [x0, x1, y0, y1] = boundary.extent;
-  const sx = linScale(x0, x1, box.x, box.x + box.w);
-  const sy = linScale(y0, y1, box.y + box.h, box.y);
-  ctx.save();
-  ctx.imageSmoothingEnabled = true;
-  ctx.imageSmoothingQuality = "high";
-  ctx.drawImage(surfaceImage(boundary), box.x, box.y, box.w, box.h);
-  ctx.restore();
-
-  ctx.save();
-  ctx.beginPath();
-  ctx.rect(box.x, box.y, box.w, box.h);
-  ctx.clip();
-  const r = side > 220 ? 3.4 : 2.8;
-  const inside = (p) => p[0] >= x0 && p[0] <= x1 && p[1] >= y0 && p[1] <= y1;
-  const counts = { train: 0, test: 0 };
-  const points = (split, draw) =>
-    data?.[split]?.X.forEach((p, i) => {
-      if (!inside(p)) return;
-      counts[split]++;
-      draw(sx(p[0]), sy(p[1]), data[split].y[i]);
-    });
-  points("train", (px, py, y) => {
-    ctx.beginPath();
-    ctx.arc(px, py, r, 0, 2 * Math.PI);
-    ctx.fillStyle = targetColor(data, y);
-    ctx.fill();
-    ctx.lineWidth = 0.8;
-    ctx.strokeStyle = "rgba(31,41,51,0.55)";
-    ctx.stroke();
+  const box = drawPlane(canvas, ctx, w, h, {
+    extent: boundary.extent,
+    image: surfaceImage(boundary),
+    smooth: true,
+    pad: { l: 30, r: 48, t: 6, b: 20 },
+    data,
+    showTest: view.showTest !== false,
+    color: (y) => targetColor(data, y),
+    outline: { width: 0.8, color: "rgba(31,41,51,0.55)", ring: "rgba(31,41,51,0.5)", ringWidth: 1.8 },
   });
-  if (view.showTest !== false) points("test", (px, py, y) => {
-    ctx.beginPath();
-    ctx.arc(px, py, r, 0, 2 * Math.PI);
-    ctx.lineWidth = 3.2;
-    ctx.strokeStyle = "rgba(31,41,51,0.5)";
-    ctx.stroke();
-    ctx.lineWidth = 1.8;
-    ctx.strokeStyle = targetColor(data, y);
-    ctx.stroke();
-  });
-  ctx.restore();
-  canvas.dataset.trainPoints = String(counts.train);
-  canvas.dataset.testPoints = String(counts.test);
-
-  const xt = niceTicks(x0, x1, 4).map((v) => ({ v, label: short(v) }));
-  const yt = niceTicks(y0, y1, 4).map((v) => ({ v, label: short(v) }));
-  axes(ctx, box, xt, yt, sx, sy, { grid: false });
-  ctx.strokeStyle = AXIS;
-  ctx.strokeRect(box.x + 0.5, box.y + 0.5, box.w - 1, box.h - 1);
   colourBar(ctx, { x: box.x + box.w + 10, y: box.y + 14, w: 9, h: Math.max(10, box.h - 28) }, boundary);
   ctx.fillStyle = MUTED;
   ctx.font = font(9);
