@@ -293,11 +293,13 @@ COMPILE_SNIPPET = textwrap.dedent(
     """
     import json, os
     from initlab import MLP, circles, init_params
-    from initlab.engine import compile_notices, train_batch
+    from initlab.engine import compile_notices, needs_compile, train_batch
     from initlab.rng import streams
 
     data, mlp = circles(), MLP([2, 3, 1])
     inits = [init_params(mlp, streams(s).init, "he") for s in range(8)]
+    foreseen = lambda: [needs_compile(mlp, models=8), needs_compile(mlp, models=1)]
+    before = foreseen()
     notices = []
     with compile_notices(notices.append):
         train_batch(mlp, inits, data.X_train, data.y_train, iterations=3, engine="numba")
@@ -305,6 +307,7 @@ COMPILE_SNIPPET = textwrap.dedent(
     print(json.dumps({
         "notices": [[n.stage, n.what] for n in notices],
         "generated": sorted(name for name in generated if name.endswith(".py")),
+        "needs_compile": [before, foreseen()],
     }))
     """
 )
@@ -324,4 +327,8 @@ def test_the_generated_module_is_written_and_compiled_once_per_machine(tmp_path)
     what = "relu hidden layers, sigmoid head, gd, float64; 8 models per SIMD lane block"
     assert first["notices"] == [["start", what], ["end", what]]
     assert len(first["generated"]) == 1
-    assert second == {"notices": [], "generated": first["generated"]}
+    # needs_compile foresees the lanes compile of 8 models, nothing written by asking; the
+    # per-model kernel (1 model) is another compile, not done by this batch
+    assert first["needs_compile"] == [[True, True], [False, True]]
+    assert second == {"notices": [], "generated": first["generated"],
+                      "needs_compile": [[False, True], [False, True]]}  # fmt: skip

@@ -371,10 +371,13 @@ def needs_compile(
     dtype: DTypeLike = np.float64,
     settings: TrainSettings | None = None,
     n_examples: int | None = None,
+    models: int = 1,
     **keywords: Unpack[TrainKeywords],
 ) -> bool:
     """Whether :func:`train_batch` (``engine="auto"`` or ``"numba"``) on ``mlp`` with these
-    training settings will compile the kernel first, found without compiling anything.
+    training settings will compile the kernel first, found without compiling anything;
+    ``models``: the batch's size, which decides whether the lanes engine trains it
+    (:func:`initlab.engine.lanes.covers`), whose compiled code is then the one looked for.
 
     ``False`` where Numba cannot be imported or the kernel does not cover the run (the
     NumPy engine trains it; nothing compiles), and where the kernel is compiled for this
@@ -400,6 +403,12 @@ def needs_compile(
         return False
     size = settings.batch_size
     minibatch = size is not None and (n_examples is None or size < n_examples)
+    if not minibatch:
+        from initlab.engine import lanes
+
+        schedule = Schedule(settings.optimizer, settings.l2, 1, 1, 0, None, None, l1=settings.l1)
+        if lanes.covers(mlp, schedule, models):
+            return not lanes.is_compiled(mlp, schedule, dt)
     return not is_compiled(mlp, optimizer=settings.optimizer, l2=settings.l2,
                            minibatch=minibatch, dtype=dt, l1=settings.l1)  # fmt: skip
 

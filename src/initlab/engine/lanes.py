@@ -348,6 +348,30 @@ def _kernel(
     return _module(source).train_block, rows
 
 
+def is_compiled(mlp: MLP, schedule: Schedule, dtype: np.dtype[Any]) -> bool:
+    """Whether :func:`train_lanes` of this network (its head too), training variant and
+    dtype is compiled already, in this process or in Numba's disk cache, found without
+    writing or compiling anything (see :func:`initlab.engine.needs_compile`): its generated
+    module must exist on disk and Numba's index must hold its signature."""
+    V, E = LANES[dtype], EXAMPLES_PER_STEP[dtype]
+    stamp = _sources_stamp()
+    source, rows = module_source(tuple(mlp.layer_sizes), tuple(mlp.hidden_activations), V, E,
+                                 dtype.name, stamp, mlp.output)  # fmt: skip
+    name = "initlab_lanes_" + hashlib.sha256(source.encode()).hexdigest()[:24]
+    if name not in _modules and not any((d / f"{name}.py").exists() for d in _generated_dirs()):
+        return False
+    entry = _module(source).train_block  # found on disk: imported, not written
+    X = np.zeros((mlp.n_features, 1), dtype)
+    Y = np.zeros((mlp.layer_sizes[-1], 1), dtype)
+    P = n_params(mlp.layer_sizes)
+    theta = np.zeros((1, P), dtype)
+    outputs = (np.zeros((1, 1)), np.zeros((1, 2), np.int64), np.zeros((1, 1, P), dtype))
+    shared = _blocks(mlp, X, Y, schedule, V, rows)
+    arguments = shared.arguments(theta, np.zeros(1, dtype), outputs, lane_inputs(X, Y, V, E))
+    signature = compiled._signature(arguments)
+    return signature in entry.overloads or compiled._on_disk(entry, signature)
+
+
 def train_lanes(
     mlp: MLP,
     theta: NDArray[Any],
