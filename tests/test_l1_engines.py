@@ -38,6 +38,12 @@ import pytest
 
 from initlab import MLP, circles, init_params, train
 from initlab.engine import train_batch
+from tests.engine_checks import (
+    assert_identical,
+    assert_params_close,
+    assert_same_run,
+    regression_data,
+)
 
 if importlib.util.find_spec("numba") is None:  # pragma: no cover - Numba is a dependency
     pytest.skip("Numba is not installed (it is a dependency of initlab)", allow_module_level=True)
@@ -48,14 +54,6 @@ from initlab.train import Trainer
 
 RTOL = 1e-12
 STEPS = (37, 100, 163)
-
-
-def regression_data(outputs=2, n=150, seed=0):
-    """``n`` rows of 3 features and targets tanh(X·w) (``outputs`` per example)."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 3))
-    y = np.tanh(X @ rng.normal(size=(3, outputs))) + 0.05 * rng.normal(size=(n, outputs))
-    return X, y
 
 
 NOTEBOOK = MLP([2, 10, 5, 1])
@@ -107,53 +105,9 @@ def setup(name, models):
     return mlp, inits, X, y, kw
 
 
-def assert_params_close(actual, expected, rtol, atol=0.0):
-    """Each layer's W and b within ``rtol`` of the layer's largest |entry| (plus ``atol``)."""
-    for got, want in zip(actual, expected, strict=True):
-        scale = max(float(np.max(np.abs(want.W))), float(np.max(np.abs(want.b))), 1e-300)
-        np.testing.assert_allclose(got.W, want.W, rtol=0, atol=rtol * scale + atol)
-        np.testing.assert_allclose(got.b, want.b, rtol=0, atol=rtol * scale + atol)
-
-
 def l1_steps(kw, m, rate=None):
     """Two L1 steps, 2·lr·λ₁/m: float32's allowance for weights dithering around zero."""
     return 2 * (rate if rate is not None else kw["learning_rate"]) * kw["l1"] / m
-
-
-def assert_same_run(result, reference, rtol, atol=0.0):
-    assert (result.status, result.diverged_at, result.iterations_run) == (
-        reference.status, reference.diverged_at, reference.iterations_run
-    )  # fmt: skip
-    assert result.history.iterations == reference.history.iterations
-    np.testing.assert_allclose(result.history.costs, reference.history.costs, rtol=rtol, atol=0)
-    assert_params_close(result.params, reference.params, rtol, atol)
-    assert result.final_cost == pytest.approx(reference.final_cost, rel=rtol, abs=0)
-
-
-def assert_identical(a, b):
-    """Same parameters, history, status and final cost, bit for bit."""
-    for got, want in zip(a.params, b.params, strict=True):
-        np.testing.assert_array_equal(got.W, want.W)
-        np.testing.assert_array_equal(got.b, want.b)
-    assert a.history.iterations == b.history.iterations
-    np.testing.assert_array_equal(a.history.costs, b.history.costs)
-    assert (a.status, a.diverged_at, a.iterations_run) == (b.status, b.diverged_at,
-                                                           b.iterations_run)  # fmt: skip
-    assert a.final_cost == b.final_cost
-
-
-@pytest.fixture
-def lanes_calls(monkeypatch):
-    """The model counts of the batches the lanes engine trains."""
-    calls = []
-    real = lanes.train_lanes
-
-    def spy(mlp, theta, *args):
-        calls.append(theta.shape[0])
-        return real(mlp, theta, *args)
-
-    monkeypatch.setattr(lanes, "train_lanes", spy)
-    return calls
 
 
 # --- the per-model kernel ----------------------------------------------------------------------
@@ -304,7 +258,7 @@ def test_huge_l1_diverges_where_the_reference_does(lanes_calls):
     # (2e27 to 1e164, past the residuals' bound: computed at every iteration). The iteration
     # must be the reference's, exactly.
     mlp = MLP([3, 8, 6, 2], "relu", output="identity")
-    X, y = regression_data()
+    X, y = regression_data(2)
     inits = [init_params(mlp, np.random.default_rng(seed), "he") for seed in range(8)]
     kw = {"learning_rate": 0.05, "l1": 1e4, "record_every": 10}
     references = [train(mlp, params, X, y, iterations=300, **kw) for params in inits]

@@ -32,6 +32,7 @@ from initlab.engine import train_batch
 from initlab.engine.compiled import Schedule
 from initlab.optim import get as get_optimizer
 from initlab.rng import notebook_init_rng, streams
+from tests.engine_checks import spy_on_lanes
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("numba") is None, reason="the lanes engine is compiled by Numba"
@@ -64,19 +65,6 @@ def assert_same_run(result, reference, rtol):
     assert result.history.iterations == reference.history.iterations
     np.testing.assert_allclose(result.history.costs, reference.history.costs, rtol=rtol, atol=0)
     assert_params_close(result.params, reference.params, rtol)
-
-
-def spy_on_lanes(monkeypatch):
-    """Count the batches the lanes engine trains."""
-    calls = []
-    real = lanes.train_lanes
-
-    def spy(mlp, theta, *args):
-        calls.append(theta.shape[0])
-        return real(mlp, theta, *args)
-
-    monkeypatch.setattr(lanes, "train_lanes", spy)
-    return calls
 
 
 # --- agreement with the reference ------------------------------------------------------------

@@ -39,6 +39,12 @@ import pytest
 from initlab import MLP, init_params, train
 from initlab.engine import train_batch
 from initlab.network import predict
+from tests.engine_checks import (
+    assert_identical,
+    assert_params_close,
+    assert_same_run,
+    regression_data,
+)
 
 if importlib.util.find_spec("numba") is None:  # pragma: no cover - Numba is a dependency
     pytest.skip("Numba is not installed (it is a dependency of initlab)", allow_module_level=True)
@@ -52,14 +58,6 @@ from initlab.train import Trainer
 
 RTOL = 1e-12
 STEPS = (37, 100, 163)
-
-
-def regression_data(outputs, n=150, seed=0):
-    """``n`` rows of 3 features and targets tanh(X·w) + noise: ``(n,)`` or ``(n, outputs)``."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 3))
-    y = np.tanh(X @ rng.normal(size=(3, outputs))) + 0.05 * rng.normal(size=(n, outputs))
-    return X, (y[:, 0] if outputs == 1 else y)
 
 
 def regressor(hidden, outputs, activation="tanh"):
@@ -99,38 +97,6 @@ def setup(name, models):
     kw = dict(kw)  # "lr": the case's learning rate (0.05 if not given)
     kw = {"iterations": 300, "record_every": 50, "learning_rate": kw.pop("lr", 0.05), **kw}
     return mlp, inits, X, y, kw
-
-
-def assert_params_close(actual, expected, rtol):
-    """Each layer's W and b within ``rtol`` of the layer's largest |entry| (b: of W's)."""
-    for got, want in zip(actual, expected, strict=True):
-        scale = max(float(np.max(np.abs(want.W))), float(np.max(np.abs(want.b))), 1e-300)
-        np.testing.assert_allclose(got.W, want.W, rtol=0, atol=rtol * scale)
-        np.testing.assert_allclose(got.b, want.b, rtol=0, atol=rtol * scale)
-
-
-def assert_same_run(result, reference, rtol):
-    assert (result.status, result.diverged_at, result.iterations_run) == (
-        reference.status, reference.diverged_at, reference.iterations_run
-    )  # fmt: skip
-    assert result.history.iterations == reference.history.iterations
-    np.testing.assert_allclose(result.history.costs, reference.history.costs, rtol=rtol, atol=0)
-    assert_params_close(result.params, reference.params, rtol)
-    assert result.final_cost == pytest.approx(reference.final_cost, rel=rtol, abs=0)
-
-
-@pytest.fixture
-def lanes_calls(monkeypatch):
-    """The model counts of the batches the lanes engine trains."""
-    calls = []
-    real = lanes.train_lanes
-
-    def spy(mlp, theta, *args):
-        calls.append(theta.shape[0])
-        return real(mlp, theta, *args)
-
-    monkeypatch.setattr(lanes, "train_lanes", spy)
-    return calls
 
 
 # --- the per-model kernel ----------------------------------------------------------------------
@@ -279,18 +245,6 @@ def test_resumed_runs_equal_one_call_bit_for_bit(name):
     for trainer in (again, once):
         trainer.run(50)
     assert_identical(again.result(), once.result())
-
-
-def assert_identical(a, b):
-    """Same parameters, history, status and final cost, bit for bit."""
-    for got, want in zip(a.params, b.params, strict=True):
-        np.testing.assert_array_equal(got.W, want.W)
-        np.testing.assert_array_equal(got.b, want.b)
-    assert a.history.iterations == b.history.iterations
-    np.testing.assert_array_equal(a.history.costs, b.history.costs)
-    assert (a.status, a.diverged_at, a.iterations_run) == (b.status, b.diverged_at,
-                                                           b.iterations_run)  # fmt: skip
-    assert a.final_cost == b.final_cost
 
 
 # --- divergence ----------------------------------------------------------------------------------
