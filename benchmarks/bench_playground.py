@@ -343,16 +343,21 @@ def course_rows(
             seconds, rate = play_seconds(client, url, inits, speed, args.target, args.play_frames)
             play.append(seconds)
             fps.append(rate)
-        rows.append(
-            {
-                "runs": name,
-                "reopen_s": round(statistics.median(reopen), 3),
-                "play_s": round(statistics.median(play), 2),
-                "play_frames_per_s": round(statistics.median(fps), 1),
-                "play_extrapolated": args.play_frames is not None,
-            }
-        )
+        rows.append(_course_row(name, reopen, play, fps, args))
     return rows
+
+
+def _course_row(
+    name: str, reopen: list[float], play: list[float], fps: list[float], args: argparse.Namespace
+) -> dict[str, Any]:
+    """One run set's medians of the course's reopen and play trials."""
+    return {
+        "runs": name,
+        "reopen_s": round(statistics.median(reopen), 3),
+        "play_s": round(statistics.median(play), 2),
+        "play_frames_per_s": round(statistics.median(fps), 1),
+        "play_extrapolated": args.play_frames is not None,
+    }
 
 
 def browser_course_rows(url: str, args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -369,15 +374,7 @@ def browser_course_rows(url: str, args: argparse.Namespace) -> list[dict[str, An
                 )
                 play.append(seconds)
                 fps.append(rate)
-            rows.append(
-                {
-                    "runs": name,
-                    "reopen_s": round(statistics.median(reopen), 3),
-                    "play_s": round(statistics.median(play), 2),
-                    "play_frames_per_s": round(statistics.median(fps), 1),
-                    "play_extrapolated": args.play_frames is not None,
-                }
-            )
+            rows.append(_course_row(name, reopen, play, fps, args))
     return rows
 
 
