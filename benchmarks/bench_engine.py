@@ -5,11 +5,13 @@ measurement is paired with a measurement of the plain-NumPy notebook loop (the r
 every initlab benchmark) taken just before it, and ratios are medians over trials:
 
 (a) the notebook comparison — zeros, ×10 random and He, 3 runs × ``--iterations`` — as one
-    batch, against the three plain loops; target ≥ 15x. Timed on both compiled engines, in
-    alternation: the per-model kernel (which ``train_batch`` picks for 3 models) and the
-    lanes engine (one block of 8 lanes, 3 of them used: what a sweep of 3 runs gets). The
-    compile is excluded and reported on its own, for both engines: on a cold cache (a fresh
-    ``NUMBA_CACHE_DIR``, in a subprocess) and loaded from the warm cache.
+    batch, against the three plain loops; target ≥ 15x. Timed in alternation on what
+    ``train_batch`` picks for it (the lanes engine in spread mode: each run alone in a block,
+    its examples spread over the SIMD lanes, the 3 blocks sharing the threads chunk by
+    chunk), on the per-model kernel (``lanes.disabled()``) and on one lanes block with 3 of
+    its 8 lanes used (what a sweep of 3 runs gets). The compile is excluded and reported on
+    its own, for each engine: on a cold cache (a fresh ``NUMBA_CACHE_DIR``, in a subprocess)
+    and loaded from the warm cache.
 (b) a sweep of ``--models`` He initializations (seeds 0, 1, …) on the notebook network and
     data, which ``train_batch`` trains on the lanes engine (one model per SIMD lane):
     per-model speed ratio = (plain seconds per model) / (engine seconds / models), targets
@@ -99,17 +101,20 @@ for dtype in (np.float64, np.float32):
 """
 
 
+SPREAD_COMPILE_SNIPPET = COMPILE_SNIPPET.replace(
+    "t1 = time.perf_counter()",
+    "from initlab.engine import lanes\nlanes.SPREAD_WORK = 0  # spread even 1 iteration\n"
+    "t1 = time.perf_counter()",
+)
+"""The lanes engine in spread mode (the notebook's comparison), for one model."""
+
+
 @contextlib.contextmanager
 def per_model_kernel() -> Iterator[None]:
-    """Within the block, ``train_batch`` trains every batch on the per-model kernel (the lanes
-    engine from more models than any batch has); ``lanes.for_every_batch()`` does the
-    opposite."""
-    saved = lanes.MIN_MODELS
-    lanes.MIN_MODELS = 1 << 62
-    try:
+    """Within the block, ``train_batch`` trains every batch on the per-model kernel;
+    ``lanes.for_every_batch()`` puts every batch on the lanes engine, one model per lane."""
+    with lanes.disabled():
         yield
-    finally:
-        lanes.MIN_MODELS = saved
 
 
 def blas_peak(dtype: Any, n: int = 2000) -> float:
@@ -208,11 +213,14 @@ def main() -> None:
     if not args.no_compile:
         compile_s = {
             "kernel": compile_times(COMPILE_SNIPPET),
+            "lanes, spread": compile_times(SPREAD_COMPILE_SNIPPET),
             "lanes": compile_times(LANES_COMPILE_SNIPPET),
         }
     peaks = {"dgemm": blas_peak(np.float64), "sgemm": blas_peak(np.float32)}
     notebook = [init_params(mlp, notebook_init_rng(), init) for init in NOTEBOOK_INITS]
-    batch(notebook, 10)  # load (or compile) the kernels before timing
+    batch(notebook, n_iter)  # load (or compile) the engines before timing
+    with per_model_kernel():
+        batch(notebook, 10)
     with lanes.for_every_batch():
         batch(notebook, 10)
     base_models, base_iter = 32 * threads, max(100, n_iter // 15)
@@ -222,16 +230,19 @@ def main() -> None:
     for dtype in (np.float64, np.float32):
         batch(sweep[: lanes.MIN_MODELS], 10, dtype=dtype)
 
-    # (a) the notebook comparison, paired trials: plain, per-model kernel, lanes.
+    # (a) the notebook comparison, paired trials: plain, spread, per-model kernel, lanes.
     a_trials = []
     for _ in range(args.trials):
         plain_s = plain(NOTEBOOK_INITS, n_iter)
-        kernel_s = batch(notebook, n_iter)
+        spread_s = batch(notebook, n_iter)
+        with per_model_kernel():
+            kernel_s = batch(notebook, n_iter)
         with lanes.for_every_batch():
             lanes_s = batch(notebook, n_iter)
-        a_trials.append((plain_s, kernel_s, lanes_s))
-    a_ratio = [p / k for p, k, _ in a_trials]
-    a_lanes_ratio = [p / la for p, _, la in a_trials]
+        a_trials.append((plain_s, spread_s, kernel_s, lanes_s))
+    a_ratio = [p / s for p, s, _, _ in a_trials]
+    a_kernel_ratio = [p / k for p, _, k, _ in a_trials]
+    a_lanes_ratio = [p / la for p, _, _, la in a_trials]
 
     # (b) the sweep: the plain loop (one He run) before and after, the engines between.
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
@@ -310,9 +321,13 @@ def main() -> None:
         "blas_peak_gflops": peaks,
         "notebook": {
             "runs": list(NOTEBOOK_INITS),
-            "trials": [{"plain_s": p, "kernel_s": k, "lanes_s": la} for p, k, la in a_trials],
+            "trials": [
+                {"plain_s": p, "spread_s": s, "kernel_s": k, "lanes_s": la}
+                for p, s, k, la in a_trials
+            ],
             "speed_ratio_median": statistics.median(a_ratio),
             "speed_ratio_range": [min(a_ratio), max(a_ratio)],
+            "kernel_speed_ratio_median": statistics.median(a_kernel_ratio),
             "lanes_speed_ratio_median": statistics.median(a_lanes_ratio),
             "target": 15.0,
         },
@@ -366,14 +381,16 @@ def report_lines(result: dict[str, Any], args: argparse.Namespace) -> list[str]:
     lo, hi = a["speed_ratio_range"]
     trials = a["trials"]
     plain_a = statistics.median(t["plain_s"] for t in trials)
+    spread_a = statistics.median(t["spread_s"] for t in trials)
     kernel_a = statistics.median(t["kernel_s"] for t in trials)
     lanes_a = statistics.median(t["lanes_s"] for t in trials)
     g, share = b["gflops"], b["gflops_share_of_peak"]
     lines += [
-        f"(a) notebook comparison, 3 runs as one batch: per-model kernel {kernel_a:.3f} s vs "
-        f"plain loop {plain_a:.2f} s → {a['speed_ratio_median']:.1f}x (median of {args.trials} "
-        f"paired trials; {lo:.1f}–{hi:.1f}x; target ≥ 15x); lanes engine (3 of 8 lanes) "
-        f"{lanes_a:.3f} s → {a['lanes_speed_ratio_median']:.1f}x",
+        f"(a) notebook comparison, 3 runs as one batch: train_batch (lanes, spread) "
+        f"{spread_a:.3f} s vs plain loop {plain_a:.2f} s → {a['speed_ratio_median']:.1f}x "
+        f"(median of {args.trials} paired trials; {lo:.1f}–{hi:.1f}x; target ≥ 15x); "
+        f"per-model kernel {kernel_a:.3f} s → {a['kernel_speed_ratio_median']:.1f}x; lanes "
+        f"engine, one block (3 of 8 lanes) {lanes_a:.3f} s → {a['lanes_speed_ratio_median']:.1f}x",
         f"(b) sweep of {b['models']} models: plain loop {b['plain_s_per_model']:.3f} s per model",
         f"    lanes, float64: {b['engine_s']:.1f} s → per-model speed ratio "
         f"{b['per_model_speed_ratio']:.1f}x (target ≥ 30x); {g['lanes_float64']:.1f} GFLOP/s "

@@ -28,12 +28,15 @@ Engines:
     :mod:`initlab.engine.lanes` instead: one model per SIMD lane, 8 per block in float64 and
     16 in float32, each example's forward and backward pass written out for the network as
     scalar code that the compiler turns into vector instructions (generated and cached per
-    network, dtype and training variant: about 7 s of compile for the notebook's network in
-    float64, 5 s in float32, on 2 cores). Every hidden activation, gd/momentum/Adam, L2, L1,
-    per-model learning rates, snapshots and both dtypes; about 2.5 times the per-model
-    kernel's speed in float64 and 4.5 times in float32 (``benchmarks/bench_engine.py``).
-    Smaller batches (the notebook's comparison, single runs) stay on the per-model kernel,
-    faster there.
+    network, dtype and training variant: about 5 s of compile for the notebook's network on
+    2 cores). Every hidden activation, gd/momentum/Adam, L2, L1, per-model learning rates,
+    snapshots and both dtypes; about 2.5 times the per-model kernel's speed in float64 and
+    4.5 times in float32 (``benchmarks/bench_engine.py``). A smaller batch with enough work
+    to repay that compile (:data:`~initlab.engine.lanes.SPREAD_WORK`: the notebook's
+    comparison, a long single run) goes there too, in *spread mode*: each model alone in a
+    block, its examples spread over the lanes (:func:`~initlab.engine.lanes.spreads`), about
+    1.9 times the per-model kernel's speed. Shorter small runs stay on the per-model kernel,
+    compiled once for every network size.
 ``"numpy"``
     :mod:`initlab.engine.batched`: all models stacked along a leading axis and trained with
     broadcasting ``np.matmul``. Covers everything ``train()`` covers, custom activations and
@@ -89,7 +92,6 @@ import math
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import partial
 from itertools import repeat
 from typing import Any, Literal, Unpack
 
@@ -372,12 +374,14 @@ def needs_compile(
     settings: TrainSettings | None = None,
     n_examples: int | None = None,
     models: int = 1,
+    iterations: int = 15_000,
     **keywords: Unpack[TrainKeywords],
 ) -> bool:
     """Whether :func:`train_batch` (``engine="auto"`` or ``"numba"``) on ``mlp`` with these
     training settings will compile the kernel first, found without compiling anything;
-    ``models``: the batch's size, which decides whether the lanes engine trains it
-    (:func:`initlab.engine.lanes.covers`), whose compiled code is then the one looked for.
+    ``models``: the batch's size, which, with ``iterations`` and ``n_examples`` (the work),
+    decides whether the lanes engine trains it (:func:`initlab.engine.lanes.covers`), whose
+    compiled code is then the one looked for.
 
     ``False`` where Numba cannot be imported or the kernel does not cover the run (the
     NumPy engine trains it; nothing compiles), and where the kernel is compiled for this
@@ -406,9 +410,9 @@ def needs_compile(
     if not minibatch:
         from initlab.engine import lanes
 
-        schedule = Schedule(settings.optimizer, settings.l2, 1, 1, 0, None, None, l1=settings.l1)
-        if lanes.covers(mlp, schedule, models):
-            return not lanes.is_compiled(mlp, schedule, dt)
+        schedule = Schedule(settings.optimizer, settings.l2, iterations, 1, 0, l1=settings.l1)
+        if lanes.covers(mlp, schedule, models, n_examples):
+            return not lanes.is_compiled(mlp, schedule, dt, models, n_examples)
     return not is_compiled(mlp, optimizer=settings.optimizer, l2=settings.l2,
                            minibatch=minibatch, dtype=dt, l1=settings.l1)  # fmt: skip
 
@@ -452,10 +456,8 @@ def _train_numba(run: _Run, progress: ProgressHook | None = None) -> list[Outcom
                         l1=run.settings.l1)  # fmt: skip
     from initlab.engine import lanes  # Numba's; lanes imports compiled, not the other way
 
-    lane = lanes.covers(mlp, schedule, len(theta))  # lanes cannot resume: start and end told
-    with reporting(progress if lane else None, len(theta), run.iterations):
-        train = partial(lanes.train_lanes) if lane else partial(train_compiled, progress=progress)
-        costs, status, snaps = train(mlp, theta, run.learning_rates, X, Y, schedule)
+    train = lanes.train_lanes if lanes.covers(mlp, schedule, len(theta), run.n) else train_compiled
+    costs, status, snaps = train(mlp, theta, run.learning_rates, X, Y, schedule, progress)
 
     outcomes = []
     for k in range(len(run.params_list)):

@@ -13,13 +13,25 @@ lanes. Blocks run on ``NUMBA_NUM_THREADS`` threads, as models do in the per-mode
 Every lane computes alike, so a model's result does not depend on the block, lane or thread
 it is trained in, nor on how a sweep was cut into batches (see :func:`for_every_batch`).
 
+**Spread mode** (:func:`spreads`): a batch of a few models (the notebook's three runs) would
+leave most lanes idle; each of its models gets a block of its own instead, its examples
+spread over the lanes, every lane summing its share of the gradient; after each pass the
+lanes' sums are added up and every lane takes the total, so the lanes stay one model. One
+model so trains about 1.9 times as fast as on the per-model kernel (one core, notebook
+network, float64: 5.2 µs per iteration against 9.5).
+
+**Chunks.** With a progress hook, or when the blocks do not divide evenly among the threads
+(3 spread models on 2), each block is trained in chunks of iterations, each call going on
+from the state the block keeps, so the threads can be shared and the hook told, with the
+same numbers to the bit as one call.
+
 **Generated per network.** That scalar code is written for the network's layer sizes and
 activations (:mod:`initlab.engine.lanes_source`, which says why loops would not do). The
 module is written once into a cache directory (beside Numba's cache:
 ``NUMBA_CACHE_DIR/initlab_lanes`` if that is set, else ``~/.cache/initlab/lanes``), named by
 the hash of its text, and imported from there, so that Numba caches its machine code on disk
 as for any module: the first run of a network, dtype and training variant on a machine
-compiles (about 7 s for the notebook's network on 2 cores, announced through
+compiles (about 5 s for the notebook's network on 2 cores, announced through
 :func:`~initlab.engine.compile_notices`), later processes load it. The text includes a hash
 of the engine's sources, so a change to them writes a new file. ELU, SELU, GELU and tanh
 call the C library (``expm1``, ``erf``, ``tanh``), which does not vectorize: their layers are
@@ -30,12 +42,13 @@ block's scratch rows), at about the per-model kernel's speed.
 identity head (regression, any number of outputs), every built-in hidden activation,
 gradient descent, momentum (Nesterov too) and Adam, L2, L1, per-model learning rates,
 float64 and float32, snapshots; batches of at least
-:data:`MIN_MODELS` models (any within :func:`for_every_batch`: sweeps) of at most
-:data:`MAX_PARAMETERS` parameters, from iteration 0.
-Otherwise the per-model kernel trains the batch. The arithmetic is the per-model kernel's
-(same formulas, order and NaN behaviour; see :mod:`initlab.engine.kernel`), but for the
-order of the sums over examples: here each weight's gradient is summed example after
-example.
+:data:`MIN_MODELS` models (any within :func:`for_every_batch`: sweeps), or of fewer with
+enough work to spread (:data:`SPREAD_WORK`), of at most :data:`MAX_PARAMETERS` parameters,
+from iteration 0. Otherwise the per-model kernel trains the batch. The arithmetic is the
+per-model kernel's (same formulas, order and NaN behaviour; see
+:mod:`initlab.engine.kernel`), but for the order of the sums over examples: here each
+weight's gradient is summed example after example (in spread mode: each lane's share
+example after example, then the lanes in order).
 """
 
 from __future__ import annotations
@@ -50,7 +63,7 @@ import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -60,10 +73,20 @@ from numpy.typing import NDArray
 
 from initlab.engine import compiled, lanes_source
 from initlab.engine.compiled import Schedule
-from initlab.engine.lanes_source import module_source, n_params, ok_row
+from initlab.engine.lanes_blocks import (
+    _blocks,
+    lane_inputs,
+    spread_inputs,
+    train_in_chunks,
+)
+from initlab.engine.lanes_source import module_source, n_params
 from initlab.network import MLP
+from initlab.progress import ProgressHook
 
-__all__ = ["LANES", "MAX_PARAMETERS", "MIN_MODELS", "covers", "for_every_batch", "train_lanes"]
+__all__ = [
+    "LANES", "MAX_PARAMETERS", "MIN_MODELS", "SPREAD_WORK", "covers", "disabled",
+    "for_every_batch", "spreads", "train_lanes",
+]  # fmt: skip
 
 LANES = {np.dtype(np.float64): 8, np.dtype(np.float32): 16}
 """Models per block: one 512-bit vector of each dtype."""
@@ -75,13 +98,11 @@ float64 (8 lanes): 1 example 24 GFLOP/s, 2: 32, 3: 37, 4: 35, compiled (cold) in
 2 and 7.0 s for 3; float32 (16 lanes): 2: 61, 3: 63, so 2 there."""
 
 MIN_MODELS = 7
-"""Fewest models for which the lanes engine is chosen (see :func:`for_every_batch` for the
-exception). A block costs the same however few of its lanes hold a model, and runs about
-2.3x the per-model kernel's speed per model (one core, notebook network, float64), so the
-kernel, a model per thread on 2 cores, is faster up to 6 models (measured for 3: the kernel
-0.29 s, the lanes 0.45 s; ``benchmarks/bench_engine.py``). (Spreading a few models'
-examples over the lanes made small batches faster than the kernel too, but summed them in
-an order that depended on the batch and the threads, so it is not done.)"""
+"""Fewest models put one per lane (see :func:`for_every_batch` for the exception). A block
+costs the same however few of its lanes hold a model, so fewer models are spread
+(:func:`spreads`) or trained on the per-model kernel: measured for the notebook's 3 runs
+on 2 cores, one block with 3 lanes used 0.45 s, the kernel 0.23 s, spread 0.15 s
+(``benchmarks/bench_engine.py``)."""
 
 _every_batch: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "initlab_lanes_every_batch", default=False
@@ -106,6 +127,24 @@ def for_every_batch() -> Iterator[None]:
         _every_batch.reset(token)
 
 
+_disabled: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "initlab_lanes_disabled", default=False
+)
+
+
+@contextlib.contextmanager
+def disabled() -> Iterator[None]:
+    """Within this block (in this thread or task), the lanes engine trains no batch: the
+    per-model kernel trains every batch the compiled engine takes. For comparing the two
+    engines (tests, ``benchmarks/bench_engine.py``); :func:`for_every_batch` inside it has
+    no effect."""
+    token = _disabled.set(True)
+    try:
+        yield
+    finally:
+        _disabled.reset(token)
+
+
 MAX_PARAMETERS = 200
 """Most parameters per model: the generated code has a few statements per parameter, and its
 compile grows with them (measured, cold cache, 2 cores: 7 s for the notebook's 91
@@ -115,13 +154,27 @@ train on the per-model kernel."""
 OPTIMIZERS = ("gd", "momentum", "adam")
 
 
-def covers(mlp: MLP, schedule: Schedule, models: int) -> bool:
-    """Whether :func:`train_lanes` trains this batch (see the module's docstring): full
-    batch, the sigmoid or the identity head (regression, any number of outputs; not the
-    softmax), built-in activations, gd/momentum/adam, at least
-    :data:`MIN_MODELS` models (any number within :func:`for_every_batch`) of at most
-    :data:`MAX_PARAMETERS` parameters, a fresh run (``Schedule.start`` 0, no optimizer
-    state given)."""
+SPREAD_EXAMPLES = {np.dtype(np.float64): 2, np.dtype(np.float32): 2}
+"""Examples per trip of a lane in spread mode (:func:`spreads`). Measured on one core,
+notebook network, float64, one model over 8 lanes: 1 example 6.8 µs per iteration, 2: 5.2,
+3: 5.1 (the per-model kernel: 9.5); 2 compiles about 0.5 s faster than 3."""
+
+SPREAD_WORK = 3e8
+"""Least work (models × iterations × examples × parameters) for which a batch of fewer than
+:data:`MIN_MODELS` models is spread (:func:`spreads`): the per-model kernel would train it for
+about 0.1 s of one core or more. The notebook's comparison is 3 × 15,000 × 300 × 91 =
+1.2e9. Below this the kernel trains it: it is compiled once for every network size, where
+the lanes engine compiles once per network (about 5 s), which a short run would not repay."""
+
+
+def covers(mlp: MLP, schedule: Schedule, models: int, examples: int | None = None) -> bool:
+    """Whether :func:`train_lanes` trains this batch of ``models`` models on ``examples``
+    examples (see the module's docstring): full batch, the sigmoid or the identity head
+    (regression, any number of outputs; not the softmax), built-in activations,
+    gd/momentum/adam, at most :data:`MAX_PARAMETERS` parameters, a fresh run
+    (``Schedule.start`` 0, no optimizer state given); and at least :data:`MIN_MODELS`
+    models (any number within :func:`for_every_batch`), or fewer that :func:`spreads`
+    (``examples`` must then be given)."""
     from initlab.engine import kernel_math
 
     fresh = (
@@ -130,14 +183,32 @@ def covers(mlp: MLP, schedule: Schedule, models: int) -> bool:
         and getattr(schedule, "squares", None) is None
     )
     return (
-        fresh
+        not _disabled.get()
+        and fresh
         and schedule.order is None
         and mlp.output in lanes_source.HEADS
         and all(name in kernel_math.ACTIVATION_CODES for name in mlp.hidden_activations)
         and getattr(schedule.optimizer, "name", None) in OPTIMIZERS
-        and (models >= MIN_MODELS or _every_batch.get())
         and n_params(mlp.layer_sizes) <= MAX_PARAMETERS
+        and (models >= MIN_MODELS or _every_batch.get() or spreads(mlp, schedule, models, examples))
     )
+
+
+def spreads(mlp: MLP, schedule: Schedule, models: int, examples: int | None) -> bool:
+    """Whether a batch of ``models`` models is trained in *spread mode*, each model alone in
+    a block with its examples spread over the lanes (lane ``v`` of trip ``k`` takes examples
+    ``(k·E + e)·V + v``, ``e < E`` = :data:`SPREAD_EXAMPLES`): fewer than :data:`MIN_MODELS`
+    models, outside :func:`for_every_batch`, and at least :data:`SPREAD_WORK` of work.
+
+    Each lane sums its share of the gradient; after the pass the ``V`` partial sums are added
+    up in lane order and every lane takes the total (``lanes_math._gather``), so every lane
+    updates alike. A model's numbers so depend on nothing but the model, its data and the
+    dtype (not on the batch or the threads), and differ from the kernel's and from one lane
+    per model only in the order of the sums over examples (rounding)."""
+    if models >= MIN_MODELS or _every_batch.get() or examples is None:
+        return False
+    work = models * schedule.iterations * examples * n_params(mlp.layer_sizes)
+    return work >= SPREAD_WORK
 
 
 @functools.cache
@@ -204,135 +275,18 @@ def _module(source: str) -> ModuleType:
 
 
 def _describe(
-    mlp: MLP, optimizer: Any, l2: bool, dtype: np.dtype[Any], lanes: int, l1: bool = False
-) -> str:
+    mlp: MLP, optimizer: Any, l2: bool, dtype: np.dtype[Any], lanes: int, l1: bool = False,
+    spread: bool = False,
+) -> str:  # fmt: skip
     hidden = sorted(set(mlp.hidden_activations))
     parts = [f"{'/'.join(hidden)} hidden layers"] if hidden else []
     parts += [f"{mlp.output} head", optimizer.name + compiled.regularisation(l2, l1), dtype.name]
+    if spread:
+        return ", ".join(parts) + f"; each model's examples over {lanes} SIMD lanes"
     return ", ".join(parts) + f"; {lanes} models per SIMD lane block"
 
 
 # --- training --------------------------------------------------------------------------------
-
-
-ALIGNMENT = 64
-"""Bytes: a block's state starts on a cache line, so that each row (one 512-bit vector) is
-one cache line. Unaligned, every vector load and store of a row straddles two lines: the
-engine ran 20-30 % slower in processes whose NumPy allocation happened to be unaligned."""
-
-
-def aligned_zeros(size: int, dtype: np.dtype[Any]) -> NDArray[Any]:
-    """A zeroed 1-D array whose data starts at a multiple of :data:`ALIGNMENT` bytes."""
-    extra = ALIGNMENT // dtype.itemsize
-    buffer = np.zeros(size + extra, dtype)
-    start = (-buffer.ctypes.data % ALIGNMENT) // dtype.itemsize
-    return buffer[start : start + size]
-
-
-def lane_inputs(X: NDArray[Any], Y: NDArray[Any], lanes: int, examples: int) -> NDArray[Any]:
-    """What the lanes read, trip by trip: row ``k`` holds trip ``k``'s ``examples``
-    examples, each ``[x_0 … x_{n0−1}, y_0 … y_{K−1}, w]`` (``K`` rows of targets ``Y``)
-    with ``w = 1/m``, for each of the ``lanes`` lanes (the same numbers: every lane reads
-    every example, in order). Where the examples do not fill the last trip, it repeats the
-    last one with ``w = 0`` (it adds exact zeros).
-    """
-    n0, n = X.shape
-    K = Y.shape[0]
-    trips = -(-n // examples)
-    index = np.minimum(np.arange(trips * examples), n - 1).reshape(trips, examples)
-    XL = aligned_zeros(trips * examples * (n0 + K + 1) * lanes, X.dtype)
-    XL = XL.reshape(trips, examples, n0 + K + 1, lanes)
-    XL[:, :, :n0, :] = np.moveaxis(X[:, index], 0, 2)[..., None]
-    XL[:, :, n0 : n0 + K, :] = np.moveaxis(Y[:, index], 0, 2)[..., None]
-    XL[:, :, n0 + K, :] = np.where(np.arange(trips * examples) < n, 1.0 / n, 0.0).reshape(
-        trips, examples, 1
-    )
-    return XL.reshape(trips, -1)
-
-
-@dataclass(frozen=True)
-class _Blocks:
-    """The arguments every block's kernel call shares (see ``lanes_math``)."""
-
-    lanes: int
-    rows: int
-    X: NDArray[Any]
-    Y: NDArray[Any]
-    sizes: NDArray[np.int64]
-    acts: NDArray[np.int64]
-    c: NDArray[Any]
-    m: NDArray[Any]
-    s: NDArray[np.int64]
-    on: tuple[bool | None, ...]
-    heads: tuple[bool | None, bool | None, bool | None]
-    l2: bool | None
-    velocity: bool
-    adam: bool
-    l1: bool | None = None
-
-    def arguments(
-        self, theta: NDArray[Any], rates: NDArray[Any], outputs: tuple[NDArray[Any], ...],
-        XL: NDArray[Any],
-    ) -> tuple[Any, ...]:  # fmt: skip
-        """The kernel's arguments for one block: the models ``theta`` (rows; trained in
-        place) with their learning rates and output rows, one per lane, the rest of the
-        lanes padding (zero, learning rate zero)."""
-        from initlab.engine.lanes_math import workspace
-
-        models, P = theta.shape
-        V, dtype = self.lanes, theta.dtype
-        assert (ok_row(P) + 1) * V + XL.shape[1] <= self.rows * V, "inputs past the scratch"
-        S = aligned_zeros(self.rows * V, dtype)
-        S[: P * V].reshape(P, V)[:, :models] = theta.T
-        lr = np.zeros(V, dtype)
-        lr[:models] = rates
-        vel = aligned_zeros(P * V, dtype) if self.velocity else None
-        sq = aligned_zeros(P * V, dtype) if self.adam else None
-        work = workspace(models, self.sizes.tolist(), self.X.shape[1], dtype)
-        return (
-            S, lr, self.X, self.Y, XL, self.sizes, self.acts, self.c, self.m, self.s, theta,
-            *outputs, vel, sq, self.on, self.heads, self.l2, self.l1, work,
-        )  # fmt: skip
-
-
-def _blocks(
-    mlp: MLP, X: NDArray[Any], Y: NDArray[Any], schedule: Schedule, lanes: int, rows: int
-) -> _Blocks:
-    from initlab.engine import kernel_math
-    from initlab.engine import lanes_math as lm
-
-    dtype, n, optimizer = X.dtype, X.shape[1], schedule.optimizer
-    c = np.array(compiled._constants(optimizer, schedule.l2, schedule.l1), dtype)
-    with np.errstate(over="ignore"):  # float32: the bound is the largest float32
-        bound = min(1e300 / n, float(np.finfo(dtype).max))
-    if mlp.is_regression:  # on the residuals, as the per-model kernel's
-        bound = kernel_math.identity_bound(n, Y.shape[0], dtype)
-    m = np.zeros(lm.N_NUMBERS, dtype)
-    m[[lm.M_BOUND, lm.M_L2_M, lm.M_L1_M]] = [
-        bound, float(c[kernel_math.C_L2]) / n, float(c[kernel_math.C_L1]) / n,
-    ]  # fmt: skip
-    s = np.zeros(lm.N_SETTINGS, np.int64)
-    s[lm.S_ITERATIONS], s[lm.S_RECORD_EVERY] = schedule.iterations, schedule.record_every
-    s[lm.S_CHECKPOINT_EVERY] = schedule.checkpoint_every
-    s[lm.S_NESTEROV] = int(getattr(optimizer, "nesterov", False))
-    hidden = list(mlp.hidden_activations)
-    return _Blocks(
-        lanes=lanes,
-        rows=rows,
-        X=X,
-        Y=Y,
-        sizes=np.array(mlp.layer_sizes, np.int64),
-        acts=np.array([kernel_math.ACTIVATION_CODES[a] for a in hidden], np.int64),
-        c=c,
-        m=m,
-        s=s,
-        on=kernel_math.activation_flags(hidden),
-        heads=kernel_math.head_flags(mlp.output),
-        l2=True if c[kernel_math.C_L2] != 0 else None,
-        velocity=optimizer.name in ("momentum", "adam"),
-        adam=optimizer.name == "adam",
-        l1=True if c[kernel_math.C_L1] != 0 else None,
-    )
 
 
 @functools.cache
@@ -348,12 +302,25 @@ def _kernel(
     return _module(source).train_block, rows
 
 
-def is_compiled(mlp: MLP, schedule: Schedule, dtype: np.dtype[Any]) -> bool:
+def _layout(
+    mlp: MLP, schedule: Schedule, dtype: np.dtype[Any], models: int, examples: int | None
+) -> tuple[int, int, bool]:
+    """Lanes per block, examples per trip and spread mode, for a batch :func:`covers`."""
+    spread = spreads(mlp, schedule, models, examples)
+    table = SPREAD_EXAMPLES if spread else EXAMPLES_PER_STEP
+    return LANES[dtype], table[dtype], spread
+
+
+def is_compiled(
+    mlp: MLP, schedule: Schedule, dtype: np.dtype[Any], models: int = MIN_MODELS,
+    examples: int | None = None,
+) -> bool:  # fmt: skip
     """Whether :func:`train_lanes` of this network (its head too), training variant and
-    dtype is compiled already, in this process or in Numba's disk cache, found without
-    writing or compiling anything (see :func:`initlab.engine.needs_compile`): its generated
-    module must exist on disk and Numba's index must hold its signature."""
-    V, E = LANES[dtype], EXAMPLES_PER_STEP[dtype]
+    dtype, for ``models`` models on ``examples`` examples (which decide spread mode, see
+    :func:`spreads`), is compiled already, in this process or in Numba's disk cache, found
+    without writing or compiling anything (see :func:`initlab.engine.needs_compile`): its
+    generated module must exist on disk and Numba's index must hold its signature."""
+    V, E, spread = _layout(mlp, schedule, dtype, models, examples)
     stamp = _sources_stamp()
     source, rows = module_source(tuple(mlp.layer_sizes), tuple(mlp.hidden_activations), V, E,
                                  dtype.name, stamp, mlp.output)  # fmt: skip
@@ -366,7 +333,7 @@ def is_compiled(mlp: MLP, schedule: Schedule, dtype: np.dtype[Any]) -> bool:
     P = n_params(mlp.layer_sizes)
     theta = np.zeros((1, P), dtype)
     outputs = (np.zeros((1, 1)), np.zeros((1, 2), np.int64), np.zeros((1, 1, P), dtype))
-    shared = _blocks(mlp, X, Y, schedule, V, rows)
+    shared = _blocks(mlp, X, Y, schedule, V, rows, spread)
     arguments = shared.arguments(theta, np.zeros(1, dtype), outputs, lane_inputs(X, Y, V, E))
     signature = compiled._signature(arguments)
     return signature in entry.overloads or compiled._on_disk(entry, signature)
@@ -379,41 +346,52 @@ def train_lanes(
     X: NDArray[Any],
     Y: NDArray[Any],
     schedule: Schedule,
+    progress: ProgressHook | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[Any]]:
     """:func:`initlab.engine.compiled.train_compiled` on the lanes engine, for a batch it
     :func:`covers`: the models whose flat parameters are the rows of ``theta`` are trained
-    in place, in blocks of :data:`LANES` models (the last one padded with idle lanes) on
-    ``NUMBA_NUM_THREADS`` threads; returns the recorded costs (NaN where not reached),
-    ``[iterations_run, diverged]`` and the snapshots, one row per model."""
+    in place, in blocks of :data:`LANES` models (the last one padded with idle lanes), or
+    one model per block in spread mode (:func:`spreads`), on ``NUMBA_NUM_THREADS`` threads;
+    returns the recorded costs (NaN where not reached), ``[iterations_run, diverged]`` and
+    the snapshots, one row per model.
+
+    ``progress``: a :data:`~initlab.progress.ProgressHook`; the blocks are then trained in
+    chunks of iterations, as the per-model kernel's models are (see
+    :func:`~initlab.engine.compiled.train_compiled`), each call going on from the block's
+    state where the last stopped: the same numbers to the bit as one call. So are blocks that
+    do not divide evenly among the threads (3 spread models on 2), so that they end
+    together."""
     M, P = theta.shape
     iterations, every = schedule.iterations, schedule.checkpoint_every
-    V, E = LANES[theta.dtype], EXAMPLES_PER_STEP[theta.dtype]
+    V, E, spread = _layout(mlp, schedule, theta.dtype, M, X.shape[1])
     network = (tuple(mlp.layer_sizes), tuple(mlp.hidden_activations), mlp.output)
     entry, rows = _kernel(*network, theta.dtype, V, E)
-    shared = _blocks(mlp, X, Y, schedule, V, rows)
+    shared = _blocks(mlp, X, Y, schedule, V, rows, spread)
     rates = np.array(learning_rates, theta.dtype)
     costs = np.full((M, -(-iterations // schedule.record_every)), np.nan)
     status = np.zeros((M, 2), np.int64)
     snaps = np.zeros((M, -(-iterations // every) + 1 if every else 0, P), theta.dtype)
-    blocks = [slice(lo, min(lo + V, M)) for lo in range(0, M, V)]
-    XL = lane_inputs(X, Y, V, E)
+    per_block = 1 if spread else V
+    blocks = [slice(lo, min(lo + per_block, M)) for lo in range(0, M, per_block)]
+    XL = (spread_inputs if spread else lane_inputs)(X, Y, V, E)
 
     def arguments(block: slice) -> tuple[Any, ...]:
         outputs = (costs[block], status[block], snaps[block])
         return shared.arguments(theta[block], rates[block], outputs, XL)
 
     signature = compiled._signature(arguments(blocks[0]))
-    what = _describe(mlp, schedule.optimizer, bool(shared.l2), theta.dtype, V, bool(shared.l1))
+    what = _describe(mlp, schedule.optimizer, bool(shared.l2), theta.dtype, V, bool(shared.l1),
+                     spread)  # fmt: skip
     compiled._compile(entry, signature, what)
-
-    def train_block(block: slice) -> None:
-        entry(*arguments(block))
-
     count = min(len(blocks), compiled.threads())
-    if count == 1:
+    balance = count > 1 and len(blocks) % count != 0 and 4 * count > len(blocks)
+    if progress is not None or balance:
+        calls = [partial(arguments, block) for block in blocks]
+        train_in_chunks(entry, calls, blocks, M, iterations, every, count, progress, balance)
+    elif count == 1:
         for block in blocks:
-            train_block(block)
+            entry(*arguments(block))
     else:
         with ThreadPoolExecutor(count, thread_name_prefix="initlab-lanes") as pool:
-            list(pool.map(train_block, blocks))
+            list(pool.map(lambda block: entry(*arguments(block)), blocks))
     return costs, status, snaps

@@ -27,6 +27,11 @@ pairwise mean); the updates are ``kernel._step``'s. A model stops at the first i
 whose cost is not finite, with its parameters before that iteration's update, as
 :func:`initlab.train.train` does; the other lanes go on. Every lane computes alike: a
 model's result does not depend on the block, the lane or the thread it was trained in.
+
+In spread mode (``s[S_SPREAD]``, :func:`initlab.engine.lanes.spreads`) a block holds one
+model in every lane, each lane with its share of the examples: :func:`_gather` adds up the
+lanes' gradient sums after the pass, and everything after it runs as for a block of models
+(lane 0 is the model).
 """
 
 from __future__ import annotations
@@ -84,13 +89,29 @@ def _align_frame_intrinsic(typingctx: Any) -> Any:
 
 _align_frame = numba.extending.intrinsic(_align_frame_intrinsic)
 
+
+def _select_intrinsic(typingctx: Any, condition: Any, if_true: Any, if_false: Any) -> Any:
+    """Numba intrinsic: ``if_true if condition else if_false`` as one LLVM ``select``."""
+    if condition != numba.types.boolean or if_true != if_false:
+        return None
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        return builder.select(*args)
+
+    return if_true(condition, if_true, if_false), codegen
+
+
+_select = numba.extending.intrinsic(_select_intrinsic)
+
 __all__ = [
-    "_after_pass", "_align_frame", "_exp", "_finish", "_jit", "_next_iteration", "workspace",
+    "_after_pass", "_align_frame", "_exp", "_finish", "_jit", "_next_iteration", "_select",
+    "workspace",
 ]  # fmt: skip
 
-# Indices into the integer settings array ``s`` and the dtype array ``m``.
-S_ITERATIONS, S_RECORD_EVERY, S_CHECKPOINT_EVERY, S_NESTEROV = range(4)
-N_SETTINGS = 4
+# Indices into the integer settings array ``s`` (``S_SPREAD``: 1 in spread mode, see
+# :func:`_gather`) and the dtype array ``m``.
+S_ITERATIONS, S_RECORD_EVERY, S_CHECKPOINT_EVERY, S_NESTEROV, S_SPREAD = range(5)
+N_SETTINGS = 5
 M_BOUND, M_L2_M, M_L1_M = range(3)
 N_NUMBERS = 3
 
@@ -307,6 +328,23 @@ def _next_iteration(S: Any, lr: Any, s: Any, c: Any, work: Any) -> bool:
 
 
 @_jit()
+def _gather(S: Any, P: int, V: int, zero: Any) -> None:
+    """Spread mode (``s[S_SPREAD]``: one model, its examples spread over the lanes): each
+    gradient row's ``V`` partial sums added up, lane 0 first, lane after lane, and the total
+    written back to every lane, so that every lane updates alike and the lanes keep equal
+    parameters; lane 0's ``ok`` flag cleared if any lane's was."""
+    for q in range(P, 2 * P):
+        total = S[q * V]
+        for v in range(1, V):
+            total += S[q * V + v]
+        for v in range(V):
+            S[q * V + v] = total
+    for v in range(1, V):
+        if S[2 * P * V + v] == zero:
+            S[2 * P * V] = zero
+
+
+@_jit()
 def _after_pass(
     S: Any, lr: Any, X: Any, Y: Any, sizes: Any, acts: Any, c: Any, m: Any, s: Any,
     theta: Any, costs: Any, status: Any, snaps: Any, vel: Any, sq: Any, on: Any, heads: Any,
@@ -321,6 +359,8 @@ def _after_pass(
     done, counters, p, Z, A, scratch, corrections = work
     V = lr.size
     models, P = theta.shape
+    if s[S_SPREAD] != 0:
+        _gather(S, P, V, c[C_ZERO])
     n = X.shape[1]
     it, record_every, every = counters[IT], s[S_RECORD_EVERY], s[S_CHECKPOINT_EVERY]
     lam, lam1 = float(c[C_L2]), float(c[C_L1])

@@ -40,8 +40,8 @@ def n_params(sizes: Sequence[int]) -> int:
 # --- the generated pass ----------------------------------------------------------------------
 
 _FORWARD = {
-    "relu": "zero if {z} <= zero else {z}",
-    "leaky_relu": "{z} if {z} > zero else slope * {z}",
+    "relu": "_select({z} <= zero, zero, {z})",
+    "leaky_relu": "_select({z} > zero, {z}, slope * {z})",
     "elu": "_t({z} if {z} > zero else one * math.expm1({z}))",
     "selu": "_t(selu_scale * ({z} if {z} > zero else selu_alpha * math.expm1({z})))",
     "gelu": "_t({z} * {cdf})",
@@ -55,10 +55,10 @@ C-library function returned float64 (as storing into the kernel's float32 array 
 _GELU_CDF = "half * (one + math.erf({z} / sqrt2))"
 
 _DERIVATIVE = {
-    "relu": "{d} * (one if {a} > zero else zero)",
-    "leaky_relu": "{d} * (one if {a} > zero else slope)",
-    "elu": "{d} * (one if {a} > zero else {a} + one)",
-    "selu": "{d} * (selu_scale if {a} > zero else {a} + selu_sa)",
+    "relu": "{d} * _select({a} > zero, one, zero)",
+    "leaky_relu": "{d} * _select({a} > zero, one, slope)",
+    "elu": "{d} * _select({a} > zero, one, {a} + one)",
+    "selu": "{d} * _select({a} > zero, selu_scale, {a} + selu_sa)",
     "gelu": "_t({d} * ({cdf} + {z} * _exp(-half * {z} * {z}) / sqrt2pi))",
     "tanh": "{d} * (one - {a} * {a})",
     "sigmoid": "{d} * ({a} * (one - {a}))",
@@ -222,10 +222,10 @@ class _PassWriter:
                 if name == "head" and self.head == "identity":
                     y = self.input(e, self.sizes[0] + i)
                     code.let(a, z, [z])
-                    code.let("ok", f"ok if abs({z} - {y}) < bound else zero", ["ok", z])
+                    code.let("ok", f"_select(abs({z} - {y}) < bound, ok, zero)", ["ok", z])
                 elif name == "head":
                     code.let(a, _FORWARD["sigmoid"].format(z=z), [z])
-                    code.let("ok", f"ok if abs({z}) < bound else zero", ["ok", z])
+                    code.let("ok", f"_select(abs({z}) < bound, ok, zero)", ["ok", z])
                 elif name == "gelu":
                     code.let(cdf[e][i], _GELU_CDF.format(z=z), [z])
                     code.let(a, _FORWARD[name].format(z=z, cdf=cdf[e][i]), [z, cdf[e][i]])
@@ -343,6 +343,7 @@ from initlab.engine.lanes_math import (
     _finish,
     _jit,
     _next_iteration,
+    _select,
 )
 
 _t = np.{dtype}
