@@ -231,20 +231,40 @@ def test_a_diverged_run_leaves_the_snapshot_rows_it_did_not_reach_empty(chunks) 
 
 
 @needs_numba
-def test_the_lanes_engine_tells_the_start_and_the_end(chunks) -> None:
-    # Seven models go to the lanes engine, which trains a block in one call.
+@pytest.mark.parametrize("mode", ["a block of 7", "spread"])
+def test_the_lanes_engine_tells_its_chunks_and_changes_no_result(
+    chunks, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    # The diverging batch (its ×10 model overflows at 61) and 5 He-initialized models: one
+    # block of 7 lanes; or its 2 models, each alone in a block with its examples spread over
+    # the lanes (forced: fewer than 7 models go to the lanes engine only so). Chunks of 7,
+    # out of step with the records (30) and the snapshots (45); without a hook each block is
+    # trained in one call (the 2 spread blocks on 2 threads, or one after the other).
     from initlab.engine import lanes
+    from tests.engine_checks import spy_on_lanes
 
-    chunks(3)
-    mlp = MLP([2, 10, 5, 1])
-    params = [init_params(mlp, np.random.default_rng(s), "he") for s in range(lanes.MIN_MODELS)]
+    chunks(7)
+    calls = spy_on_lanes(monkeypatch)
+    mlp, params, kw = diverging_batch(None)
+    rates = kw.pop("learning_rate")
+    if mode == "spread":
+        monkeypatch.setattr(lanes, "SPREAD_WORK", 0)
+    else:
+        params += [init_params(mlp, np.random.default_rng(s), "he") for s in range(5)]
+        rates += [0.01 + 0.002 * s for s in range(5)]
+    common = {"iterations": 400, "record_every": 30, "checkpoint_every": 45, "engine": "numba",
+              "learning_rate": rates, **kw}  # fmt: skip
+    plain = train_batch(mlp, params, DATA.X_train, DATA.y_train, **common)
     heard = Heard()
-    told = train_batch(mlp, params, DATA.X_train, DATA.y_train, iterations=50, engine="numba",
-                       progress=heard)  # fmt: skip
-    plain = train_batch(mlp, params, DATA.X_train, DATA.y_train, iterations=50, engine="numba")
-    assert heard.calls == [((0,) * 7, 50), ((50,) * 7, 50)]
+    told = train_batch(mlp, params, DATA.X_train, DATA.y_train, progress=heard, **common)
+    assert calls == [len(params)] * 2
     for a, b in zip(plain, told, strict=True):
         assert_same_result(a, b)
+    assert (plain[0].diverged_at, sorted(plain[0].records.snapshots)) == (61, [0, 45])
+    assert all(r.status == "completed" for r in plain[1:])
+    # Counts midway: the block's chunks (the spread blocks may end before this thread looks;
+    # test_the_compiled_engine_tells_counts_midway trains the notebook's runs so, for longer)
+    heard.check(len(params), 400, midway=mode == "a block of 7")
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -28,9 +28,9 @@ compiled per-model kernel (``engine="numba"``)
     the kernel resuming exactly where the previous chunk stopped, so the results are the
     same to the bit; the threads count, the calling thread reports. The cost: a few kernel
     calls more (see :data:`CHUNK_SECONDS`).
-lanes engine (batches of at least 7 models, :mod:`initlab.engine.lanes`)
-    Trains a block of models in one call that cannot resume: the hook hears the start and
-    the end only.
+lanes engine (:mod:`initlab.engine.lanes`: batches of at least 7 models, or a few models spread)
+    Trains each block of models in chunks as the kernel trains each model, going on from the
+    block's kept state: the same numbers to the bit. A model that diverged counts as done.
 NumPy engine
     Counts the iterations as the engine takes each one's examples (a full-batch run then
     takes all of them, as a view, and computes each recorded cost once more on the whole

@@ -198,14 +198,15 @@ def spreads(mlp: MLP, schedule: Schedule, models: int, examples: int | None) -> 
     """Whether a batch of ``models`` models is trained in *spread mode*, each model alone in
     a block with its examples spread over the lanes (lane ``v`` of trip ``k`` takes examples
     ``(k·E + e)·V + v``, ``e < E`` = :data:`SPREAD_EXAMPLES`): fewer than :data:`MIN_MODELS`
-    models, outside :func:`for_every_batch`, and at least :data:`SPREAD_WORK` of work.
+    models, outside :func:`for_every_batch` and :func:`disabled`, and at least
+    :data:`SPREAD_WORK` of work.
 
     Each lane sums its share of the gradient; after the pass the ``V`` partial sums are added
     up in lane order and every lane takes the total (``lanes_math._gather``), so every lane
     updates alike. A model's numbers so depend on nothing but the model, its data and the
     dtype (not on the batch or the threads), and differ from the kernel's and from one lane
     per model only in the order of the sums over examples (rounding)."""
-    if models >= MIN_MODELS or _every_batch.get() or examples is None:
+    if models >= MIN_MODELS or _every_batch.get() or _disabled.get() or examples is None:
         return False
     work = models * schedule.iterations * examples * n_params(mlp.layer_sizes)
     return work >= SPREAD_WORK
