@@ -333,15 +333,15 @@ def is_compiled(
     return signature in entry.overloads or _on_disk(entry, signature)
 
 
-def _compile(entry: Any, signature: Any, what: str) -> None:
+def _compile(entry: Any, signature: Any, what: str, seconds: float = COMPILE_SECONDS) -> None:
     """Compile (or load from the disk cache) ``entry`` for ``signature`` in this thread,
-    with notices around a compilation."""
+    with notices around a compilation (``seconds``: about how long it takes)."""
     if signature in entry.overloads:
         return
     if _on_disk(entry, signature):
         entry.compile(signature)
         return
-    _notify(CompileNotice("start", what, COMPILE_SECONDS))
+    _notify(CompileNotice("start", what, seconds))
     start = time.perf_counter()
     entry.compile(signature)
     _notify(CompileNotice("end", what, time.perf_counter() - start))

@@ -153,6 +153,11 @@ train on the per-model kernel."""
 
 OPTIMIZERS = ("gd", "momentum", "adam")
 
+COMPILE_SECONDS = 5.0
+"""About how long compiling the generated module of the notebook's network takes on 2 cores,
+float64, gradient descent (``benchmarks/bench_compile.py``, spread mode; one model per lane
+takes about a second more): what a compile notice announces."""
+
 
 SPREAD_EXAMPLES = {np.dtype(np.float64): 2, np.dtype(np.float32): 2}
 """Examples per trip of a lane in spread mode (:func:`spreads`). Measured on one core,
@@ -383,7 +388,7 @@ def train_lanes(
     signature = compiled._signature(arguments(blocks[0]))
     what = _describe(mlp, schedule.optimizer, bool(shared.l2), theta.dtype, V, bool(shared.l1),
                      spread)  # fmt: skip
-    compiled._compile(entry, signature, what)
+    compiled._compile(entry, signature, what, COMPILE_SECONDS)
     count = min(len(blocks), compiled.threads())
     balance = count > 1 and len(blocks) % count != 0 and 4 * count > len(blocks)
     if progress is not None or balance:
