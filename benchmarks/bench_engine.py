@@ -105,6 +105,7 @@ SPREAD_COMPILE_SNIPPET = COMPILE_SNIPPET.replace(
     "t1 = time.perf_counter()",
     "from initlab.engine import lanes\nlanes.SPREAD_WORK = 0  # spread even 1 iteration\n"
     "t1 = time.perf_counter()",
+    1,
 )
 """The lanes engine in spread mode (the notebook's comparison), for one model."""
 
