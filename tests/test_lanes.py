@@ -239,10 +239,13 @@ def test_the_generated_pass_is_one_statement_per_value():
     text, rows = lanes_source.pass_source([2, 3, 1], ["tanh"], lanes=8)
     # A vector loop (z of layer 1), a scalar loop (tanh, which does not vectorize), a vector
     # loop (the rest); the rows: the parameters (13), the gradient (13), the ok flag, the
-    # trip's inputs (x₀, x₁, y, w), then the z and a values crossing the loops.
+    # trip's inputs (x₀, x₁, y, w), its logit, then the z and a values crossing the loops.
     assert text.count("for v in range(8):") == 3
     assert "math.tanh(z0_0_0)" in text
-    assert rows == 2 * 13 + 1 + 4 + 3 + 3
+    assert rows == 2 * 13 + 1 + 4 + 1 + 3 + 3
+    # The logit, to its row in the lane loop, then out to Lg in a loop of its own.
+    assert "S[248 + v] = z1_0_0" in text
+    assert "Lg[k * 8 + q] = S[248 + q]" in text
 
 
 def test_a_model_trains_alike_in_any_block(data, monkeypatch):

@@ -216,8 +216,9 @@ def test_the_generated_pass_of_an_identity_head():
     assert "d1_1_0 = w0 * (a1_1_0 - y1_0)" in text
     assert "_exp" not in text
     # the rows: parameters (17), gradient (17), the ok flag, the trip's inputs (x₀, x₁, y₀,
-    # y₁, w), then the values crossing loops (none: relu and the identity vectorize)
-    assert rows == 2 * 17 + 1 + 5
+    # y₁, w), its two logits, then the values crossing loops (none: relu and the identity
+    # vectorize)
+    assert rows == 2 * 17 + 1 + 5 + 2
     with pytest.raises(ValueError, match="head='softmax'"):
         lanes_source.pass_source([2, 3, 2], ["relu"], lanes=8, head="softmax")
 

@@ -125,7 +125,9 @@ class _Blocks:
             lr[:models] = rates
         vel = aligned_zeros(P * V, dtype) if self.velocity else None
         sq = aligned_zeros(P * V, dtype) if self.adam else None
-        work = workspace(models, self.sizes.tolist(), self.X.shape[1], dtype)
+        K = self.Y.shape[0]
+        slots = XL.shape[0] * XL.shape[1] // ((self.X.shape[0] + K + 1) * V)
+        work = workspace(models, self.sizes.tolist(), self.X.shape[1], dtype, slots, V)
         return (
             S, lr, self.X, self.Y, XL, self.sizes, self.acts, self.c, self.m, self.s.copy(),
             theta, *outputs, vel, sq, self.on, self.heads, self.l2, self.l1, work,

@@ -21,8 +21,8 @@ and divergence check, snapshots, L2 and L1, the update, and the outputs. All of 
 per-iteration work (the pass is per example), so it is written for clarity, not for SIMD.
 
 The arithmetic is the per-model kernel's, operation for operation (see
-:mod:`initlab.engine.kernel`): a lane's recorded cost is computed from its logits, found by
-a forward pass of that one model (:func:`_lane_cost`), with ``kernel_math._loss`` (NumPy's
+:mod:`initlab.engine.kernel`): a lane's recorded cost is computed from the logits the
+generated pass wrote for it that iteration (:func:`_lane_loss`), with ``kernel_math._loss`` (NumPy's
 pairwise mean); the updates are ``kernel._step``'s. A model stops at the first iteration
 whose cost is not finite, with its parameters before that iteration's update, as
 :func:`initlab.train.train` does; the other lanes go on. Every lane computes alike: a
@@ -55,7 +55,6 @@ from initlab.engine.kernel_math import (
     C_L2,
     C_ONE,
     C_ZERO,
-    _activate,
     _exp,
     _jit,
     _loss,
@@ -150,42 +149,24 @@ def _lane_l1_sum(S: Any, lane: int, V: int, sizes: Any) -> float:
     return total
 
 
-@_jit(fastmath={"contract"})
-def _lane_cost(
-    S: Any, lane: int, V: int, sizes: Any, acts: Any, X: Any, Y: Any, c: Any, on: Any,
-    heads: Any, p: Any, Z: Any, A: Any, scratch: Any,
+@_jit()
+def _lane_loss(
+    Lg: Any, lane: int, V: int, Y: Any, Z: Any, c: Any, heads: Any, scratch: Any, spread: bool
 ) -> float:  # fmt: skip
-    """The mean loss of one lane's model on all examples (the L2 term aside): its
-    parameters copied into ``p``, a forward pass as the per-model kernel's (each row of
-    ``W·A`` summed over the inputs in order, then the bias added, then φ), the logits into
-    the last rows of ``Z`` and :func:`kernel_math._loss` on them, for the head of the
-    ``heads`` flags (the sigmoid's cross-entropy or the identity's squared error)."""
-    L = sizes.size - 1
-    n = X.shape[1]
-    for q in range(p.size):
-        p[q] = S[q * V + lane]
-    src, src_row, row, w = X, 0, 0, 0
-    for layer in range(L):
-        nin, nout = sizes[layer], sizes[layer + 1]
-        b = w + nout * nin
-        for i in range(nout):
-            r = row + i
-            w0 = p[w + i * nin]
-            for k in range(n):
-                Z[r, k] = w0 * src[src_row, k]
-            for j in range(1, nin):
-                wj = p[w + i * nin + j]
-                for k in range(n):
-                    Z[r, k] = Z[r, k] + wj * src[src_row + j, k]
-            if layer < L - 1:
-                _activate(acts[layer], Z, A, r, n, p[b + i], c, *on)
+    """The mean loss of one lane's model on all examples (the L2 term aside), from the logits
+    the generated pass wrote to ``Lg`` this iteration (see ``lanes_source.pass_source``): copied
+    into the rows of ``Z``, example by example, and :func:`kernel_math._loss` on them, for the
+    head of the ``heads`` flags (the sigmoid's cross-entropy or the identity's squared
+    error). Example ``j`` is slot ``j`` of the lane (one model per lane) or, in spread mode,
+    slot ``j // V`` of lane ``j % V``."""
+    K, n = Y.shape
+    for i in range(K):
+        for j in range(n):
+            if spread:
+                Z[i, j] = Lg[((j // V) * K + i) * V + j % V]
             else:
-                for k in range(n):
-                    Z[r, k] = Z[r, k] + p[b + i]
-        w = b + nout
-        src, src_row = A, row
-        row += nout
-    return _loss(Z, Y, row - sizes[L], n, scratch, c, *heads)
+                Z[i, j] = Lg[(j * K + i) * V + lane]
+    return _loss(Z, Y, 0, n, scratch, c, *heads)
 
 
 # --- the update ------------------------------------------------------------------------------
@@ -298,16 +279,21 @@ def _copy_lane(S: Any, V: int, lane: int, out: Any) -> None:
 IT, SNAP, LIVE = range(3)
 
 
-def workspace(models: int, sizes: Any, n: int, dtype: Any) -> tuple[Any, ...]:
-    """The loop's state for a block of ``models`` models, allocated in Python: a few arrays,
-    no compile."""
+def workspace(
+    models: int, sizes: Any, n: int, dtype: Any, slots: int, lanes: int
+) -> tuple[Any, ...]:  # fmt: skip
+    """The loop's state for a block of ``models`` models on ``n`` examples, allocated in
+    Python (a few arrays, no compile): the ``done`` flags, the counters, one lane's
+    parameters (their count is ``P``), the cost's rows ``Z`` (one per output unit), the
+    logits ``Lg`` of ``slots`` example slots in each of ``lanes`` lanes, the cost's scratch
+    and the update's."""
     counters = np.zeros(3, np.int64)
     counters[LIVE] = models
-    units = int(sum(sizes[1:]))
+    K = int(sizes[-1])
     P = int(sum(nout * (nin + 1) for nin, nout in itertools.pairwise(sizes)))
     return (
-        np.zeros(models, np.bool_), counters, np.empty(P, dtype), np.empty((units, n), dtype),
-        np.empty((units, n), dtype), cost_scratch(n, dtype), np.empty(2, dtype),
+        np.zeros(models, np.bool_), counters, np.empty(P, dtype), np.empty((K, n), dtype),
+        np.zeros(slots * K * lanes, dtype), cost_scratch(n, dtype), np.empty(2, dtype),
     )  # fmt: skip
 
 
@@ -356,7 +342,7 @@ def _after_pass(
     is not finite stops (its parameters, before this iteration's update, to ``theta``;
     ``status`` ``[it, 1]``; its lane retired); then snapshots, L2, L1 and the update of
     every lane."""
-    done, counters, p, Z, A, scratch, corrections = work
+    done, counters, _, Z, Lg, scratch, corrections = work
     V = lr.size
     models, P = theta.shape
     if s[S_SPREAD] != 0:
@@ -375,7 +361,7 @@ def _after_pass(
         if l1 is not None:
             penalty = penalty + lam1 / n * _lane_l1_sum(S, lane, V, sizes)
         if recording or S[2 * P * V + lane] == zero or not penalty < 1e300:
-            cost = _lane_cost(S, lane, V, sizes, acts, X, Y, c, on, heads, p, Z, A, scratch)
+            cost = _lane_loss(Lg, lane, V, Y, Z, c, heads, scratch, s[S_SPREAD] != 0)
             cost += penalty
             if not math.isfinite(cost):
                 _copy_lane(S, V, lane, theta[lane])

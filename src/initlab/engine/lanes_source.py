@@ -177,7 +177,8 @@ class _PassWriter:
         self.ok = ok_row(self.P)
         self.E = range(examples)
         self.per_example = sizes[0] + self.K + 1  # x, y (one per output unit), w
-        self.code = _Segments(lanes, self.ok + 1 + examples * self.per_example)
+        self.logits = self.ok + 1 + examples * self.per_example  # E·K rows: this trip's
+        self.code = _Segments(lanes, self.logits + examples * self.K)
 
     def input(self, e: int, j: int) -> str:
         """Example ``e``'s feature ``j`` (``j = n₀ + i``: its target ``y`` of output unit
@@ -217,8 +218,11 @@ class _PassWriter:
         if name == "head":
             code.let("ok", code.row(self.ok), [])
         cdf = self.values("cdf", layer)
+        K = self.K
         for e in self.E:
             for i, (z, a) in enumerate(zip(Z[e], A[e])):
+                if name == "head":  # the logit, for the cost (lanes_math._lane_loss)
+                    code.emit(f"{code.row(self.logits + e * K + i)} = {z}", [z])
                 if name == "head" and self.head == "identity":
                     y = self.input(e, self.sizes[0] + i)
                     code.let(a, z, [z])
@@ -277,9 +281,10 @@ class _PassWriter:
         constants = ", ".join(f"c[{index}]" for index in _CONSTANTS.values())
         lines = [
             "@_jit(fastmath={'contract'})",
-            "def _pass(S, XL, c, m):",
+            "def _pass(S, XL, c, m, Lg):",
             '    """One iteration\'s forward and backward pass of every lane\'s examples, the',
-            '    gradient summed into S\'s rows P to 2P; trip k\'s inputs are row k of XL."""',
+            "    gradient summed into S's rows P to 2P, the logits into Lg; trip k's inputs",
+            '    are row k of XL."""',
             "    _align_frame()  # vectors spilled to the stack on cache lines: see lanes_math",
             f"    {', '.join(_CONSTANTS)} = {constants}",
             "    bound = m[M_BOUND]",
@@ -288,14 +293,21 @@ class _PassWriter:
             "        for q in range(width):",
             f"            S[{(self.ok + 1) * self.code.lanes} + q] = XL[k, q]",
         ]
-        return "\n".join(lines + self.code.loops("        ")) + "\n"
+        # This trip's logits out to Lg, in a loop of their own (a store to another array
+        # inside the lane loops would keep LLVM from vectorizing them: it might alias S).
+        V, size = self.code.lanes, len(self.E) * self.K * self.code.lanes
+        copy = [
+            f"        for q in range({size}):",
+            f"            Lg[k * {size} + q] = S[{self.logits * V} + q]",
+        ]
+        return "\n".join(lines + self.code.loops("        ") + copy) + "\n"
 
 
 def pass_source(
     sizes: Sequence[int], activations: Sequence[str], lanes: int, examples: int = 1,
     head: str = "sigmoid",
 ) -> tuple[str, int]:  # fmt: skip
-    """The source of ``_pass(S, XL, c, m)``, the generated per-example pass of a network
+    """The source of ``_pass(S, XL, c, m, Lg)``, the generated per-example pass of a network
     with layer sizes ``sizes``, hidden ``activations`` and a ``head`` of :data:`HEADS` (the
     sigmoid: one output unit; the identity: any number), for blocks of ``lanes`` lanes; and
     the rows of ``S`` it uses.
@@ -305,13 +317,15 @@ def pass_source(
     for the identity head, where ``|z − y| ≥ m[M_BOUND]``), the backward pass (``δ_L =
     1/m·(a_L − y)``, ``δ_{l−1} = ((w₀·δ₀ + w₁·δ₁) + …)·φ′``), and each weight's gradient
     row ``+= δ_i·w·(…)``: the per-model kernel's formulas, in its order, ``w`` being ``1/m``
-    (``δ_L = w·(a_L − y)``). Trip ``k`` first copies row ``k`` of ``XL`` (``examples``
-    examples' ``x``, ``y`` (one per output unit) and ``w``, lane by lane) into rows of
-    ``S``. (Reading each example straight from ``X``, one number for all lanes, measured
-    no faster and less steady: LLVM then keeps every parameter and gradient sum across
-    trips, more than the registers hold, in stack slots whose addresses vary from process to
-    process; the copy, which may write anywhere in ``S`` as far as LLVM knows, keeps them
-    in ``S``.)
+    (``δ_L = w·(a_L − y)``); and each logit ``z`` of output unit ``i`` into ``Lg[(s·K + i)·V
+    + v]``, ``s = k·E + e`` the slot (trip ``k``, example ``e`` of the trip), ``V`` the
+    lanes, for the cost (``lanes_math._lane_loss``). Trip ``k`` first copies row ``k`` of
+    ``XL`` (``examples`` examples' ``x``, ``y`` (one per output unit) and ``w``, lane by
+    lane) into rows of ``S``. (Reading each example straight from ``X``, one number for all
+    lanes, measured no faster and less steady: LLVM then keeps every parameter and gradient
+    sum across trips, more than the registers hold, in stack slots whose addresses vary from
+    process to process; the copy, which may write anywhere in ``S`` as far as LLVM knows,
+    keeps them in ``S``.)
     ``examples`` > 1 passes that many examples per trip (each gradient row is then read and
     written once per trip); a lane with fewer examples than the trips hold gets one again
     with ``w = 0`` (δ = 0: exact zeros added to finite sums).
@@ -357,7 +371,7 @@ def train_block(
     l1, work,
 ):
     while _next_iteration(S, lr, s, c, work):
-        _pass(S, XL, c, m)
+        _pass(S, XL, c, m, work[4])
         _after_pass(
             S, lr, X, Y, sizes, acts, c, m, s, theta, costs, status, snaps, vel, sq, on, heads,
             l2, l1, work,
