@@ -332,7 +332,7 @@ def pass_source(
 
     >>> text, rows = pass_source([2, 3, 1], ["relu"], lanes=8)
     >>> "for v in range(8):" in text, rows
-    (True, 31)
+    (True, 32)
     """
     writer = _PassWriter(sizes, activations, lanes, examples, head)
     return writer.source(), writer.code.rows
