@@ -337,6 +337,12 @@ def compare_command(
         comparison = run_comparison(options, quiet=as_json, record_every=record_every)
         if figures != "none":
             drawing.send("write_figures", comparison, out, per_run=figures == "all")
+        if not as_json:  # the results while the figures are drawn
+            console = Console()
+            console.print(results_table(comparison))
+            if checkpoints:
+                print_wide(console, checkpoints_table(comparison))
+        if figures != "none":
             try:
                 with progress("Drawing figures…", not as_json):
                     written = drawing.result()
@@ -348,11 +354,6 @@ def compare_command(
 
         typer.echo(dumps(comparison.to_dict()))
         return
-
-    console = Console()
-    console.print(results_table(comparison))
-    if checkpoints:
-        print_wide(console, checkpoints_table(comparison))
     if written:
         typer.echo("Figures: " + ", ".join(str(path) for path in written))
 
