@@ -403,6 +403,11 @@ def diagnose_command(
             from initlab.cli.output import write_records
 
             written = write_records(comparison, out)
+            if not as_json:  # the results while the figures are drawn
+                console = Console()
+                console.print(results_table(comparison))
+                for run in comparison.runs:
+                    console.print(diagnosis_table(run, predictions[run.init]))
             if figures != "none":
                 written += drawing.result()
         except OSError as exc:
@@ -422,10 +427,6 @@ def diagnose_command(
         }
         typer.echo(dumps(payload))
         return
-    console = Console()
-    console.print(results_table(comparison))
-    for run in comparison.runs:
-        console.print(diagnosis_table(run, predictions[run.init]))
     typer.echo("Files: " + ", ".join(str(path) for path in written))
 
 
