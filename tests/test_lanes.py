@@ -287,7 +287,9 @@ COMPILE_SNIPPET = textwrap.dedent(
     from initlab.engine import compile_notices, needs_compile, train_batch
     from initlab.rng import streams
 
-    data, mlp = circles(), MLP([2, 3, 1])
+    from initlab.engine import lanes_math
+
+    data, mlp = circles(), MLP(json.loads(os.environ.get("SIZES", "[2, 3, 1]")))
     inits = [init_params(mlp, streams(s).init, "he") for s in range(8)]
     foreseen = lambda: [needs_compile(mlp, models=8), needs_compile(mlp, models=1)]
     before = foreseen()
@@ -299,6 +301,8 @@ COMPILE_SNIPPET = textwrap.dedent(
         "notices": [[n.stage, n.what] for n in notices],
         "generated": sorted(name for name in generated if name.endswith(".py")),
         "needs_compile": [before, foreseen()],
+        "after_pass": [sum(lanes_math._after_pass.stats.cache_hits.values()),
+                       sum(lanes_math._after_pass.stats.cache_misses.values())],
     }))
     """
 )
@@ -306,15 +310,22 @@ COMPILE_SNIPPET = textwrap.dedent(
 
 def test_the_generated_module_is_written_and_compiled_once_per_machine(tmp_path):
     """In fresh processes sharing an empty cache: the first writes the generated module and
-    compiles it, announced; the second loads both, silently."""
+    compiles it, announced; the second loads both, silently; a third, of another network,
+    writes and compiles its own module, announced, but links the training loop's shared part
+    (lanes_math._after_pass, the same for every network) from the cache."""
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
 
-    def run():
-        out = subprocess.run([sys.executable, "-c", COMPILE_SNIPPET], env=env, check=True,
-                             capture_output=True, text=True).stdout  # fmt: skip
+    def run(sizes="[2, 3, 1]"):
+        out = subprocess.run([sys.executable, "-c", COMPILE_SNIPPET], env={**env, "SIZES": sizes},
+                             check=True, capture_output=True, text=True).stdout  # fmt: skip
         return json.loads(out)
 
-    first, second = run(), run()
+    first, second, other = run(), run(), run("[2, 4, 1]")
+    assert first.pop("after_pass") == [0, 1]  # compiled, and written to the cache
+    assert second.pop("after_pass") == [0, 0]  # the whole entry loaded: nothing compiled
+    assert other.pop("after_pass") == [1, 0]  # loaded from the cache into a new entry
+    assert other["notices"][0][0] == "start"
+    assert len(other["generated"]) == 2
     what = "relu hidden layers, sigmoid head, gd, float64; 8 models per SIMD lane block"
     assert first["notices"] == [["start", what], ["end", what]]
     assert len(first["generated"]) == 1

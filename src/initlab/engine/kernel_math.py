@@ -32,7 +32,9 @@ import numpy as np
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
-def _jit(fastmath: set[str] | None = None, entry: bool = False) -> Callable[[_F], _F]:
+def _jit(
+    fastmath: set[str] | None = None, entry: bool = False, cache: bool = False
+) -> Callable[[_F], _F]:
     """``numba.njit``, typed for mypy (Numba's decorators are not annotated).
 
     ``error_model="numpy"``: x/0 is ±inf or NaN, as in NumPy, not a ZeroDivisionError (and
@@ -40,13 +42,16 @@ def _jit(fastmath: set[str] | None = None, entry: bool = False) -> Callable[[_F]
     it alone has a CPython wrapper, releases the GIL and is cached on disk (``cache=True``:
     beside its module in ``__pycache__``, or in Numba's user-wide cache if that is read-only,
     so compiling is paid once per machine and Numba version); the others are compiled into
-    it.
+    it, or, with ``cache``, cached on disk too and linked into each entry that calls them
+    (such a function must tie its cache to the sources it calls, as
+    :func:`initlab.engine.kernel._entry` does: Numba checks its own file only).
     """
     options: dict[str, Any] = {"error_model": "numpy", "no_cfunc_wrapper": True}
     if entry:
         options.update(cache=True, nogil=True)
     else:
         options["no_cpython_wrapper"] = True
+        options["cache"] = cache
     if fastmath:
         options["fastmath"] = fastmath
     return cast(Callable[[_F], _F], numba.njit(**options))

@@ -31,7 +31,8 @@ module is written once into a cache directory (beside Numba's cache:
 ``NUMBA_CACHE_DIR/initlab_lanes`` if that is set, else ``~/.cache/initlab/lanes``), named by
 the hash of its text, and imported from there, so that Numba caches its machine code on disk
 as for any module: the first run of a network, dtype and training variant on a machine
-compiles (about 5 s for the notebook's network on 2 cores, announced through
+compiles (about 5 s for the notebook's network on 2 cores, about 3 s for each further
+network, whose module links the shared training loop from the cache; announced through
 :func:`~initlab.engine.compile_notices`), later processes load it. The text includes a hash
 of the engine's sources, so a change to them writes a new file. ELU, SELU, GELU and tanh
 call the C library (``expm1``, ``erf``, ``tanh``), which does not vectorize: their layers are
