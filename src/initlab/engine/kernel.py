@@ -45,7 +45,6 @@ they grow, as they do between two machines running the reference.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Callable
 from typing import Any
@@ -304,18 +303,6 @@ def _bound(n: int, K: int, p: Any, sigmoid: Any, softmax: Any, identity: Any) ->
     return 1e300 / n
 
 
-def _sources_stamp() -> str:
-    """SHA-256 of the kernel's two source files: see :func:`_entry`."""
-    digest = hashlib.sha256()
-    for path in (__file__, kernel_math.__file__):
-        try:
-            with open(path, "rb") as handle:
-                digest.update(handle.read())
-        except OSError:  # no sources (a frozen install): Numba caches nothing then anyway
-            digest.update(path.encode())
-    return digest.hexdigest()
-
-
 def _entry(sources: str) -> Callable[..., None]:
     """:func:`train_model`, compiled with its cache tied to ``sources``.
 
@@ -466,4 +453,4 @@ def _entry(sources: str) -> Callable[..., None]:
     return train_model
 
 
-train_model = _entry(_sources_stamp())
+train_model = _entry(kernel_math.sources_stamp(__file__, kernel_math.__file__))

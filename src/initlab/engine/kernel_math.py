@@ -21,6 +21,7 @@ None of these functions is cached on disk: only the kernel's entry point is (see
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
@@ -55,6 +56,20 @@ def _jit(
     if fastmath:
         options["fastmath"] = fastmath
     return cast(Callable[[_F], _F], numba.njit(**options))
+
+
+def sources_stamp(*paths: str) -> str:
+    """SHA-256 of the source files at ``paths``, in order: what a compiled function closes
+    over to tie its disk cache to the sources it is compiled from (Numba checks the file of
+    the function itself only; see :func:`initlab.engine.kernel._entry`)."""
+    digest = hashlib.sha256()
+    for path in paths:
+        try:
+            with open(path, "rb") as handle:
+                digest.update(handle.read())
+        except OSError:  # no sources (a frozen install): Numba caches nothing then anyway
+            digest.update(path.encode())
+    return digest.hexdigest()
 
 
 # Hidden activations (initlab.activations), as codes the kernel switches on.

@@ -224,13 +224,9 @@ def _sources_stamp() -> str:
     it, and the training loop's and building blocks')."""
     from initlab.engine import kernel_math, lanes_math, lanes_source
 
-    digest = hashlib.sha256()
-    for path in (__file__, lanes_source.__file__, lanes_math.__file__, kernel_math.__file__):
-        try:
-            digest.update(Path(path).read_bytes())
-        except OSError:  # no sources (a frozen install): Numba caches nothing then anyway
-            digest.update(str(path).encode())
-    return digest.hexdigest()
+    return kernel_math.sources_stamp(
+        __file__, lanes_source.__file__, lanes_math.__file__, kernel_math.__file__
+    )
 
 
 def _generated_dirs() -> list[Path]:

@@ -36,7 +36,6 @@ lanes' gradient sums after the pass, and everything after it runs as for a block
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import math
 from collections.abc import Callable
@@ -402,19 +401,7 @@ def _after_pass_cached(sources: str) -> Callable[..., None]:
     return _after_pass
 
 
-def _sources_stamp() -> str:
-    """SHA-256 of this module's and :mod:`initlab.engine.kernel_math`'s source files."""
-    digest = hashlib.sha256()
-    for path in (__file__, kernel_math.__file__):
-        try:
-            with open(path, "rb") as handle:
-                digest.update(handle.read())
-        except OSError:  # no sources (a frozen install): Numba caches nothing then anyway
-            digest.update(path.encode())
-    return digest.hexdigest()
-
-
-_after_pass = _after_pass_cached(_sources_stamp())
+_after_pass = _after_pass_cached(kernel_math.sources_stamp(__file__, kernel_math.__file__))
 
 
 @_jit()
