@@ -68,6 +68,7 @@ __all__ = [
     "reporting",
     "run_in_threads",
     "share_threads",
+    "train_in_chunks",
 ]
 
 ProgressHook = Callable[[Sequence[int], int], None]
@@ -243,3 +244,42 @@ def share_threads(
                     cond.notify_all()
 
     run_in_threads(work, threads, threads, poll)
+
+
+def train_in_chunks(
+    train: Callable[[int, int, int], bool],
+    runs: int,
+    start: int,
+    end: int,
+    threads: int,
+    poll: Callable[[], None],
+    *,
+    reporting: bool,
+    balance: bool = True,
+) -> None:
+    """Train ``runs`` runs from iteration ``start`` to ``end`` in chunks on ``threads``
+    threads (:func:`share_threads`): ``train(k, t0, t1)`` trains run ``k``'s iterations
+    ``t0 … t1 − 1``, going on from where its last chunk stopped, and returns whether the run
+    is over (it diverged, or reached ``end``). Chunks are sized by :func:`next_chunk` to last
+    about :data:`CHUNK_SECONDS` when ``reporting`` (``poll`` tells a hook), else
+    :data:`BALANCE_SECONDS`. ``balance``: a free thread takes the run with the most
+    iterations left, so that runs that do not divide evenly among the threads end together;
+    otherwise the first idle run, so that each thread keeps to the first runs not over."""
+    target = CHUNK_SECONDS if reporting else BALANCE_SECONDS
+    at = [start] * runs  # the next iteration of run k
+    sizes: list[int | None] = [None] * runs
+
+    def chunk(k: int, thread: int) -> int | None:
+        size = sizes[k] or next_chunk()
+        t1 = min(end, at[k] + size)
+        began = time.perf_counter()
+        if train(k, at[k], t1):
+            return None
+        at[k] = t1
+        sizes[k] = next_chunk(size, time.perf_counter() - began, target)
+        return t1
+
+    def remaining(k: int) -> int:
+        return end - at[k] if balance else 0  # 0: the first idle run first
+
+    share_threads(chunk, remaining, runs, threads, poll)

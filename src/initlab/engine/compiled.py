@@ -399,43 +399,29 @@ def train_compiled(
     if progress is not None or balance:
         import dataclasses
 
-        from initlab.progress import (
-            BALANCE_SECONDS,
-            CHUNK_SECONDS,
-            Reporter,
-            next_chunk,
-            share_threads,
-        )
+        from initlab.progress import Reporter, train_in_chunks
 
         reporter = Reporter(progress, M, schedule.iterations) if progress is not None else None
-        target = BALANCE_SECONDS if reporter is None else CHUNK_SECONDS
         if batch.velocity and batch.velocities is None:  # each model's state, kept by chunks
             zeros = np.zeros((M, P), theta.dtype)
             squares = np.zeros((M, P), theta.dtype) if batch.adam else None
             batch = dataclasses.replace(batch, velocities=zeros, squares=squares)
         start, every = schedule.start, schedule.checkpoint_every
         end = start + schedule.iterations
-        at = [start] * M  # the next iteration of model k
-        sizes: list[int | None] = [None] * M
         done = [0] * M  # iterations done by model k: written by the thread training it only
 
-        def chunk(k: int, thread: int) -> int | None:
-            t = at[k]
-            size = sizes[k] or next_chunk()
-            t1 = min(end, t + size)
-            began = time.perf_counter()
+        def train_chunk(k: int, t: int, t1: int) -> bool:
             entry(*batch.arguments(theta[k], lrs[k], costs[k], status[k], snaps[k], k, (t, t1)))
             if status[k, 1] or t1 == end:  # diverged, or done
                 done[k] = end - start
-                return None
+                return True
             if every:  # the chunk's closing snapshot: the next chunk takes that row, if due
                 snaps[k, _multiples(start, t1, every)] = 0
-            at[k], done[k] = t1, t1 - start
-            sizes[k] = next_chunk(size, time.perf_counter() - began, target)
-            return t1
+            done[k] = t1 - start
+            return False
 
         poll = (lambda: reporter.update(done)) if reporter is not None else (lambda: None)
-        share_threads(chunk, lambda k: end - at[k], M, count, poll)
+        train_in_chunks(train_chunk, M, start, end, count, poll, reporting=reporter is not None)
         if reporter is not None:
             reporter.finish()
     elif count == 1:

@@ -11,7 +11,6 @@ need it.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -196,30 +195,19 @@ def train_in_chunks(
     that do not divide evenly among them end together. Otherwise each thread keeps to the
     first blocks not done, so that only about one block per thread holds its state at a
     time (a sweep's many blocks, with a progress hook)."""
-    from initlab.engine.lanes_math import IT, LIVE, S_ITERATIONS, SNAP
-    from initlab.progress import (
-        BALANCE_SECONDS,
-        CHUNK_SECONDS,
-        Reporter,
-        next_chunk,
-        share_threads,
-    )
+    from initlab.engine.lanes_math import LIVE, S_ITERATIONS, SNAP
+    from initlab.progress import Reporter
+    from initlab.progress import train_in_chunks as chunked
 
     reporter = Reporter(progress, models, iterations) if progress is not None else None
-    target = BALANCE_SECONDS if reporter is None else CHUNK_SECONDS
     state: list[tuple[Any, ...] | None] = [None] * len(blocks)
-    at = [0] * len(blocks)  # the next iteration of each block
-    sizes: list[int | None] = [None] * len(blocks)
     done = [0] * models
 
-    def chunk(b: int, thread: int) -> int | None:
+    def train_chunk(b: int, t: int, t1: int) -> bool:
         call = state[b] or calls[b]()
         state[b] = call
         settings, snaps, (stopped, counters) = call[_SETTINGS], call[_SNAPS], call[_WORK][:2]
-        size = sizes[b] or next_chunk()
-        t1 = min(iterations, at[b] + size)
         settings[S_ITERATIONS] = t1
-        began = time.perf_counter()
         entry(*call)
         lo = blocks[b].start
         ended = counters[LIVE] == 0 or t1 == iterations
@@ -227,17 +215,12 @@ def train_in_chunks(
             done[lo + lane] = iterations if ended or stopped[lane] else t1
         if ended:
             state[b] = None
-            return None
-        if every:  # the chunk's closing snapshot: the next chunk writes that row, if due
+        elif every:  # the chunk's closing snapshot: the next chunk writes that row, if due
             snaps[:, counters[SNAP]] = 0
-        at[b] = int(counters[IT])
-        sizes[b] = next_chunk(size, time.perf_counter() - began, target)
-        return t1
-
-    def remaining(b: int) -> int:
-        return iterations - at[b] if balance else 0  # 0: the first idle block first
+        return bool(ended)
 
     poll = (lambda: reporter.update(done)) if reporter is not None else (lambda: None)
-    share_threads(chunk, remaining, len(blocks), threads, poll)
+    chunked(train_chunk, len(blocks), 0, iterations, threads, poll,
+            reporting=reporter is not None, balance=balance)  # fmt: skip
     if reporter is not None:
         reporter.finish()
